@@ -1,0 +1,26 @@
+# mmdepthseg: the two commands are `make demo` and `make test`.
+# Both build the virtual environment first when it is missing (`make install`).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.mmdepthseg-installed
+DEMO_DIR ?= work_dirs/demo
+DEMO_DATA ?= data/synthetic_cityscapes
+DEMO_CONFIG ?= configs/baseline/baseline_r18-unet_1xb4-600it_synthetic-cityscapes-128x256.py
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): tools/install.sh setup.py requirements/runtime.txt requirements/tests.txt requirements/build.txt requirements/mminstall.txt
+	bash tools/install.sh
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) tools/misc/run_demo.py --config $(DEMO_CONFIG) --data-root $(DEMO_DATA) --work-dir $(DEMO_DIR)
+
+test: $(STAMP)
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+clean:
+	rm -rf work_dirs .pytest_cache

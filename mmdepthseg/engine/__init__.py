@@ -1,0 +1,4 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Engine components (hooks, optimizer wrappers). The EM alternating hook and
+the discriminator step hook of the method issues live in ``hooks``."""
+from .hooks import *  # noqa: F401,F403

@@ -1,0 +1,2 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+__all__: list = []

@@ -1,0 +1,216 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Pure numpy functions of the depth evaluation protocols.
+
+Everything here works on one image, vectorised over pixels; averaging over
+images (the Eigen protocol) is the metric class's job.
+"""
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+# Fractions of the image kept by the KITTI crops: (top, bottom, left, right);
+# rows [top*h, bottom*h), columns [left*w, right*w), truncated to integers
+# as in monodepth2's evaluation.
+GARG_CROP = (0.40810811, 0.99189189, 0.03594771, 0.96405229)
+EIGEN_CROP = (0.3324324, 0.91351351, 0.0359477, 0.96405229)
+# Eigen's NYU crop in the 480x640 frame: rows [45, 471), columns [41, 601).
+NYU_CROP = (45, 471, 41, 601)
+NYU_SIZE = (480, 640)
+
+DEPTH_METRICS = ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'a1', 'a2',
+                 'a3', 'mae')
+
+
+def _fraction_crop_mask(
+        h: int, w: int, fractions: Tuple[float, float, float,
+                                         float]) -> np.ndarray:
+    top, bottom, left, right = (np.array(fractions) *
+                                np.array([h, h, w, w])).astype(np.int64)
+    mask = np.zeros((h, w), dtype=bool)
+    mask[top:bottom, left:right] = True
+    return mask
+
+
+def garg_crop_mask(h: int, w: int) -> np.ndarray:
+    """Garg et al.'s KITTI crop.
+
+    Keeps rows ``[int(0.40810811 h), int(0.99189189 h))`` and columns
+    ``[int(0.03594771 w), int(0.96405229 w))``.
+
+    Args:
+        h (int): Ground-truth height.
+        w (int): Ground-truth width.
+
+    Returns:
+        np.ndarray: (h, w) bool mask, True inside the crop.
+    """
+    return _fraction_crop_mask(h, w, GARG_CROP)
+
+
+def eigen_crop_mask(h: int, w: int) -> np.ndarray:
+    """Eigen et al.'s KITTI crop.
+
+    Keeps rows ``[int(0.3324324 h), int(0.91351351 h))`` and columns
+    ``[int(0.0359477 w), int(0.96405229 w))``.
+
+    Args:
+        h (int): Ground-truth height.
+        w (int): Ground-truth width.
+
+    Returns:
+        np.ndarray: (h, w) bool mask, True inside the crop.
+    """
+    return _fraction_crop_mask(h, w, EIGEN_CROP)
+
+
+def nyu_crop_mask(h: int, w: int) -> np.ndarray:
+    """Eigen's NYUv2 crop.
+
+    Keeps rows ``[45, 471)`` and columns ``[41, 601)`` of a 480x640 frame.
+    For other sizes the bounds scale proportionally and are rounded half up
+    to an integer: rows ``[round(45 h / 480), round(471 h / 480))``,
+    columns ``[round(41 w / 640), round(601 w / 640))``.
+
+    Args:
+        h (int): Ground-truth height.
+        w (int): Ground-truth width.
+
+    Returns:
+        np.ndarray: (h, w) bool mask, True inside the crop.
+    """
+    top, bottom, left, right = NYU_CROP
+    ref_h, ref_w = NYU_SIZE
+    top, bottom = (int(np.floor(r * h / ref_h + 0.5)) for r in (top, bottom))
+    left, right = (int(np.floor(c * w / ref_w + 0.5)) for c in (left, right))
+    mask = np.zeros((h, w), dtype=bool)
+    mask[top:bottom, left:right] = True
+    return mask
+
+
+CROP_MASKS = dict(
+    garg=garg_crop_mask, eigen=eigen_crop_mask, nyu=nyu_crop_mask)
+
+
+def crop_mask(crop: Optional[str], h: int, w: int) -> np.ndarray:
+    """The evaluation crop by name.
+
+    Args:
+        crop (str, optional): None (whole image), 'garg', 'eigen' or 'nyu'.
+        h (int): Ground-truth height.
+        w (int): Ground-truth width.
+
+    Returns:
+        np.ndarray: (h, w) bool mask.
+    """
+    if crop is None:
+        return np.ones((h, w), dtype=bool)
+    if crop not in CROP_MASKS:
+        raise ValueError(f'crop must be None or one of {tuple(CROP_MASKS)}, '
+                         f'got {crop!r}')
+    return CROP_MASKS[crop](h, w)
+
+
+def valid_depth_mask(gt: np.ndarray, min_depth: float,
+                     max_depth: float) -> np.ndarray:
+    """Pixels with ground truth strictly inside ``(min_depth, max_depth)``.
+
+    Args:
+        gt (np.ndarray): Ground-truth depth (metres), 0 = invalid.
+        min_depth (float): Lower bound (exclusive).
+        max_depth (float): Upper bound (exclusive).
+
+    Returns:
+        np.ndarray: Bool mask shaped like ``gt``.
+    """
+    return (gt > min_depth) & (gt < max_depth)
+
+
+def median_scale(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Per-image median scaling ratio ``median(gt) / median(pred)``.
+
+    Args:
+        pred (np.ndarray): Predicted depth on the valid pixels, (N,).
+        gt (np.ndarray): Ground-truth depth on the same pixels, (N,).
+
+    Returns:
+        float: The ratio to multiply the prediction by.
+    """
+    return float(np.median(gt) / np.median(pred))
+
+
+def depth_metrics(pred: np.ndarray,
+                  gt: np.ndarray,
+                  mask: Optional[np.ndarray] = None) -> Dict[str, float]:
+    """Standard depth errors of one image (Eigen et al., 2014).
+
+    With ``p`` the prediction and ``g`` the ground truth on the ``N`` valid
+    pixels:
+
+    - ``abs_rel = mean(|g - p| / g)``, ``sq_rel = mean((g - p)^2 / g)``
+    - ``rmse = sqrt(mean((g - p)^2))``,
+      ``rmse_log = sqrt(mean((ln g - ln p)^2))``
+    - ``log10 = mean(|log10 g - log10 p|)``, ``mae = mean(|g - p|)``
+    - ``a_k`` = fraction of pixels with ``max(g/p, p/g) < 1.25^k``.
+
+    The values may be depths or disparities (evaluation in disparity
+    space): the formulas are the same.
+
+    Args:
+        pred (np.ndarray): Prediction, positive on the valid pixels.
+        gt (np.ndarray): Ground truth shaped like ``pred``, positive on the
+            valid pixels.
+        mask (np.ndarray, optional): Bool mask of the valid pixels. Defaults
+            to all pixels.
+
+    Returns:
+        dict[str, float]: The metrics named in :data:`DEPTH_METRICS`.
+    """
+    if pred.shape != gt.shape:
+        raise ValueError('depth_metrics expects pred and gt of one shape, '
+                         f'got {pred.shape} and {gt.shape}')
+    if mask is not None:
+        pred, gt = pred[mask], gt[mask]
+    pred = pred.astype(np.float64).ravel()
+    gt = gt.astype(np.float64).ravel()
+    if pred.size == 0:
+        raise ValueError('depth_metrics got no valid pixel')
+
+    thresh = np.maximum(gt / pred, pred / gt)
+    diff = gt - pred
+    log_diff = np.log(gt) - np.log(pred)
+    return dict(
+        abs_rel=float(np.mean(np.abs(diff) / gt)),
+        sq_rel=float(np.mean(diff**2 / gt)),
+        rmse=float(np.sqrt(np.mean(diff**2))),
+        rmse_log=float(np.sqrt(np.mean(log_diff**2))),
+        log10=float(np.mean(np.abs(np.log10(gt) - np.log10(pred)))),
+        a1=float(np.mean(thresh < 1.25)),
+        a2=float(np.mean(thresh < 1.25**2)),
+        a3=float(np.mean(thresh < 1.25**3)),
+        mae=float(np.mean(np.abs(diff))))
+
+
+def disparity_error(pred: np.ndarray,
+                    gt: np.ndarray,
+                    focal_baseline: float,
+                    mask: Optional[np.ndarray] = None) -> float:
+    """Mean absolute disparity error in pixels.
+
+    ``mean(|f b / p - f b / g|)`` over the valid pixels, with depths ``p``
+    and ``g`` in metres and ``f b`` focal length (pixels) times baseline
+    (metres).
+
+    Args:
+        pred (np.ndarray): Predicted depth, positive on the valid pixels.
+        gt (np.ndarray): Ground-truth depth, positive on the valid pixels.
+        focal_baseline (float): ``fx * baseline`` at the ground truth's size.
+        mask (np.ndarray, optional): Bool mask of the valid pixels.
+
+    Returns:
+        float: The error in pixels.
+    """
+    if mask is not None:
+        pred, gt = pred[mask], gt[mask]
+    pred = pred.astype(np.float64)
+    gt = gt.astype(np.float64)
+    return float(np.mean(np.abs(focal_baseline / pred - focal_baseline / gt)))

@@ -1,0 +1,5 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+from .depth_metric import DepthMetric
+from .depth_seg_metric import DepthSegMetric
+
+__all__ = ['DepthMetric', 'DepthSegMetric']

@@ -1,0 +1,301 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+import logging
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+from prettytable import PrettyTable
+
+from mmdepthseg.registry import METRICS
+from ..functional import (DEPTH_METRICS, crop_mask, depth_metrics,
+                          disparity_error, median_scale, valid_depth_mask)
+
+ALL_DEPTH_METRICS = DEPTH_METRICS + ('disp_err', )
+
+
+def _to_numpy(value) -> np.ndarray:
+    """Tensor / array / list -> float64 numpy array (on the CPU)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+@METRICS.register_module()
+class DepthMetric(BaseMetric):
+    """Monocular depth evaluation (KITTI Eigen / NYUv2 / Cityscapes
+    protocols).
+
+    Per image: the prediction is resized (bilinear) to the ground truth's
+    size; valid pixels are those with ``min_depth < gt < max_depth`` inside
+    the optional crop; optionally the prediction is median-scaled
+    (``pred *= median(gt) / median(pred)`` on the valid pixels), then clipped
+    to ``[min_depth, max_depth]``; the metrics of
+    :func:`mmdepthseg.evaluation.functional.depth_metrics` are computed on
+    the valid pixels. The reported numbers are the means over images.
+
+    It reads from each data sample (as MMEngine hands them over after
+    ``model.predict``): ``pred_depth_map.data`` (1, H, W) in metres,
+    ``gt_depth_map.data`` (V', H', W') of which view 0 is used, and, for
+    disparity, the metainfo ``intrinsics`` (3x3, for ``img_shape``) and
+    ``baseline``. The focal length is rescaled to the ground truth's width:
+    ``f = intrinsics[0, 0] * W' / img_shape[1]``.
+
+    Args:
+        min_depth (float): Lower bound of valid ground truth and of the
+            clipped prediction. Defaults to 1e-3.
+        max_depth (float): Upper bound, likewise. Defaults to 80.
+        crop (str, optional): Evaluation crop: None, 'garg' or 'eigen'
+            (KITTI), 'nyu' (Eigen's NYUv2 crop, scaled proportionally for
+            sizes other than 480x640). Defaults to None.
+        median_scaling (bool): Per-image median scaling (self-supervised
+            monocular protocol). The ratios' median and standard deviation
+            are reported as ``med_ratio`` and ``med_std``. Defaults to False.
+        eval_on_disparity (bool): Compute the metrics on disparity
+            ``f b / depth`` instead of depth (Cityscapes protocol). Needs
+            ``intrinsics`` and ``baseline`` in every sample. Defaults to
+            False.
+        clip_pred (bool): Clip the prediction to ``[min_depth, max_depth]``.
+            Without clipping, non-positive predictions are still raised to
+            1e-6 so that logarithms stay finite. Defaults to True.
+        metrics (Sequence[str]): Metrics to report, out of abs_rel, sq_rel,
+            rmse, rmse_log, log10, a1, a2, a3, mae (in the evaluated space)
+            and disp_err (mean absolute disparity error in pixels; skipped
+            with a warning for samples without intrinsics/baseline).
+        collect_device (str): 'cpu' or 'gpu', for gathering results across
+            ranks. Defaults to 'cpu'.
+        prefix (str, optional): Prefix of the returned keys. Defaults to
+            'depth' (keys such as 'depth/abs_rel').
+    """
+    default_prefix: Optional[str] = 'depth'
+
+    def __init__(self,
+                 min_depth: float = 1e-3,
+                 max_depth: float = 80.0,
+                 crop: Optional[str] = None,
+                 median_scaling: bool = False,
+                 eval_on_disparity: bool = False,
+                 clip_pred: bool = True,
+                 metrics: Sequence[str] = ALL_DEPTH_METRICS,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 **kwargs) -> None:
+        super().__init__(
+            collect_device=collect_device, prefix=prefix, **kwargs)
+        if not 0 <= min_depth < max_depth:
+            raise ValueError('DepthMetric needs 0 <= min_depth < max_depth, '
+                             f'got {min_depth} and {max_depth}')
+        crop_mask(crop, 1, 1)  # validates the name
+        if isinstance(metrics, str):
+            metrics = (metrics, )
+        unknown = set(metrics) - set(ALL_DEPTH_METRICS)
+        if unknown:
+            raise ValueError(f'DepthMetric got unknown metrics '
+                             f'{sorted(unknown)}; choose from '
+                             f'{ALL_DEPTH_METRICS}')
+        self.min_depth = min_depth
+        self.max_depth = max_depth
+        self.crop = crop
+        self.median_scaling = median_scaling
+        self.eval_on_disparity = eval_on_disparity
+        self.clip_pred = clip_pred
+        self.metrics = tuple(metrics)
+        self._warned_no_focal_baseline = False
+
+    # ------------------------------------------------------------------
+    # per sample
+    # ------------------------------------------------------------------
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Evaluate each sample and store its per-image metrics.
+
+        Args:
+            data_batch (dict): A batch from the dataloader (unused).
+            data_samples (Sequence[dict]): Outputs of ``model.predict`` as
+                dicts (or ``SegDataSample``).
+        """
+        # One entry per sample (None for an image without valid ground
+        # truth): ``BaseMetric.evaluate`` gathers the ranks' lists in sample
+        # order and cuts them to the dataset size.
+        for data_sample in data_samples:
+            self.results.append(self.evaluate_sample(data_sample))
+
+    def evaluate_sample(self, data_sample: dict) -> Optional[Dict[str, float]]:
+        """Per-image metrics of one data sample.
+
+        Args:
+            data_sample (dict): A prediction with ground truth (see the class
+                docstring for the keys read).
+
+        Returns:
+            dict[str, float] | None: The requested metrics (plus ``ratio``
+            with median scaling), or None (with a warning) when the image
+            has no valid ground-truth pixel.
+        """
+        img_path = data_sample.get('img_path', '<unknown image>')
+        pred, gt = self._read_depths(data_sample, img_path)
+        mask = valid_depth_mask(gt, self.min_depth, self.max_depth)
+        mask &= crop_mask(self.crop, *gt.shape)
+        if not mask.any():
+            print_log(
+                f'DepthMetric: no valid ground-truth pixel in {img_path}; '
+                'the image is left out of the averages.',
+                logger='current',
+                level=logging.WARNING)
+            return None
+        pred, gt = pred[mask], gt[mask]
+
+        result = OrderedDict()
+        if self.median_scaling:
+            ratio = median_scale(pred, gt)
+            pred = pred * ratio
+            result['ratio'] = ratio
+        if self.clip_pred:
+            pred = np.clip(pred, self.min_depth, self.max_depth)
+        else:
+            pred = np.maximum(pred, 1e-6)
+
+        focal_baseline = self._focal_baseline(
+            data_sample, gt_width=mask.shape[1], img_path=img_path)
+        if self.eval_on_disparity:
+            if focal_baseline is None:
+                raise ValueError(
+                    'DepthMetric(eval_on_disparity=True) needs the metainfo '
+                    f"keys 'intrinsics' and 'baseline'; {img_path} lacks "
+                    'them.')
+            values = depth_metrics(focal_baseline / pred, focal_baseline / gt)
+        else:
+            values = depth_metrics(pred, gt)
+        for name in self.metrics:
+            if name in values:
+                result[name] = values[name]
+        if 'disp_err' in self.metrics and focal_baseline is not None:
+            result['disp_err'] = disparity_error(pred, gt, focal_baseline)
+        return result
+
+    def _read_depths(self, data_sample: dict, img_path: str):
+        """(H', W') prediction resized to the GT and (H', W') GT, numpy."""
+        for key in ('pred_depth_map', 'gt_depth_map'):
+            if data_sample.get(key) is None:
+                raise KeyError(f"DepthMetric: the data sample of {img_path} "
+                               f"has no '{key}'")
+        pred = data_sample.get('pred_depth_map').get('data')
+        gt = data_sample.get('gt_depth_map').get('data')
+        pred = torch.as_tensor(pred).detach().float().cpu()
+        gt = torch.as_tensor(gt).detach().float().cpu()
+        if pred.dim() == 2:
+            pred = pred[None]
+        if gt.dim() == 2:
+            gt = gt[None]
+        if pred.dim() != 3 or gt.dim() != 3:
+            raise ValueError(
+                f'DepthMetric: expected pred_depth_map (1, H, W) and '
+                f'gt_depth_map (V, H, W) for {img_path}, got '
+                f'{tuple(pred.shape)} and {tuple(gt.shape)}')
+        pred, gt = pred[:1], gt[0]
+        if pred.shape[-2:] != gt.shape:
+            pred = F.interpolate(
+                pred[None],
+                size=gt.shape,
+                mode='bilinear',
+                align_corners=False)[0]
+        return pred[0].numpy().astype(np.float64), gt.numpy().astype(
+            np.float64)
+
+    def _focal_baseline(self, data_sample: dict, gt_width: int,
+                        img_path: str) -> Optional[float]:
+        """``fx * baseline`` at the GT's width, or None if not available."""
+        needed = self.eval_on_disparity or 'disp_err' in self.metrics
+        if not needed:
+            return None
+        intrinsics = data_sample.get('intrinsics')
+        baseline = data_sample.get('baseline')
+        if intrinsics is None or baseline is None:
+            if not self.eval_on_disparity and \
+                    not self._warned_no_focal_baseline:
+                print_log(
+                    f'DepthMetric: {img_path} has no intrinsics/baseline in '
+                    'its metainfo; disp_err is skipped for such samples.',
+                    logger='current',
+                    level=logging.WARNING)
+                self._warned_no_focal_baseline = True
+            return None
+        focal = float(_to_numpy(intrinsics).reshape(-1)[0])
+        img_shape = data_sample.get('img_shape')
+        if img_shape is not None:
+            focal *= gt_width / float(img_shape[1])
+        return focal * float(_to_numpy(baseline).reshape(-1)[0])
+
+    # ------------------------------------------------------------------
+    # over the dataset
+    # ------------------------------------------------------------------
+    def summarize(self, results: List[dict]) -> Dict[str, float]:
+        """Average the per-image metrics over images.
+
+        Args:
+            results (list[dict | None]): Outputs of :meth:`evaluate_sample`
+                (None entries, images without valid pixels, are skipped).
+
+        Returns:
+            dict[str, float]: Mean of every requested metric (``disp_err``
+            over the images that have it, left out if none has), plus
+            ``med_ratio`` / ``med_std`` (median and standard deviation of
+            the scaling ratios) with median scaling.
+        """
+        summary = OrderedDict()
+        results = [r for r in results if r is not None]
+        if not results:
+            return summary
+        for name in self.metrics:
+            values = [r[name] for r in results if name in r]
+            if values:
+                summary[name] = float(np.mean(values))
+        if self.median_scaling:
+            ratios = np.array([r['ratio'] for r in results])
+            summary['med_ratio'] = float(np.median(ratios))
+            summary['med_std'] = float(np.std(ratios))
+        return summary
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        """Average over images and print a table.
+
+        Args:
+            results (list[dict]): Per-image metrics of all ranks.
+
+        Returns:
+            dict[str, float]: Metric name -> value (see :meth:`summarize`).
+        """
+        logger: MMLogger = MMLogger.get_current_instance()
+        summary = self.summarize(results)
+        space = 'disparity' if self.eval_on_disparity else 'depth'
+        num_images = sum(r is not None for r in results)
+        print_log(
+            f'depth results over {num_images} images ({space} space, '
+            f'crop={self.crop}, median_scaling={self.median_scaling}):',
+            logger)
+        print_log('\n' + format_table(summary), logger=logger)
+        return summary
+
+
+def format_table(summary: Dict[str, float],
+                 digits: int = 4,
+                 digits_by_name: Optional[Dict[str, int]] = None) -> str:
+    """One-row PrettyTable of named values.
+
+    Args:
+        summary (dict[str, float]): Column name -> value.
+        digits (int): Decimals shown. Defaults to 4.
+        digits_by_name (dict[str, int], optional): Decimals for particular
+            columns (e.g. 2 for percentages).
+
+    Returns:
+        str: The rendered table.
+    """
+    digits_by_name = digits_by_name or {}
+    table = PrettyTable()
+    for name, value in summary.items():
+        ndigits = digits_by_name.get(name, digits)
+        table.add_column(name, [f'{float(value):.{ndigits}f}'])
+    return table.get_string()

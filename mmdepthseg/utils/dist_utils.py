@@ -1,0 +1,69 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Distributed set-up that also works on CPU-only PyTorch builds.
+
+MMEngine 0.10.7's ``init_dist(launcher='pytorch')`` calls
+``torch.cuda.set_device`` unconditionally, and its default DDP wrapper passes
+``device_ids=[local_rank]``, which DDP rejects for CPU modules. On a machine
+without CUDA we therefore start the gloo process group before the Runner is
+built (the Runner then skips its own ``init_dist``) and wrap the model with
+``device_ids=None``.
+"""
+import os
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+
+def _slurm_env_to_torch_env(port: Optional[int] = None) -> None:
+    """Translate SLURM's process variables into torch's ``env://`` ones."""
+    proc_id = int(os.environ['SLURM_PROCID'])
+    ntasks = int(os.environ['SLURM_NTASKS'])
+    node_list = os.environ['SLURM_NODELIST']
+    # the first host of a list like "node[1-3]" or "node1,node2"
+    first = node_list.split(',')[0]
+    if '[' in first:
+        prefix, rest = first.split('[', 1)
+        first = prefix + rest.split('-')[0].split(',')[0].rstrip(']')
+    os.environ.setdefault('MASTER_ADDR', first)
+    os.environ.setdefault('MASTER_PORT', str(port or 29500))
+    os.environ.setdefault('WORLD_SIZE', str(ntasks))
+    os.environ.setdefault('RANK', str(proc_id))
+    os.environ.setdefault('LOCAL_RANK',
+                          os.environ.get('SLURM_LOCALID', str(proc_id)))
+
+
+def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
+    """Prepare a CPU-only distributed run before the Runner is built.
+
+    Does nothing when ``launcher == 'none'`` or when CUDA is available (the
+    Runner's own initialisation is right there).
+
+    Args:
+        cfg (Config): The run's config; ``model_wrapper_cfg`` is set to
+            ``MMDistributedDataParallel`` with ``device_ids=None`` unless the
+            config already names a wrapper.
+        launcher (str): ``'none'``, ``'pytorch'`` or ``'slurm'``.
+
+    Returns:
+        bool: True if the gloo process group was set up here.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher not in ('pytorch', 'slurm'):
+        raise ValueError(f'launcher "{launcher}" is not supported on a '
+                         "CPU-only machine; use 'pytorch' (torchrun) or "
+                         "'slurm'.")
+    if launcher == 'slurm':
+        _slurm_env_to_torch_env(cfg.get('env_cfg', {}).get('dist_cfg',
+                                                           {}).get('port'))
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo', init_method='env://')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    return True

@@ -1,0 +1,287 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+from typing import List, Optional, Sequence
+
+import cv2
+import mmcv
+import numpy as np
+import torch
+from mmengine.dist import master_only
+from mmseg.utils import get_classes, get_palette
+from mmseg.visualization import SegLocalVisualizer
+
+from mmdepthseg.registry import VISUALIZERS
+from .colormap import colorize_depth, inverse_depth_range
+
+
+def _to_numpy(data) -> np.ndarray:
+    if isinstance(data, torch.Tensor):
+        data = data.detach().cpu().numpy()
+    return np.asarray(data)
+
+
+def _first_view(data_sample, key: str) -> Optional[np.ndarray]:
+    """View 0 of a ``PixelData`` field as an (H, W) array, or None."""
+    field = data_sample.get(key) if data_sample is not None else None
+    if field is None:
+        return None
+    data = _to_numpy(field.get('data'))
+    return data[0] if data.ndim == 3 else data
+
+
+def resize_nearest(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of an (h, w) map of any dtype.
+
+    Output pixel ``i`` takes input pixel ``floor((i + 0.5) * h / H)``, so
+    invalid depth (0) and label ids are never blended.
+
+    Args:
+        array (np.ndarray): (h, w) map.
+        height (int): Output height H.
+        width (int): Output width W.
+
+    Returns:
+        np.ndarray: (H, W) map of the same dtype.
+    """
+    h, w = array.shape[:2]
+    if (h, w) == (height, width):
+        return array
+    rows = np.minimum(((np.arange(height) + 0.5) * h / height).astype(int),
+                      h - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * w / width).astype(int),
+                      w - 1)
+    return array[rows[:, None], cols[None, :]]
+
+
+def default_palette(num_classes: int) -> List[List[int]]:
+    """Cityscapes' palette for 19 classes, else a fixed pseudo-random one."""
+    if num_classes == 19:
+        return [list(c) for c in get_palette('cityscapes')]
+    rng = np.random.RandomState(42)
+    return rng.randint(0, 256, size=(num_classes, 3)).tolist()
+
+
+@VISUALIZERS.register_module()
+class DepthSegLocalVisualizer(SegLocalVisualizer):
+    """Draws input, depth and segmentation side by side.
+
+    Panels of one row: input image | depth (colour-mapped INVERSE depth,
+    near = bright with 'magma'; invalid pixels black) | segmentation
+    (palette colours, optionally blended over the image). One row for the
+    ground truth (view 0 of ``gt_depth_map`` / ``gt_sem_seg``) and one for
+    the predictions (``pred_depth_map`` / ``pred_sem_seg``), each drawn
+    when present. A column appears when any drawn row has that map; a row
+    lacking it shows a black panel there. Ground truth and prediction of one
+    sample share one colour range. Maps of another size than the image are
+    resized to it by nearest neighbour.
+
+    Works with MMSegmentation's ``SegVisualizationHook`` (and so with
+    ``tools/test.py --show-dir``): pictures go to the visualizer's backends
+    (``add_image``) or to ``out_file``.
+
+    Args:
+        name (str): Instance name. Defaults to 'visualizer'.
+        image (np.ndarray, optional): RGB image to draw on.
+        vis_backends (list[dict], optional): Visual backend configs.
+        save_dir (str, optional): Directory of the backends' files.
+        classes (list[str], optional): Class names; default Cityscapes'.
+        palette (list[list[int]], optional): RGB colour per class; default
+            Cityscapes' palette for 19 classes, else a fixed random one.
+        dataset_name (str, optional): MMSegmentation dataset name whose
+            classes/palette are the defaults. Defaults to 'cityscapes'.
+        alpha (float): Weight of the palette colour over the image in the
+            segmentation panel; 1 gives plain label colours. Defaults to 1.
+        depth_cmap (str): Matplotlib colormap of inverse depth. Defaults to
+            'magma'.
+        depth_percentile (float): Percentile of the sample's valid inverse
+            depths mapped to the brightest colour. Defaults to 95.
+    """
+
+    def __init__(self,
+                 name: str = 'visualizer',
+                 image: Optional[np.ndarray] = None,
+                 vis_backends: Optional[List[dict]] = None,
+                 save_dir: Optional[str] = None,
+                 classes: Optional[List[str]] = None,
+                 palette: Optional[List[List[int]]] = None,
+                 dataset_name: Optional[str] = None,
+                 alpha: float = 1.0,
+                 depth_cmap: str = 'magma',
+                 depth_percentile: float = 95.0,
+                 **kwargs) -> None:
+        # mmseg 1.2.2's __init__ passes (palette, classes) swapped to
+        # ``set_dataset_meta``; set the meta ourselves afterwards.
+        super().__init__(
+            name, image, vis_backends, save_dir, alpha=alpha, **kwargs)
+        self.set_dataset_meta(classes, palette, dataset_name)
+        self.depth_cmap = depth_cmap
+        self.depth_percentile = depth_percentile
+
+    def set_dataset_meta(self,
+                         classes: Optional[List] = None,
+                         palette: Optional[List] = None,
+                         dataset_name: Optional[str] = None) -> None:
+        """Set class names and palette (missing ones get defaults).
+
+        Args:
+            classes (list, optional): Class names.
+            palette (list, optional): RGB colour per class.
+            dataset_name (str, optional): MMSegmentation dataset whose meta
+                gives the defaults. Defaults to 'cityscapes'.
+        """
+        dataset_name = dataset_name or 'cityscapes'
+        classes = list(classes) if classes else get_classes(dataset_name)
+        if not palette:
+            palette = get_palette(dataset_name) if len(classes) == len(
+                get_classes(dataset_name)) else default_palette(len(classes))
+        if len(classes) != len(palette):
+            raise ValueError(f'{len(classes)} classes but {len(palette)} '
+                             'palette colours')
+        self.dataset_meta = dict(classes=classes, palette=palette)
+
+    def _classes_and_palette(self):
+        meta = self.dataset_meta or {}
+        classes = meta.get('classes') or get_classes('cityscapes')
+        palette = meta.get('palette') or default_palette(len(classes))
+        return list(classes), np.asarray(palette, dtype=np.uint8)
+
+    def _seg_panel(self, image: np.ndarray, seg: np.ndarray,
+                   classes: Sequence[str], palette: np.ndarray,
+                   with_labels: bool) -> np.ndarray:
+        """(H, W, 3) RGB segmentation panel; ids >= num_classes stay dark."""
+        seg = seg.astype(np.int64)
+        known = (seg >= 0) & (seg < len(palette))
+        colors = np.zeros(image.shape, dtype=np.uint8)
+        colors[known] = palette[seg[known]]
+        blend = image * (1 - self.alpha) + colors * self.alpha
+        panel = np.where(known[..., None], blend,
+                         image * (1 - self.alpha)).astype(np.uint8)
+        if with_labels:
+            panel = self._draw_class_names(panel, seg, known, classes, palette)
+        return panel
+
+    @staticmethod
+    def _draw_class_names(panel: np.ndarray, seg: np.ndarray,
+                          known: np.ndarray, classes: Sequence[str],
+                          palette: np.ndarray) -> np.ndarray:
+        """Write each class name at the middle of its widest row."""
+        height, width = seg.shape
+        font = cv2.FONT_HERSHEY_SIMPLEX
+        scale = min(height, width) / 500
+        thickness = 1 if min(height, width) < 300 else 2
+        panel = np.ascontiguousarray(panel)
+        for label in np.unique(seg[known]):
+            rows, cols = np.nonzero(seg == label)
+            row = np.bincount(rows).argmax()
+            cols_in_row = cols[rows == row]
+            col = int(cols_in_row[len(cols_in_row) // 2])
+            text = str(classes[label]) if label < len(classes) else str(label)
+            (text_w, text_h), base = cv2.getTextSize(text, font, scale,
+                                                     thickness)
+            corner = (col + text_w + base, int(row) + text_h + base)
+            color = tuple(int(c) for c in palette[label])
+            cv2.rectangle(panel, (col, int(row)), corner, color, -1)
+            cv2.rectangle(panel, (col, int(row)), corner, (0, 0, 0), 1)
+            cv2.putText(panel, text, (col, int(row) + text_h), font, scale,
+                        (255, 255, 255), thickness, cv2.LINE_AA)
+        return panel
+
+    def draw_panels(self,
+                    image: np.ndarray,
+                    data_sample=None,
+                    draw_gt: bool = True,
+                    draw_pred: bool = True,
+                    with_labels: bool = True) -> np.ndarray:
+        """Compose the picture of one sample.
+
+        Args:
+            image (np.ndarray): (H, W, 3) RGB uint8 input image.
+            data_sample (SegDataSample | dict, optional): Ground truth and /
+                or predictions.
+            draw_gt (bool): Draw the ground-truth row. Defaults to True.
+            draw_pred (bool): Draw the prediction row. Defaults to True.
+            with_labels (bool): Write class names on segmentation panels.
+                Defaults to True.
+
+        Returns:
+            np.ndarray: (rows * H, columns * W, 3) RGB uint8 picture.
+        """
+        image = np.asarray(image)
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        image = image[..., :3].astype(np.uint8)
+        height, width = image.shape[:2]
+
+        rows = []
+        for enabled, prefix in ((draw_gt, 'gt'), (draw_pred, 'pred')):
+            if not enabled:
+                continue
+            depth = _first_view(data_sample, f'{prefix}_depth_map')
+            seg = _first_view(data_sample, f'{prefix}_sem_seg')
+            if depth is not None or seg is not None:
+                rows.append((None if depth is None else resize_nearest(
+                    depth.astype(np.float32), height, width), None if seg
+                             is None else resize_nearest(seg, height, width)))
+        if not rows:
+            return image
+
+        depth_range = inverse_depth_range(
+            [d for d, _ in rows if d is not None], self.depth_percentile)
+        vmin, vmax = depth_range if depth_range else (None, None)
+        classes, palette = self._classes_and_palette()
+        has_depth = any(d is not None for d, _ in rows)
+        has_seg = any(s is not None for _, s in rows)
+        blank = np.zeros_like(image)
+
+        lines = []
+        for depth, seg in rows:
+            panels = [image]
+            if has_depth:
+                panels.append(
+                    blank if depth is None else colorize_depth(
+                        depth, vmin, vmax, cmap=self.depth_cmap))
+            if has_seg:
+                panels.append(
+                    blank if seg is None else self.
+                    _seg_panel(image, seg, classes, palette, with_labels))
+            lines.append(np.concatenate(panels, axis=1))
+        return np.concatenate(lines, axis=0)
+
+    @master_only
+    def add_datasample(self,
+                       name: str,
+                       image: np.ndarray,
+                       data_sample=None,
+                       draw_gt: bool = True,
+                       draw_pred: bool = True,
+                       show: bool = False,
+                       wait_time: float = 0,
+                       out_file: Optional[str] = None,
+                       step: int = 0,
+                       with_labels: Optional[bool] = True) -> None:
+        """Draw a sample and save it to every backend (or ``out_file``).
+
+        Args:
+            name (str): Image identifier.
+            image (np.ndarray): (H, W, 3) RGB uint8 image.
+            data_sample (SegDataSample, optional): Ground truth and / or
+                predictions (``gt_depth_map``, ``gt_sem_seg``,
+                ``pred_depth_map``, ``pred_sem_seg``).
+            draw_gt (bool): Draw the ground truth. Defaults to True.
+            draw_pred (bool): Draw the predictions. Defaults to True.
+            show (bool): Display the picture in a window. Defaults to False.
+            wait_time (float): Display time in seconds. Defaults to 0.
+            out_file (str, optional): Write the picture there (PNG/JPEG by
+                extension) instead of to the backends.
+            step (int): Global step recorded with the image. Defaults to 0.
+            with_labels (bool): Write class names on segmentation panels.
+                Defaults to True.
+        """
+        drawn = self.draw_panels(image, data_sample, draw_gt, draw_pred,
+                                 bool(with_labels))
+        self.set_image(drawn)
+        if show:
+            self.show(drawn, win_name=name, wait_time=wait_time)
+        if out_file is not None:
+            mmcv.imwrite(mmcv.rgb2bgr(drawn), out_file)
+        else:
+            self.add_image(name, drawn, step)

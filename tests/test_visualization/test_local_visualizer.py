@@ -1,0 +1,165 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+import glob
+import os.path as osp
+import uuid
+from types import SimpleNamespace
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import PixelData
+from mmseg.engine.hooks import SegVisualizationHook
+from mmseg.structures import SegDataSample
+
+from mmdepthseg.registry import VISUALIZERS
+from mmdepthseg.visualization import DepthSegLocalVisualizer, colorize_depth
+
+H, W = 8, 12
+# magma's end colours (matplotlib's table): darkest and brightest
+MAGMA_LOW = (0, 0, 3)
+MAGMA_HIGH = (251, 252, 191)
+ROAD, SKY = (128, 64, 128), (70, 130, 180)  # Cityscapes trainIds 0 and 10
+
+
+def _visualizer(**kwargs):
+    kwargs.setdefault('depth_percentile', 100.0)
+    return DepthSegLocalVisualizer(name=f'vis_{uuid.uuid4().hex}', **kwargs)
+
+
+def _sample(gt_depth=None, gt_seg=None, pred_depth=None, pred_seg=None):
+    sample = SegDataSample(metainfo=dict(img_path='x.png'))
+    for key, value, dtype in (('gt_depth_map', gt_depth, torch.float32),
+                              ('gt_sem_seg', gt_seg, torch.long),
+                              ('pred_depth_map', pred_depth, torch.float32),
+                              ('pred_sem_seg', pred_seg, torch.long)):
+        if value is not None:
+            data = torch.as_tensor(value, dtype=dtype)
+            sample.set_data(
+                {key: PixelData(data=data[None] if data.dim() == 2 else data)})
+    return sample
+
+
+def _read_rgb(path):
+    return mmcv.imread(path, channel_order='rgb')
+
+
+def test_colorize_depth_near_is_bright_and_invalid_black():
+    depth = np.array([[1.0, 2.0], [4.0, 0.0]])  # inverse: 1, .5, .25, -
+    colors = colorize_depth(depth)
+    assert colors.dtype == np.uint8 and colors.shape == (2, 2, 3)
+    assert tuple(colors[0, 0]) == MAGMA_HIGH  # nearest -> brightest
+    assert tuple(colors[1, 0]) == MAGMA_LOW  # farthest -> darkest
+    assert tuple(colors[1, 1]) == (0, 0, 0)  # invalid
+    brightness = colors.astype(int).sum(-1)
+    assert brightness[0, 0] > brightness[0, 1] > brightness[1, 0]
+    # an explicit range saturates: inverse depth 0.5 >= vmax
+    colors = colorize_depth(
+        depth, vmin=0.25, vmax=0.5, invalid_color=(9, 9, 9))
+    assert tuple(colors[0, 1]) == MAGMA_HIGH
+    assert tuple(colors[1, 1]) == (9, 9, 9)
+    with pytest.raises(ValueError):
+        colorize_depth(np.ones((1, 2, 2)))
+
+
+def test_add_datasample_writes_three_panels_two_rows(tmp_path):
+    image = np.full((H, W, 3), 50, dtype=np.uint8)
+    gt_depth = np.full((H, W), 10.0)
+    gt_depth[:, :W // 2] = 0.0  # left half invalid
+    gt_seg = np.zeros((H, W), dtype=np.int64)  # road
+    gt_seg[:2] = 255  # ignored
+    pred_depth = np.full((H // 2, W // 2), 5.0)  # half size: resized
+    pred_seg = np.full((H // 2, W // 2), 10)  # sky
+    sample = _sample(gt_depth, gt_seg, pred_depth, pred_seg)
+    out_file = str(tmp_path / 'vis.png')
+    _visualizer().add_datasample(
+        'sample', image, sample, out_file=out_file, with_labels=False)
+    drawn = _read_rgb(out_file)
+    assert drawn.shape == (2 * H, 3 * W, 3)
+    assert (drawn[:H, :W] == 50).all() and (drawn[H:, :W] == 50).all()
+    # one colour range for both rows: gt 10 m is the far end, pred 5 m
+    # the near end
+    gt_depth_panel, pred_depth_panel = drawn[:H, W:2 * W], drawn[H:, W:2 * W]
+    assert (gt_depth_panel[:, :W // 2] == 0).all()
+    assert (gt_depth_panel[:, W // 2:] == MAGMA_LOW).all()
+    assert (pred_depth_panel == MAGMA_HIGH).all()
+    gt_seg_panel, pred_seg_panel = drawn[:H, 2 * W:], drawn[H:, 2 * W:]
+    assert (gt_seg_panel[2:] == ROAD).all()
+    assert (gt_seg_panel[:2] == 0).all()
+    assert (pred_seg_panel == SKY).all()
+
+
+def test_missing_seg_or_depth_and_prediction_only(tmp_path):
+    image = np.zeros((H, W, 3), dtype=np.uint8)
+    vis = _visualizer()
+    depth = np.full((H, W), 4.0)
+    # no segmentation anywhere: input | depth
+    vis.add_datasample(
+        'a',
+        image,
+        _sample(gt_depth=depth, pred_depth=depth),
+        out_file=str(tmp_path / 'a.png'))
+    assert _read_rgb(str(tmp_path / 'a.png')).shape == (2 * H, 2 * W, 3)
+    # GT has only segmentation: its depth panel is black
+    vis.add_datasample(
+        'b',
+        image,
+        _sample(
+            gt_seg=np.ones((H, W)), pred_depth=depth, pred_seg=np.ones(
+                (H, W))),
+        out_file=str(tmp_path / 'b.png'))
+    drawn = _read_rgb(str(tmp_path / 'b.png'))
+    assert drawn.shape == (2 * H, 3 * W, 3)
+    assert (drawn[:H, W:2 * W] == 0).all()
+    # predictions only: one row; draw_pred=False leaves the input
+    vis.add_datasample(
+        'c',
+        image,
+        _sample(pred_seg=np.ones((H, W))),
+        out_file=str(tmp_path / 'c.png'))
+    assert _read_rgb(str(tmp_path / 'c.png')).shape == (H, 2 * W, 3)
+    assert vis.draw_panels(
+        image, _sample(pred_seg=np.ones((H, W))),
+        draw_pred=False).shape == (H, W, 3)
+    assert vis.draw_panels(image, None).shape == (H, W, 3)
+
+
+def test_class_names_drawn_and_palette_from_dataset_meta(tmp_path):
+    image = np.zeros((64, 96, 3), dtype=np.uint8)
+    vis = _visualizer()
+    vis.dataset_meta = dict(
+        classes=('bg', 'thing'), palette=[[10, 20, 30], [200, 100, 0]])
+    seg = np.zeros((64, 96), dtype=np.int64)
+    seg[:, 48:] = 1
+    plain = vis.draw_panels(image, _sample(pred_seg=seg), with_labels=False)
+    assert (plain[:, 96:144] == (10, 20, 30)).all()
+    assert (plain[:, 144:] == (200, 100, 0)).all()
+    labelled = vis.draw_panels(image, _sample(pred_seg=seg))
+    assert (labelled != plain).any()  # names written on the panel
+
+
+def test_registered_and_saves_through_backend_with_seg_hook(tmp_path):
+    image = (np.arange(H * W * 3) % 256).astype(np.uint8).reshape(H, W, 3)
+    img_path = str(tmp_path / 'frame.png')
+    mmcv.imwrite(mmcv.rgb2bgr(image), img_path)
+    vis = VISUALIZERS.build(
+        dict(
+            type='DepthSegLocalVisualizer',
+            name=f'vis_{uuid.uuid4().hex}',
+            vis_backends=[dict(type='LocalVisBackend')],
+            save_dir=str(tmp_path / 'show')))
+    assert isinstance(vis, DepthSegLocalVisualizer)
+    hook = SegVisualizationHook(draw=True, interval=1)
+    sample = _sample(
+        gt_depth=np.full((H, W), 3.0),
+        pred_depth=np.full((H, W), 3.0),
+        pred_seg=np.zeros((H, W)))
+    sample.set_metainfo(dict(img_path=img_path))
+    hook._after_iter(SimpleNamespace(iter=7), 0, {}, [sample], mode='test')
+    files = glob.glob(
+        osp.join(str(tmp_path / 'show'), '**', 'test_frame.png_7.png'),
+        recursive=True)
+    assert len(files) == 1
+    drawn = _read_rgb(files[0])
+    assert drawn.shape == (2 * H, 3 * W, 3)
+    assert (drawn[:H, :W] == image).all()
