@@ -61,8 +61,8 @@ def trigger_visualization_hook(cfg: Config,
         visualization_hook['show'] = True
         visualization_hook['wait_time'] = args.wait_time
     if args.show_dir:
-        visualizer = cfg.visualizer
-        visualizer['save_dir'] = args.show_dir
+        # every test image is drawn into work_dir/<timestamp>/<show_dir>
+        visualization_hook['test_out_dir'] = args.show_dir
     return cfg
 
 

@@ -1,2 +1,4 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-__all__: list = []
+from .visualization_hook import DepthSegVisualizationHook
+
+__all__ = ['DepthSegVisualizationHook']

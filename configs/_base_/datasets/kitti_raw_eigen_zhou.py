@@ -1,0 +1,81 @@
+# KITTI raw, monodepth2 / FSRE-Depth setting (README, "Dataset preparation"):
+# self-supervised training on Zhou et al.'s split with monocular video
+# frames [0, -1, 1] at 192x640, validated on its val split and tested on
+# Eigen's 697 test frames, both against velodyne depth projected at full
+# resolution (Garg crop, per-image median scaling, 1e-3..80 m).
+# The raw download holds PNGs; for the usual JPEG conversion (quality 92)
+# set `img_suffix='.jpg'`. The split files live in `data/kitti_splits/`.
+dataset_type = 'KittiRawDataset'
+data_root = 'data/kitti_raw'
+img_scale = (640, 192)  # (w, h)
+train_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(type='MultiViewResize', scale=img_scale, keep_ratio=False),
+    dict(type='MultiViewRandomFlip', prob=0.5),
+    dict(type='KeepUnaugmentedImage'),
+    dict(
+        type='MultiViewColorJitter',
+        brightness=0.2,
+        contrast=0.2,
+        saturation=0.2,
+        hue=0.1,
+        prob=0.5),
+    dict(type='PackMultiViewInputs')
+]
+# Velodyne ground truth is projected after the resize, at the S_rect size.
+test_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(type='MultiViewResize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadDepthSegAnnotations'),
+    dict(type='PackMultiViewInputs')
+]
+train_dataloader = dict(
+    batch_size=12,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split_file='data/kitti_splits/eigen_zhou/train_files.txt',
+        frame_ids=(0, -1, 1),
+        img_suffix='.png',
+        intrinsics_mode='normalised',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split_file='data/kitti_splits/eigen_zhou/val_files.txt',
+        frame_ids=(0, ),
+        img_suffix='.png',
+        intrinsics_mode='normalised',
+        load_depth_from_velodyne=True,
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split_file='data/kitti_splits/eigen/test_files.txt',
+        frame_ids=(0, ),
+        img_suffix='.png',
+        intrinsics_mode='normalised',
+        load_depth_from_velodyne=True,
+        test_mode=True,
+        pipeline=test_pipeline))
+val_evaluator = dict(
+    type='DepthMetric',
+    min_depth=1e-3,
+    max_depth=80.,
+    crop='garg',
+    median_scaling=True)
+test_evaluator = val_evaluator

@@ -1,0 +1,10 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+# The synthetic scene generator (``mmdepthseg.datasets.synthetic``) is a
+# standalone module imported on demand, not here: loading datasets must not
+# pull in the renderer.
+from .cityscapes_depth import CityscapesDepthSegDataset
+from .kitti_raw import KittiRawDataset
+from .transforms import *  # noqa: F401,F403
+from .transforms import __all__ as _transforms_all
+
+__all__ = ['KittiRawDataset', 'CityscapesDepthSegDataset'] + _transforms_all

@@ -1,0 +1,169 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Cityscapes with depth from disparity (and optional right views)."""
+import os.path as osp
+from typing import List, Optional, Sequence
+
+import mmengine.fileio as fileio
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmseg.datasets import CityscapesDataset
+
+from mmdepthseg.registry import DATASETS
+from .utils import LABEL_LUTS, check_file_exists, read_cityscapes_camera
+
+
+@DATASETS.register_module()
+class CityscapesDepthSegDataset(BaseDataset):
+    """Cityscapes: 19-class segmentation, depth from disparity, stereo views.
+
+    Reads the official layout (``FORMATS.md``), one sample per left image::
+
+        leftImg8bit/<split>/<city>/<stem>_leftImg8bit.png
+        rightImg8bit/<split>/<city>/<stem>_rightImg8bit.png
+        disparity/<split>/<city>/<stem>_disparity.png   (uint16)
+        camera/<split>/<city>/<stem>_camera.json
+        gtFine/<split>/<city>/<stem>_gtFine_labelTrainIds.png (or _labelIds)
+
+    Only ``img_path`` is required in ``data_prefix``; leave out
+    ``seg_map_path`` for a depth-only source, ``disp_path`` for a seg-only
+    source (both occur in SemiMTL), ``right_img_path`` unless ``views``
+    includes ``'r'``. ``camera_path`` gives the intrinsics, the baseline and,
+    with ``disp_path``, the depth (``depth = baseline * fx / disparity``,
+    decoded by ``LoadDepthSegAnnotations``).
+
+    Args:
+        data_root (str): The Cityscapes root.
+        data_prefix (dict): Folders relative to ``data_root``; keys
+            ``img_path``, ``seg_map_path``, ``disp_path``, ``camera_path``,
+            ``right_img_path``.
+        views (Sequence[str]): ``('l',)`` or ``('l', 'r')``.
+        img_suffix (str): Defaults to ``'_leftImg8bit.png'``.
+        right_img_suffix (str): Defaults to ``'_rightImg8bit.png'``.
+        seg_map_suffix (str): ``'_gtFine_labelTrainIds.png'`` (default) or
+            ``'_gtFine_labelIds.png'`` (mapped to trainIds by the loader).
+        disp_suffix (str): Defaults to ``'_disparity.png'``.
+        camera_suffix (str): Defaults to ``'_camera.json'``.
+        label_id_format (str, optional): ``'trainIds'`` or
+            ``'cityscapes_labelIds'``. None (default) infers it from
+            ``seg_map_suffix`` (``labelIds`` in the name -> labelIds).
+        **kwargs: Forwarded to :class:`mmengine.dataset.BaseDataset`.
+    """
+
+    METAINFO = CityscapesDataset.METAINFO
+
+    def __init__(self,
+                 data_root: str,
+                 data_prefix: dict = dict(
+                     img_path='leftImg8bit/train',
+                     seg_map_path='gtFine/train',
+                     disp_path='disparity/train',
+                     camera_path='camera/train'),
+                 views: Sequence[str] = ('l', ),
+                 img_suffix: str = '_leftImg8bit.png',
+                 right_img_suffix: str = '_rightImg8bit.png',
+                 seg_map_suffix: str = '_gtFine_labelTrainIds.png',
+                 disp_suffix: str = '_disparity.png',
+                 camera_suffix: str = '_camera.json',
+                 label_id_format: Optional[str] = None,
+                 **kwargs) -> None:
+        views = tuple(views)
+        if views not in (('l', ), ('l', 'r')):
+            raise ValueError(
+                f"views must be ('l',) or ('l', 'r'), got {views}")
+        if 'img_path' not in data_prefix:
+            raise KeyError('data_prefix needs "img_path" (e.g. '
+                           "'leftImg8bit/train')")
+        if 'r' in views and 'right_img_path' not in data_prefix:
+            raise KeyError(
+                "views ('l', 'r') need data_prefix['right_img_path']"
+                " (e.g. 'rightImg8bit/train')")
+        if 'disp_path' in data_prefix and 'camera_path' not in data_prefix:
+            raise KeyError('depth from disparity needs data_prefix'
+                           "['camera_path'] (e.g. 'camera/train')")
+        if label_id_format is None:
+            label_id_format = 'cityscapes_labelIds' \
+                if 'labelIds' in seg_map_suffix else 'trainIds'
+        if label_id_format != 'trainIds' and label_id_format not in LABEL_LUTS:
+            raise ValueError(f'unknown label_id_format {label_id_format!r}')
+        self.views = views
+        self.img_suffix = img_suffix
+        self.right_img_suffix = right_img_suffix
+        self.seg_map_suffix = seg_map_suffix
+        self.disp_suffix = disp_suffix
+        self.camera_suffix = camera_suffix
+        self.label_id_format = label_id_format
+        super().__init__(
+            data_root=data_root, data_prefix=data_prefix, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """Scan ``img_path`` and build one data info per left image.
+
+        Returns:
+            list[dict]: Entries with ``img_path``, ``img_paths``,
+            ``view_names``, ``city``, ``frame_stem``, and where available
+            ``intrinsics``, ``baseline``/``stereo_T`` (stereo views),
+            ``seg_map_paths`` + ``label_id_format``, and disparity depth
+            inputs (``depth_map_paths``, ``depth_format='disparity'``,
+            ``disp_to_depth = baseline * fx``).
+        """
+        check_file_exists(self.data_root, 'Cityscapes data root')
+        prefix = self.data_prefix
+        img_dir = prefix['img_path']
+        check_file_exists(img_dir, 'Cityscapes image folder')
+        rel_paths = sorted(
+            fileio.list_dir_or_file(
+                img_dir,
+                list_dir=False,
+                suffix=self.img_suffix,
+                recursive=True))
+        if not rel_paths:
+            raise FileNotFoundError(
+                f'no *{self.img_suffix} image under {img_dir}')
+
+        data_list = []
+        for rel in rel_paths:
+            stem = rel[:-len(self.img_suffix)]
+            img_paths = [osp.join(img_dir, rel)]
+            if 'r' in self.views:
+                img_paths.append(
+                    osp.join(prefix['right_img_path'],
+                             stem + self.right_img_suffix))
+            for path in img_paths[1:]:
+                check_file_exists(path, 'right image')
+            info = dict(
+                img_path=img_paths[0],
+                img_paths=img_paths,
+                view_names=self.views,
+                city=osp.dirname(stem),
+                frame_stem=osp.basename(stem),
+                reduce_zero_label=False,
+                seg_fields=[],
+                depth_fields=[])
+            if 'seg_map_path' in prefix:
+                seg_path = osp.join(prefix['seg_map_path'],
+                                    stem + self.seg_map_suffix)
+                check_file_exists(seg_path, 'segmentation label')
+                info['seg_map_paths'] = [seg_path]
+                info['label_id_format'] = self.label_id_format
+            if 'camera_path' in prefix:
+                cam = read_cityscapes_camera(
+                    osp.join(prefix['camera_path'], stem + self.camera_suffix))
+                info['intrinsics'] = np.array(
+                    [[cam['fx'], 0, cam['u0']], [0, cam['fy'], cam['v0']],
+                     [0, 0, 1]],
+                    dtype=np.float32)
+                info['intrinsics_normalised'] = False
+                if 'r' in self.views:
+                    stereo_t = np.eye(4, dtype=np.float32)
+                    stereo_t[0, 3] = -cam['baseline']
+                    info['baseline'] = cam['baseline']
+                    info['stereo_T'] = stereo_t
+                if 'disp_path' in prefix:
+                    disp_path = osp.join(prefix['disp_path'],
+                                         stem + self.disp_suffix)
+                    check_file_exists(disp_path, 'disparity map')
+                    info['depth_map_paths'] = [disp_path]
+                    info['depth_format'] = 'disparity'
+                    info['disp_to_depth'] = cam['baseline'] * cam['fx']
+            data_list.append(info)
+        return data_list

@@ -1,0 +1,261 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""KITTI raw (monodepth2 splits): monocular video / stereo samples."""
+import os.path as osp
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
+
+import mmengine.fileio as fileio
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+from mmseg.datasets import CityscapesDataset
+
+from mmdepthseg.registry import DATASETS
+from .utils import (DATASET_PREP_HINT, check_file_exists,
+                    kitti_stereo_baseline, kitti_velo_to_image,
+                    load_kitti_calib, read_kitti_split)
+
+#: monodepth2's normalised intrinsics (row 0 times width, row 1 times height).
+MONODEPTH2_NORMALISED_K = np.array([[0.58, 0, 0.5], [0, 1.92, 0.5], [0, 0, 1]],
+                                   dtype=np.float32)
+
+FrameId = Union[int, str]
+
+
+@DATASETS.register_module()
+class KittiRawDataset(BaseDataset):
+    """KITTI raw sequences addressed by a monodepth2 split file.
+
+    Reads the raw layout of ``FORMATS.md``::
+
+        data_root/<date>/calib_cam_to_cam.txt, calib_velo_to_cam.txt
+        data_root/<date>/<date>_drive_<NNNN>_sync/
+            image_02/data/<%010d><img_suffix>    (left colour, side 'l')
+            image_03/data/<%010d><img_suffix>    (right colour, side 'r')
+            velodyne_points/data/<%010d>.bin
+            semantic_02/data/<%010d>.png         (optional trainId labels)
+
+    One split line (``<date>/<drive>_sync <frame> <l|r>``) is one sample;
+    the side picks the reference camera. ``frame_ids`` lists the views that
+    travel with it, the reference first:
+
+    - ``0`` the reference frame, ``-1``/``1`` (any int) temporal neighbours
+      of the same camera, named ``'t'``, ``'t-1'``, ``'t+1'``;
+    - ``'s'`` the stereo partner (other camera, same frame).
+
+    ``(0,)`` gives one view named by its side (``('l',)``), ``(0, 's')`` a
+    stereo pair named by the physical sides (``('l', 'r')`` or
+    ``('r', 'l')``), and a temporal set with ``'s'`` names the partner
+    ``'s'``. Samples whose neighbour frames do not exist (sequence ends) are
+    dropped and their number logged.
+
+    Args:
+        split_file (str): monodepth2 split file. A relative path is looked
+            up under ``data_root`` first, then relative to the working
+            directory.
+        data_root (str): The KITTI raw root (holding the date folders).
+        frame_ids (Sequence[int | str]): Views of a sample, see above; the
+            first must be 0. Defaults to ``(0,)``.
+        img_suffix (str): Image extension, ``'.png'`` for the raw download
+            or ``'.jpg'`` for the common JPEG conversion.
+        load_depth_from_velodyne (bool): Whether to add the reference view's
+            velodyne scan as depth ground truth (projected by
+            ``LoadDepthSegAnnotations`` with the Eigen protocol, at the
+            ``S_rect`` size). Defaults to False.
+        velodyne_pixel_offset (int): The protocol's ``round(u) - 1`` offset.
+            Keep 1 (default) for real KITTI; 0 gives pixel-aligned maps for
+            data whose calibration uses 0-based pixel centres (the
+            synthetic generator's).
+        seg_dir (str, optional): Folder of trainId label PNGs inside a drive,
+            formatted with the reference camera number, e.g.
+            ``'semantic_{cam:02d}'``. None (default) loads no labels.
+        seg_suffix (str): Extension of label files. Defaults to ``'.png'``.
+        intrinsics_mode (str): ``'normalised'`` (monodepth2's fixed
+            normalised K scaled by the loaded image size) or ``'calib'``
+            (``P_rect_0X[:, :3]`` of the reference camera). Defaults to
+            ``'normalised'``.
+        baseline (float, optional): Stereo baseline for samples with a
+            stereo partner. None means: from the calibration in ``'calib'``
+            mode, 0.1 (monodepth2's unit) in ``'normalised'`` mode.
+        **kwargs: Forwarded to :class:`mmengine.dataset.BaseDataset`
+            (``pipeline``, ``test_mode``, ``metainfo``, ``indices``, ...).
+    """
+
+    METAINFO = CityscapesDataset.METAINFO
+
+    def __init__(self,
+                 split_file: str,
+                 data_root: str,
+                 frame_ids: Sequence[FrameId] = (0, ),
+                 img_suffix: str = '.png',
+                 load_depth_from_velodyne: bool = False,
+                 velodyne_pixel_offset: int = 1,
+                 seg_dir: Optional[str] = None,
+                 seg_suffix: str = '.png',
+                 intrinsics_mode: str = 'normalised',
+                 baseline: Optional[float] = None,
+                 **kwargs) -> None:
+        frame_ids = tuple(frame_ids)
+        if not frame_ids or frame_ids[0] != 0:
+            raise ValueError(f'frame_ids must start with 0 (the reference '
+                             f'view), got {frame_ids}')
+        for fid in frame_ids:
+            if not (isinstance(fid, int) or fid == 's'):
+                raise ValueError(f"frame_ids hold ints or 's', got {fid!r}")
+        if intrinsics_mode not in ('normalised', 'calib'):
+            raise ValueError("intrinsics_mode must be 'normalised' or "
+                             f"'calib', got {intrinsics_mode!r}")
+        self.split_file = split_file
+        self.frame_ids = frame_ids
+        self.img_suffix = img_suffix
+        self.load_depth_from_velodyne = load_depth_from_velodyne
+        self.velodyne_pixel_offset = velodyne_pixel_offset
+        self.seg_dir = seg_dir
+        self.seg_suffix = seg_suffix
+        self.intrinsics_mode = intrinsics_mode
+        self.baseline = baseline
+        super().__init__(data_root=data_root, data_prefix=dict(), **kwargs)
+
+    # -- naming ------------------------------------------------------------
+    def view_names(self, side: str) -> Tuple[str, ...]:
+        """Names of the views of a sample whose reference camera is ``side``.
+        """
+        temporal = any(isinstance(f, int) and f != 0 for f in self.frame_ids)
+        other = 'r' if side == 'l' else 'l'
+        if not temporal:
+            return tuple(side if f == 0 else other for f in self.frame_ids)
+        return tuple('s' if f == 's' else ('t' if f == 0 else f't{f:+d}')
+                     for f in self.frame_ids)
+
+    def _resolve_split_file(self) -> str:
+        path = self.split_file
+        if osp.isabs(path):
+            candidates = [path]
+        else:
+            candidates = [osp.join(self.data_root, path), path]
+        for cand in candidates:
+            if fileio.exists(cand):
+                return cand
+        raise FileNotFoundError(
+            f'split file not found: tried {" and ".join(candidates)} '
+            f'({DATASET_PREP_HINT})')
+
+    # -- loading -----------------------------------------------------------
+    def load_data_list(self) -> List[dict]:
+        """Build one data info per valid split line.
+
+        Returns:
+            list[dict]: Entries with ``img_path``, ``img_paths``,
+            ``view_names``, ``intrinsics`` (+ ``intrinsics_normalised``),
+            ``folder``, ``frame_index``, ``side``, and where configured
+            ``baseline``/``stereo_T``, ``seg_map_paths`` and velodyne depth
+            inputs (``depth_map_paths``, ``depth_format='velodyne'``,
+            ``velo2img``, ``depth_map_shape``).
+        """
+        check_file_exists(self.data_root, 'KITTI raw data root')
+        self._listing: Dict[str, FrozenSet[str]] = {}
+        samples = read_kitti_split(self._resolve_split_file())
+        data_list, num_dropped = [], 0
+        for folder, frame_index, side in samples:
+            info = self._sample_info(folder, frame_index, side)
+            if info is None:
+                num_dropped += 1
+            else:
+                data_list.append(info)
+        if num_dropped:
+            print_log(
+                f'KittiRawDataset: dropped {num_dropped} of {len(samples)} '
+                f'samples of {self.split_file} whose frames {self.frame_ids} '
+                'do not all exist (sequence ends)',
+                logger='current')
+        if not data_list:
+            raise ValueError(f'no valid sample in {self.split_file} under '
+                             f'{self.data_root} for frame_ids '
+                             f'{self.frame_ids}')
+        return data_list
+
+    def _list_files(self, directory: str) -> FrozenSet[str]:
+        """File names in ``directory``, listed once per drive and camera."""
+        if directory not in self._listing:
+            self._listing[directory] = frozenset(
+                fileio.list_dir_or_file(
+                    directory,
+                    list_dir=False)) if osp.isdir(directory) else frozenset()
+        return self._listing[directory]
+
+    def _calib(self, folder: str) -> Dict[str, np.ndarray]:
+        date = folder.split('/')[0]
+        return load_kitti_calib(osp.join(self.data_root, date))
+
+    def _image_file(self, folder: str, cam: int, index: int) -> str:
+        return osp.join(self.data_root, folder, f'image_{cam:02d}', 'data',
+                        f'{index:010d}{self.img_suffix}')
+
+    def _sample_info(self, folder: str, frame_index: int,
+                     side: str) -> Optional[dict]:
+        cam = 2 if side == 'l' else 3
+        other_cam = 5 - cam
+        paths = []
+        for fid in self.frame_ids:
+            if fid == 's':
+                paths.append(self._image_file(folder, other_cam, frame_index))
+            else:
+                paths.append(self._image_file(folder, cam, frame_index + fid))
+        present = [
+            osp.basename(p) in self._list_files(osp.dirname(p)) for p in paths
+        ]
+        if not present[0]:
+            raise FileNotFoundError(
+                f'image not found: {paths[0]} (listed in {self.split_file}; '
+                f'{DATASET_PREP_HINT})')
+        if not all(present):
+            return None
+
+        info = dict(
+            img_path=paths[0],
+            img_paths=paths,
+            view_names=self.view_names(side),
+            folder=folder,
+            frame_index=frame_index,
+            side=side,
+            reduce_zero_label=False,
+            seg_fields=[],
+            depth_fields=[])
+        if self.intrinsics_mode == 'normalised':
+            info['intrinsics'] = MONODEPTH2_NORMALISED_K.copy()
+            info['intrinsics_normalised'] = True
+        else:
+            info['intrinsics'] = self._calib(
+                folder)[f'P_rect_{cam:02d}'][:, :3].astype(np.float32)
+            info['intrinsics_normalised'] = False
+
+        if 's' in self.frame_ids:
+            baseline = self.baseline
+            if baseline is None:
+                baseline = 0.1 if self.intrinsics_mode == 'normalised' \
+                    else kitti_stereo_baseline(self._calib(folder))
+            # T_ref2other: the right camera sits at +baseline along x.
+            stereo_t = np.eye(4, dtype=np.float32)
+            stereo_t[0, 3] = -baseline if side == 'l' else baseline
+            info['baseline'] = float(baseline)
+            info['stereo_T'] = stereo_t
+
+        if self.seg_dir is not None:
+            seg_path = osp.join(self.data_root, folder,
+                                self.seg_dir.format(cam=cam), 'data',
+                                f'{frame_index:010d}{self.seg_suffix}')
+            check_file_exists(seg_path, 'segmentation label')
+            info['seg_map_paths'] = [seg_path]
+            info['label_id_format'] = 'trainIds'
+
+        if self.load_depth_from_velodyne:
+            velo_path = osp.join(self.data_root, folder, 'velodyne_points',
+                                 'data', f'{frame_index:010d}.bin')
+            check_file_exists(velo_path, 'velodyne scan')
+            calib = self._calib(folder)
+            width, height = calib[f'S_rect_{cam:02d}']
+            info['depth_map_paths'] = [velo_path]
+            info['depth_format'] = 'velodyne'
+            info['velo2img'] = kitti_velo_to_image(calib, cam)
+            info['depth_map_shape'] = (int(round(height)), int(round(width)))
+            info['velodyne_pixel_offset'] = self.velodyne_pixel_offset
+        return info

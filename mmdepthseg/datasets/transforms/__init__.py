@@ -1,0 +1,14 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+from .formatting import PackMultiViewInputs
+from .loading import LoadDepthSegAnnotations, LoadMultiViewImages
+from .transforms import (KeepUnaugmentedImage, MultiViewColorJitter,
+                         MultiViewRandomCrop, MultiViewRandomFlip,
+                         MultiViewRandomResize, MultiViewResize,
+                         crop_intrinsics, hflip_intrinsics, scale_intrinsics)
+
+__all__ = [
+    'LoadMultiViewImages', 'LoadDepthSegAnnotations', 'MultiViewResize',
+    'MultiViewRandomResize', 'MultiViewRandomCrop', 'MultiViewRandomFlip',
+    'KeepUnaugmentedImage', 'MultiViewColorJitter', 'PackMultiViewInputs',
+    'scale_intrinsics', 'crop_intrinsics', 'hflip_intrinsics'
+]

@@ -1,0 +1,424 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Readers and conversions shared by the dataset classes and loaders.
+
+Everything here follows the on-disk formats of the real datasets (KITTI raw,
+Cityscapes); see ``FORMATS.md`` and the README's "Dataset preparation"
+section. Errors name the offending file and say what was expected.
+"""
+import json
+import os.path as osp
+from functools import lru_cache
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import mmcv
+import mmengine.fileio as fileio
+import numpy as np
+
+#: Pointer appended to every "missing file" error.
+DATASET_PREP_HINT = ('see the "Dataset preparation" section of README.md for '
+                     'how to download and lay out the data')
+
+#: Cityscapes labelId -> trainId (19 classes, 255 = ignore), as in
+#: cityscapesScripts' ``labels.py``.
+CITYSCAPES_LABEL_ID_TO_TRAIN_ID: Dict[int, int] = {
+    7: 0,
+    8: 1,
+    11: 2,
+    12: 3,
+    13: 4,
+    17: 5,
+    19: 6,
+    20: 7,
+    21: 8,
+    22: 9,
+    23: 10,
+    24: 11,
+    25: 12,
+    26: 13,
+    27: 14,
+    28: 15,
+    31: 16,
+    32: 17,
+    33: 18
+}
+
+
+def _build_lut(mapping: Dict[int, int], ignore_index: int = 255) -> np.ndarray:
+    lut = np.full(256, ignore_index, dtype=np.uint8)
+    for src, dst in mapping.items():
+        lut[src] = dst
+    return lut
+
+
+#: Lookup tables (uint8, 256 entries) that convert a stored label map into
+#: trainIds, by the name datasets put into ``results['label_id_format']``.
+LABEL_LUTS: Dict[str, np.ndarray] = {
+    'cityscapes_labelIds': _build_lut(CITYSCAPES_LABEL_ID_TO_TRAIN_ID),
+}
+
+
+def check_file_exists(path: str, what: str = 'file') -> None:
+    """Raise ``FileNotFoundError`` naming ``path`` if it does not exist.
+
+    Args:
+        path (str): File or directory that must exist.
+        what (str): Words describing it in the message, e.g. ``'data root'``.
+    """
+    if not fileio.exists(path):
+        raise FileNotFoundError(
+            f'{what} not found: {path} ({DATASET_PREP_HINT})')
+
+
+def _get_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
+    try:
+        return fileio.get(path, backend_args=backend_args)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f'file not found: {path} ({DATASET_PREP_HINT})') from None
+
+
+def read_image(path: str,
+               flag: str = 'color',
+               backend: str = 'cv2',
+               backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read an image file with mmcv (OpenCV backend by default).
+
+    Args:
+        path (str): Image file.
+        flag (str): ``'color'`` (BGR uint8 ``(H, W, 3)``), ``'grayscale'`` or
+            ``'unchanged'`` (keeps 16-bit PNGs and single channels).
+        backend (str): mmcv decoding backend. Defaults to ``'cv2'``.
+        backend_args (dict, optional): mmengine file backend arguments.
+
+    Returns:
+        np.ndarray: The decoded image.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        OSError: The file exists but cannot be decoded (corrupt, truncated or
+            not an image).
+    """
+    img_bytes = _get_bytes(path, backend_args)
+    img = None
+    if len(img_bytes) > 0:
+        try:
+            img = mmcv.imfrombytes(img_bytes, flag=flag, backend=backend)
+        except Exception:  # decoders raise various errors on bad input
+            img = None
+    if img is None:
+        raise OSError(f'cannot decode image file {path}: it is empty, '
+                      'truncated or not an image')
+    return img
+
+
+# ---------------------------------------------------------------------------
+# KITTI raw
+# ---------------------------------------------------------------------------
+def read_calib_file(path: str) -> Dict[str, Union[np.ndarray, str]]:
+    """Parse a KITTI calibration text file.
+
+    Each line is ``key: values``; values are space-separated floats, except
+    for a few text entries (e.g. ``calib_time``) that are kept as strings.
+
+    Args:
+        path (str): e.g. ``<date>/calib_cam_to_cam.txt``.
+
+    Returns:
+        dict: key -> float64 1-D array (or str for non-numeric values).
+    """
+    text = _get_bytes(path).decode('utf-8', errors='replace')
+    calib: Dict[str, Union[np.ndarray, str]] = {}
+    for line_no, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if ':' not in line:
+            raise ValueError(f'{path}:{line_no}: expected "key: values", '
+                             f'got {line!r}')
+        key, value = line.split(':', 1)
+        try:
+            calib[key.strip()] = np.array([float(v) for v in value.split()],
+                                          dtype=np.float64)
+        except ValueError:
+            calib[key.strip()] = value.strip()
+    return calib
+
+
+def _calib_entry(calib: dict, key: str, size: int, path: str) -> np.ndarray:
+    value = calib.get(key)
+    if not isinstance(value, np.ndarray) or value.size != size:
+        raise KeyError(f'{path}: expected key "{key}" with {size} numbers, '
+                       f'got {value!r}')
+    return value
+
+
+def load_kitti_calib(calib_dir: str) -> Dict[str, np.ndarray]:
+    """Read the camera and velodyne calibration of one KITTI date (cached).
+
+    Parsed once per date folder (the cache key includes the files'
+    modification times, so rewritten files are read again). The returned
+    arrays are shared: do not modify them in place.
+
+    Args:
+        calib_dir (str): The date folder holding ``calib_cam_to_cam.txt``
+            and ``calib_velo_to_cam.txt``.
+
+    Returns:
+        dict: ``P_rect_0X`` (3, 4), ``S_rect_0X`` (2,) as (w, h) for
+        X = 0..3 where present, ``R_rect_00`` (4, 4) homogeneous and
+        ``velo2cam`` (4, 4) homogeneous ``[R|T]``.
+    """
+    cam_path = osp.join(calib_dir, 'calib_cam_to_cam.txt')
+    velo_path = osp.join(calib_dir, 'calib_velo_to_cam.txt')
+    check_file_exists(cam_path, 'KITTI calibration')
+    stamps = tuple(
+        osp.getmtime(p) if osp.exists(p) else None
+        for p in (cam_path, velo_path))
+    return _load_kitti_calib(calib_dir, stamps)
+
+
+@lru_cache(maxsize=64)
+def _load_kitti_calib(calib_dir: str, stamps: tuple) -> Dict[str, np.ndarray]:
+    cam_path = osp.join(calib_dir, 'calib_cam_to_cam.txt')
+    velo_path = osp.join(calib_dir, 'calib_velo_to_cam.txt')
+    cam = read_calib_file(cam_path)
+    out: Dict[str, np.ndarray] = {}
+    for x in range(4):
+        if f'P_rect_0{x}' in cam:
+            out[f'P_rect_0{x}'] = _calib_entry(cam, f'P_rect_0{x}', 12,
+                                               cam_path).reshape(3, 4)
+        if f'S_rect_0{x}' in cam:
+            out[f'S_rect_0{x}'] = _calib_entry(cam, f'S_rect_0{x}', 2,
+                                               cam_path)
+    r_rect = np.eye(4)
+    r_rect[:3, :3] = _calib_entry(cam, 'R_rect_00', 9, cam_path).reshape(3, 3)
+    out['R_rect_00'] = r_rect
+    if fileio.exists(velo_path):
+        velo = read_calib_file(velo_path)
+        velo2cam = np.eye(4)
+        velo2cam[:3, :3] = _calib_entry(velo, 'R', 9, velo_path).reshape(3, 3)
+        velo2cam[:3, 3] = _calib_entry(velo, 'T', 3, velo_path)
+        out['velo2cam'] = velo2cam
+    return out
+
+
+def kitti_velo_to_image(calib: Dict[str, np.ndarray], cam: int) -> np.ndarray:
+    """Velodyne-to-image projection ``P_rect_0X @ R_rect_00 @ [R|T]``.
+
+    Args:
+        calib (dict): Output of :func:`load_kitti_calib`.
+        cam (int): Camera number X (2 = left colour, 3 = right colour).
+
+    Returns:
+        np.ndarray: (3, 4) float64 matrix mapping homogeneous velodyne
+        points to homogeneous pixels whose third entry is camera-X depth.
+    """
+    if 'velo2cam' not in calib:
+        raise KeyError('calib_velo_to_cam.txt is needed to project velodyne '
+                       'points but was not found')
+    return calib[f'P_rect_0{cam}'] @ calib['R_rect_00'] @ calib['velo2cam']
+
+
+def kitti_stereo_baseline(calib: Dict[str, np.ndarray]) -> float:
+    """Distance (metres) between the rectified colour cameras 02 and 03.
+
+    ``P_rect_0X[0, 3] = -fx * b_X`` where ``b_X`` is camera X's offset along
+    x from camera 0, so the baseline is ``P2[0,3]/P2[0,0] - P3[0,3]/P3[0,0]``.
+    """
+    p2, p3 = calib['P_rect_02'], calib['P_rect_03']
+    return float(p2[0, 3] / p2[0, 0] - p3[0, 3] / p3[0, 0])
+
+
+def read_velodyne_points(path: str) -> np.ndarray:
+    """Read a KITTI velodyne scan.
+
+    Returns:
+        np.ndarray: (N, 4) float32 rows x (forward), y (left), z (up),
+        reflectance.
+    """
+    buf = _get_bytes(path)
+    if len(buf) % 16 != 0:
+        raise ValueError(f'{path}: velodyne .bin size {len(buf)} bytes is not '
+                         'a multiple of 16 (4 float32 per point)')
+    return np.frombuffer(buf, dtype=np.float32).reshape(-1, 4)
+
+
+def velodyne_to_depth_map(points: np.ndarray,
+                          velo2img: np.ndarray,
+                          shape: Tuple[int, int],
+                          pixel_offset: int = 1) -> np.ndarray:
+    """Project a velodyne scan into a sparse depth map (Eigen protocol).
+
+    Follows KITTI's development kit exactly (as monodepth2's
+    ``generate_depth_map`` does): points behind the scanner (x < 0) are
+    dropped; ``u, v`` are divided by the projective depth; the pixel is
+    ``round(u) - 1, round(v) - 1`` (``np.round``, KITTI's MATLAB 1-based
+    indexing carried over); points outside the image are dropped; where
+    several points land on one pixel the nearest one is kept. The stored
+    depth is the third homogeneous coordinate, i.e. the camera-frame z.
+
+    Note:
+        Because of the ``- 1`` a point whose projection is exactly the
+        0-based pixel centre ``(u, v)`` is written to pixel ``(u-1, v-1)``.
+        This is the published protocol (from KITTI's MATLAB development
+        kit) and the default. Data whose projection matrices use 0-based
+        pixel centres, like mmdepthseg's synthetic generator, get
+        pixel-aligned maps with ``pixel_offset=0``.
+
+    Args:
+        points (np.ndarray): (N, 3+) velodyne points (x, y, z, ...).
+        velo2img (np.ndarray): (3, 4) projection, see
+            :func:`kitti_velo_to_image`.
+        shape (tuple[int, int]): (h, w) of the image (``S_rect_0X``).
+        pixel_offset (int): Subtracted from the rounded coordinates.
+            Defaults to 1 (the Eigen / KITTI protocol).
+
+    Returns:
+        np.ndarray: (h, w) float32 depth in metres, 0 where no point fell.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    pts = points[points[:, 0] >= 0, :3].astype(np.float64)
+    pts_h = np.concatenate([pts, np.ones((pts.shape[0], 1))], axis=1)
+    proj = pts_h @ velo2img.T  # (N, 3)
+    z = proj[:, 2]
+    with np.errstate(divide='ignore', invalid='ignore'):
+        u = np.round(proj[:, 0] / z) - pixel_offset
+        v = np.round(proj[:, 1] / z) - pixel_offset
+    keep = (z > 0) & (u >= 0) & (v >= 0) & (u < w) & (v < h)
+    u, v, z = u[keep].astype(np.int64), v[keep].astype(np.int64), z[keep]
+    depth = np.full(h * w, np.inf)
+    np.minimum.at(depth, v * w + u, z)
+    depth[np.isinf(depth)] = 0
+    return depth.reshape(h, w).astype(np.float32)
+
+
+def read_kitti_split(path: str) -> list:
+    """Read a monodepth2 split file.
+
+    Each line is ``<date>/<drive>_sync <frame index> <l|r>``; the index may be
+    zero-padded.
+
+    Returns:
+        list[tuple[str, int, str]]: (folder, frame index, side) per line.
+    """
+    text = _get_bytes(path).decode('utf-8')
+    samples = []
+    for line_no, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 3 or parts[2] not in ('l', 'r') \
+                or not parts[1].isdigit():
+            raise ValueError(
+                f'{path}:{line_no}: expected "<date>/<drive>_sync <frame '
+                f'index> <l|r>", got {line!r}')
+        samples.append((parts[0], int(parts[1]), parts[2]))
+    return samples
+
+
+# ---------------------------------------------------------------------------
+# Cityscapes
+# ---------------------------------------------------------------------------
+def read_cityscapes_camera(path: str) -> Dict[str, float]:
+    """Read a Cityscapes ``*_camera.json``.
+
+    Returns:
+        dict: ``fx``, ``fy``, ``u0``, ``v0`` (pixels) and ``baseline``
+        (metres).
+    """
+    try:
+        cam = json.loads(_get_bytes(path).decode('utf-8'))
+        return dict(
+            fx=float(cam['intrinsic']['fx']),
+            fy=float(cam['intrinsic']['fy']),
+            u0=float(cam['intrinsic']['u0']),
+            v0=float(cam['intrinsic']['v0']),
+            baseline=float(cam['extrinsic']['baseline']))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(
+            f'{path}: expected Cityscapes camera JSON with intrinsic '
+            f'{{fx, fy, u0, v0}} and extrinsic {{baseline}} ({e!r})') from e
+
+
+def cityscapes_disparity_to_depth(disp_png: np.ndarray,
+                                  baseline_fx: float) -> np.ndarray:
+    """Decode a Cityscapes disparity PNG into metric depth.
+
+    ``disparity = (p - 1) / 256`` for ``p > 0`` and
+    ``depth = baseline * fx / disparity``; ``p = 0`` and ``p = 1`` (zero
+    disparity, infinitely far) give depth 0 (invalid).
+
+    Args:
+        disp_png (np.ndarray): (H, W) uint16 PNG values.
+        baseline_fx (float): ``baseline * fx`` (metres * pixels).
+
+    Returns:
+        np.ndarray: (H, W) float32 depth in metres.
+    """
+    disp = (disp_png.astype(np.float32) - 1.0) / 256.0
+    valid = disp_png > 1
+    depth = np.zeros(disp_png.shape, dtype=np.float32)
+    depth[valid] = baseline_fx / disp[valid]
+    return depth
+
+
+def map_label_ids(label_map: np.ndarray, fmt: str) -> np.ndarray:
+    """Convert a stored label map to trainIds with a named lookup table.
+
+    Args:
+        label_map (np.ndarray): uint8 label map of any shape.
+        fmt (str): A key of :data:`LABEL_LUTS` (e.g. ``'cityscapes_labelIds'``)
+            or ``'trainIds'`` (returned unchanged).
+
+    Returns:
+        np.ndarray: uint8 trainId map (255 = ignore).
+    """
+    if fmt == 'trainIds':
+        return label_map
+    if fmt not in LABEL_LUTS:
+        raise KeyError(f'unknown label id format {fmt!r}; expected '
+                       f"'trainIds' or one of {sorted(LABEL_LUTS)}")
+    if label_map.dtype != np.uint8:
+        raise TypeError(f'label maps must be uint8, got {label_map.dtype}')
+    return LABEL_LUTS[fmt][label_map]
+
+
+def normalised_to_absolute_intrinsics(k_norm: np.ndarray, width: int,
+                                      height: int) -> np.ndarray:
+    """Scale monodepth2-style normalised intrinsics to pixels.
+
+    Row 0 is multiplied by the width and row 1 by the height, exactly as
+    monodepth2 does (so the normalised ``c = 0.5`` maps to ``W / 2``).
+
+    Returns:
+        np.ndarray: (3, 3) float32.
+    """
+    k = np.array(k_norm, dtype=np.float32).reshape(3, 3).copy()
+    k[0] *= width
+    k[1] *= height
+    return k
+
+
+def stack_views(arrays: Sequence[np.ndarray],
+                paths: Sequence[str],
+                what: str = 'image') -> np.ndarray:
+    """Stack per-view arrays, checking that their sizes agree.
+
+    Args:
+        arrays: (H, W[, C]) arrays, one per view.
+        paths: their file names, for the error message.
+        what: what they are, for the error message.
+
+    Returns:
+        np.ndarray: ``(H, W, sum C)`` for images (channels concatenated) or
+        ``(V, H, W)`` for 2-D maps.
+    """
+    shapes = [a.shape[:2] for a in arrays]
+    if len(set(shapes)) > 1:
+        listing = ', '.join(f'{p} {s[1]}x{s[0]}'
+                            for p, s in zip(paths, shapes))
+        raise ValueError(f'all views of one sample must have the same size, '
+                         f'got {what}s {listing} (w x h)')
+    if arrays[0].ndim == 3:
+        return np.concatenate(arrays, axis=2)
+    return np.stack(arrays, axis=0)

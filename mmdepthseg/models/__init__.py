@@ -1,0 +1,16 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+# Importing the subpackages registers their modules in ``MODELS``.
+from . import layers  # noqa: F401
+from .backbones import ResNetEncoder
+from .data_preprocessor import MultiViewDataPreProcessor
+from .decode_heads import (BaseDepthHead, UNetDecoder, UNetDecoderStage,
+                           UNetDepthHead, UNetSegHead)
+from .losses import DepthL1Loss
+from .segmentors import MultiTaskSegmentor
+from .utils import stack_pixel_field
+
+__all__ = [
+    'ResNetEncoder', 'MultiViewDataPreProcessor', 'BaseDepthHead',
+    'UNetDecoder', 'UNetDecoderStage', 'UNetDepthHead', 'UNetSegHead',
+    'DepthL1Loss', 'MultiTaskSegmentor', 'stack_pixel_field'
+]

@@ -1,0 +1,10 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+from .base_depth_head import BaseDepthHead
+from .unet_decoder import UNetDecoder, UNetDecoderStage
+from .unet_depth_head import UNetDepthHead
+from .unet_seg_head import UNetSegHead
+
+__all__ = [
+    'BaseDepthHead', 'UNetDecoder', 'UNetDecoderStage', 'UNetDepthHead',
+    'UNetSegHead'
+]

@@ -1,0 +1,179 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Base class of depth heads, the depth analogue of ``BaseDecodeHead``."""
+from abc import ABCMeta, abstractmethod
+from typing import Dict, List, Sequence, Tuple, Union
+
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmseg.models.utils import resize
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
+from torch import Tensor
+
+from mmdepthseg.registry import MODELS
+from ..utils import stack_pixel_field
+
+
+class BaseDepthHead(BaseModule, metaclass=ABCMeta):
+    """Base class of heads that predict metric depth.
+
+    Like MMSegmentation's ``BaseDecodeHead`` it owns the losses and the
+    train / test plumbing; a subclass implements only :meth:`forward`.
+
+    .. code:: text
+
+        loss():    forward() -> loss_by_feat()
+        predict(): forward() -> predict_by_feat()
+
+    :meth:`forward` returns a list of depth maps, one per output scale and
+    finest first (a single-scale head returns a list of one). The loss is
+    averaged over the scales, each prediction being upsampled to the ground
+    truth size first (Monodepth2's multi-scale practice); prediction uses
+    the finest map.
+
+    Args:
+        min_depth (float): Smallest depth the head predicts, metres.
+            Default: 0.1.
+        max_depth (float): Largest depth the head predicts, metres.
+            Default: 100.0.
+        loss_depth (dict | Sequence[dict]): Config(s) of the depth losses,
+            each called as ``loss(pred, gt, valid_mask=gt > 0)`` on
+            ``(B, 1, H, W)`` maps and logged under its ``loss_name``.
+            Default: ``dict(type='DepthL1Loss')``.
+        align_corners (bool): ``align_corners`` of the bilinear resizing.
+            Default: False.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Default: None.
+    """
+
+    def __init__(self,
+                 min_depth: float = 0.1,
+                 max_depth: float = 100.0,
+                 loss_depth: Union[ConfigType,
+                                   Sequence[ConfigType]] = dict(
+                                       type='DepthL1Loss'),
+                 align_corners: bool = False,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg)
+        if not 0 < min_depth < max_depth:
+            raise ValueError(
+                f'{type(self).__name__}: need 0 < min_depth < max_depth, '
+                f'got min_depth={min_depth}, max_depth={max_depth}')
+        self.min_depth = min_depth
+        self.max_depth = max_depth
+        self.align_corners = align_corners
+        if isinstance(loss_depth, dict):
+            self.loss_depth = MODELS.build(loss_depth)
+        elif isinstance(loss_depth, (list, tuple)):
+            self.loss_depth = nn.ModuleList(
+                MODELS.build(cfg) for cfg in loss_depth)
+        else:
+            raise TypeError(
+                f'{type(self).__name__}: loss_depth must be a dict or a '
+                f'sequence of dicts, got {type(loss_depth)}')
+
+    @abstractmethod
+    def forward(self, inputs: Tuple[Tensor, ...]) -> List[Tensor]:
+        """Predict depth from backbone features.
+
+        Args:
+            inputs (tuple[Tensor]): Multi-level backbone features.
+
+        Returns:
+            list[Tensor]: Depth maps ``(B, 1, h_s, w_s)`` in metres, one per
+            output scale, finest first.
+        """
+
+    def loss(self, inputs: Tuple[Tensor, ...],
+             batch_data_samples: SampleList,
+             train_cfg: OptConfigType) -> Dict[str, Tensor]:
+        """Forward and compute the depth losses.
+
+        Args:
+            inputs (tuple[Tensor]): Multi-level backbone features.
+            batch_data_samples (list[SegDataSample]): Samples carrying
+                ``gt_depth_map`` ``(V', H, W)``; view 0 is supervised.
+            train_cfg (dict, optional): Training config (unused here).
+
+        Returns:
+            dict[str, Tensor]: Loss items keyed by the losses' names.
+        """
+        depth_preds = self.forward(inputs)
+        return self.loss_by_feat(depth_preds, batch_data_samples)
+
+    def predict(self, inputs: Tuple[Tensor, ...], batch_img_metas: List[dict],
+                test_cfg: OptConfigType) -> Tensor:
+        """Forward and return depth at the (padded) input size.
+
+        Args:
+            inputs (tuple[Tensor]): Multi-level backbone features.
+            batch_img_metas (list[dict]): Image metas; ``pad_shape`` (or
+                else ``img_shape``) of the first gives the output size.
+            test_cfg (dict, optional): Testing config (unused here).
+
+        Returns:
+            Tensor: Depth ``(B, 1, H, W)`` in metres.
+        """
+        depth_preds = self.forward(inputs)
+        return self.predict_by_feat(depth_preds, batch_img_metas)
+
+    def _stack_batch_gt(self, batch_data_samples: SampleList) -> Tensor:
+        """Ground truth depth of the reference view, ``(B, 1, H, W)``."""
+        return stack_pixel_field(batch_data_samples, 'gt_depth_map')[:, :1]
+
+    def _losses(self) -> List[nn.Module]:
+        if isinstance(self.loss_depth, nn.ModuleList):
+            return list(self.loss_depth)
+        return [self.loss_depth]
+
+    def loss_by_feat(self, depth_preds: Sequence[Tensor],
+                     batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Compute the depth losses from predictions.
+
+        Args:
+            depth_preds (Sequence[Tensor]): Depth maps ``(B, 1, h_s, w_s)``,
+                one per scale.
+            batch_data_samples (list[SegDataSample]): Samples with
+                ``gt_depth_map``.
+
+        Returns:
+            dict[str, Tensor]: Each loss averaged over the scales.
+        """
+        gt_depth = self._stack_batch_gt(batch_data_samples)
+        gt_depth = gt_depth.to(depth_preds[0].dtype)
+        valid_mask = gt_depth > 0
+        losses: Dict[str, Tensor] = dict()
+        for depth_pred in depth_preds:
+            depth_pred = resize(
+                depth_pred,
+                size=gt_depth.shape[2:],
+                mode='bilinear',
+                align_corners=self.align_corners)
+            for loss_fn in self._losses():
+                value = loss_fn(
+                    depth_pred, gt_depth,
+                    valid_mask=valid_mask) / len(depth_preds)
+                name = loss_fn.loss_name
+                losses[name] = losses[name] + value if name in losses \
+                    else value
+        return losses
+
+    def predict_by_feat(self, depth_preds: Sequence[Tensor],
+                        batch_img_metas: List[dict]) -> Tensor:
+        """Resize the finest prediction to the (padded) input size.
+
+        Args:
+            depth_preds (Sequence[Tensor]): Depth maps, finest first.
+            batch_img_metas (list[dict]): Image metas.
+
+        Returns:
+            Tensor: Depth ``(B, 1, H, W)`` in metres.
+        """
+        meta = batch_img_metas[0]
+        size = meta['pad_shape'][:2] if 'pad_shape' in meta \
+            else meta['img_shape'][:2]
+        return resize(
+            depth_preds[0],
+            size=tuple(int(s) for s in size),
+            mode='bilinear',
+            align_corners=self.align_corners,
+            warning=False)

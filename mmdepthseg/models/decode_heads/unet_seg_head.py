@@ -1,0 +1,121 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Segmentation head on Monodepth2's U-Net-like decoder."""
+from typing import List, Sequence, Tuple, Union
+
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.utils import ConfigType, OptConfigType, SampleList
+from torch import Tensor
+
+from mmdepthseg.registry import MODELS
+from ..utils import stack_pixel_field
+from .unet_decoder import UNetDecoder
+
+
+@MODELS.register_module()
+class UNetSegHead(BaseDecodeHead):
+    """Semantic segmentation with the U-Net-like decoder of Monodepth2.
+
+    The same :class:`UNetDecoder` as :class:`UNetDepthHead` (as used for the
+    segmentation branch of FSRE-Depth, Jung et al., ICCV 2021) followed by
+    MMSegmentation's 1x1 classifier ``conv_seg`` at full resolution. Loss
+    and prediction are ``BaseDecodeHead``'s; the ground truth is the
+    reference view (view 0) of ``gt_sem_seg`` ``(V', H, W)``.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the five backbone features,
+            fine to coarse, e.g. ``[64, 64, 128, 256, 512]``.
+        channels (int): Channels of the full-resolution decoder output fed
+            to the classifier; must equal ``decoder_channels[-1]``.
+            Default: 16.
+        num_classes (int): Number of classes. Default: 19.
+        decoder_channels (Sequence[int]): Decoder stage channels, coarse to
+            fine. Default: (256, 128, 64, 32, 16).
+        in_index (Sequence[int]): Indices of the backbone features used.
+            Default: (0, 1, 2, 3, 4).
+        input_transform (str): Must be 'multiple_select'.
+            Default: 'multiple_select'.
+        dropout_ratio (float): Dropout before the classifier. Default: 0.
+        conv_cfg (dict, optional): Config of decoder convs. Default: None.
+        norm_cfg (dict, optional): Config of decoder norms. Default: None.
+        act_cfg (dict): Decoder activation. Default: ``dict(type='ELU')``.
+        padding_mode (str): Padding of the decoder's 3x3 convs.
+            Default: 'reflect'.
+        upsample_mode (str): Decoder upsampling. Default: 'nearest'.
+        loss_decode (dict | Sequence[dict]): Segmentation loss config(s).
+            Default: ``dict(type='CrossEntropyLoss', loss_weight=1.0)``.
+        ignore_index (int): Ignored label. Default: 255.
+        align_corners (bool): ``align_corners`` of bilinear resizing.
+            Default: False.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Default: normal init (std 0.01) of ``conv_seg``.
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 channels: int = 16,
+                 num_classes: int = 19,
+                 decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
+                 in_index: Sequence[int] = (0, 1, 2, 3, 4),
+                 input_transform: str = 'multiple_select',
+                 dropout_ratio: float = 0.,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: OptConfigType = None,
+                 act_cfg: ConfigType = dict(type='ELU'),
+                 padding_mode: str = 'reflect',
+                 upsample_mode: str = 'nearest',
+                 loss_decode: Union[ConfigType, Sequence[ConfigType]] = dict(
+                     type='CrossEntropyLoss',
+                     use_sigmoid=False,
+                     loss_weight=1.0),
+                 ignore_index: int = 255,
+                 align_corners: bool = False,
+                 init_cfg: ConfigType = dict(
+                     type='Normal', std=0.01,
+                     override=dict(name='conv_seg'))) -> None:
+        if input_transform != 'multiple_select':
+            raise ValueError(
+                f"UNetSegHead needs input_transform='multiple_select' (the "
+                f'decoder takes every encoder level), got {input_transform!r}')
+        if channels != decoder_channels[-1]:
+            raise ValueError(
+                f'UNetSegHead: channels ({channels}) must equal the last '
+                f'decoder stage channels ({decoder_channels[-1]})')
+        super().__init__(
+            list(in_channels),
+            channels,
+            num_classes=num_classes,
+            dropout_ratio=dropout_ratio,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            in_index=list(in_index),
+            input_transform=input_transform,
+            loss_decode=loss_decode,
+            ignore_index=ignore_index,
+            align_corners=align_corners,
+            init_cfg=init_cfg)
+        self.decoder = UNetDecoder(
+            self.in_channels,
+            decoder_channels,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            padding_mode=padding_mode,
+            upsample_mode=upsample_mode)
+
+    def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
+        """Decode and classify.
+
+        Args:
+            inputs (tuple[Tensor]): Backbone features, fine to coarse; the
+                first is at 1/2 of the input resolution.
+
+        Returns:
+            Tensor: Logits ``(B, num_classes, H, W)`` at the input size.
+        """
+        feats: List[Tensor] = self._transform_inputs(inputs)
+        return self.cls_seg(self.decoder(feats)[0])
+
+    def _stack_batch_gt(self, batch_data_samples: SampleList) -> Tensor:
+        """Labels of the reference view, ``(B, 1, H, W)``."""
+        return stack_pixel_field(batch_data_samples, 'gt_sem_seg')[:, :1]

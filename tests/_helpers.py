@@ -1,0 +1,44 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Helpers shared by the integration tests (importable as ``_helpers``)."""
+import os.path as osp
+
+from mmengine.config import Config
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+BASELINE_CFG = osp.join(
+    REPO_ROOT, 'configs', 'baseline',
+    'baseline_r18-unet_1xb4-600it_synthetic-cityscapes-128x256.py')
+
+
+def tiny_baseline_cfg(data_root: str,
+                      work_dir: str,
+                      max_iters: int,
+                      checkpoint_interval: int = 1000,
+                      batch_size: int = 4) -> Config:
+    """The synthetic baseline config shrunk to 64x128 crops for CPU tests."""
+    cfg = Config.fromfile(BASELINE_CFG)
+    cfg.work_dir = work_dir
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+    cfg.train_dataloader.batch_size = batch_size
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step.type == 'MultiViewRandomResize':
+            step.scale = (128, 64)
+        elif step.type == 'MultiViewRandomCrop':
+            step.crop_size = (64, 128)
+    for loader in ('val_dataloader', 'test_dataloader'):
+        for step in cfg[loader].dataset.pipeline:
+            if step.type == 'MultiViewResize':
+                step.scale = (128, 64)
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = max_iters
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.2, by_epoch=False, begin=0,
+             end=max(1, max_iters // 10))
+    ]
+    cfg.default_hooks.checkpoint.interval = checkpoint_interval
+    cfg.default_hooks.logger.interval = 10
+    cfg.randomness = dict(seed=0)
+    return cfg

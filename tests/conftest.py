@@ -1,0 +1,41 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Shared fixtures: generated datasets in the real on-disk layouts."""
+import sys
+
+import pytest
+
+
+@pytest.fixture(scope='session')
+def synthetic_cityscapes(tmp_path_factory) -> str:
+    """A small generated dataset in the Cityscapes layout (128x256).
+
+    Train: 2 cities x 12 frames; val: 1 city x 12 frames.
+    """
+    from mmdepthseg.datasets.synthetic import write_cityscapes
+    root = str(tmp_path_factory.mktemp('synthetic_cityscapes'))
+    write_cityscapes(
+        root,
+        seed=0,
+        cities={
+            'train': ['aachen', 'bochum'],
+            'val': ['frankfurt']
+        },
+        frames_per_city=12,
+        height=128,
+        width=256)
+    return root
+
+
+@pytest.fixture
+def python_exe() -> str:
+    return sys.executable
+
+
+@pytest.fixture(autouse=True)
+def _mmdepthseg_default_scope():
+    """Every test starts in the ``mmdepthseg`` scope, whatever ran before."""
+    from mmengine.registry import init_default_scope
+
+    from mmdepthseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    init_default_scope('mmdepthseg')
