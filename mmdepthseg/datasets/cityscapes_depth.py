@@ -153,10 +153,12 @@ class CityscapesDepthSegDataset(BaseDataset):
                      [0, 0, 1]],
                     dtype=np.float32)
                 info['intrinsics_normalised'] = False
+                # the rig's baseline: disparity metrics need it even when
+                # only the left view is loaded
+                info['baseline'] = cam['baseline']
                 if 'r' in self.views:
                     stereo_t = np.eye(4, dtype=np.float32)
                     stereo_t[0, 3] = -cam['baseline']
-                    info['baseline'] = cam['baseline']
                     info['stereo_T'] = stereo_t
                 if 'disp_path' in prefix:
                     disp_path = osp.join(prefix['disp_path'],

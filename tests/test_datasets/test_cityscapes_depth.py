@@ -39,7 +39,8 @@ def test_data_list_paths_and_camera(cityscapes_root):
     np.testing.assert_allclose(info['intrinsics'],
                                [[2000, 0, 15.5], [0, 2010, 7.5], [0, 0, 1]])
     assert info['disp_to_depth'] == pytest.approx(400.0)
-    assert 'baseline' not in info  # monocular
+    assert info['baseline'] == pytest.approx(0.2)  # the rig's, for disp_err
+    assert 'stereo_T' not in info  # monocular
     assert ds.metainfo['classes'] == ('road', 'sidewalk', 'building', 'wall',
                                       'fence', 'pole', 'traffic light',
                                       'traffic sign', 'vegetation', 'terrain',

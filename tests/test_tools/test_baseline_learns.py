@@ -9,7 +9,7 @@ from _helpers import tiny_baseline_cfg
 def test_baseline_improves_abs_rel_and_miou(synthetic_cityscapes, tmp_path):
     register_all_modules()
     cfg = tiny_baseline_cfg(
-        synthetic_cityscapes, str(tmp_path), max_iters=300, batch_size=4)
+        synthetic_cityscapes, str(tmp_path), max_iters=200, batch_size=4)
     cfg.experiment_name = 'baseline_learns'
     runner = Runner.from_cfg(cfg)
     before = runner.val_loop.run()

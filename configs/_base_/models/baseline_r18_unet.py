@@ -22,11 +22,10 @@ model = dict(
         depth=18,
         in_channels=3,
         norm_cfg=norm_cfg,
-        norm_eval=False,
-        # ImageNet weights (a local path or a URL), e.g.
-        # init_cfg=dict(type='Pretrained', checkpoint='https://download.'
-        #               'pytorch.org/models/resnet18-f37072fd.pth'),
-        init_cfg=None),
+        norm_eval=False),
+    # Random initialisation here; real-data configs add ImageNet weights
+    # (a local path or a URL) with
+    # backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=...)).
     depth_head=dict(
         type='UNetDepthHead',
         in_channels=encoder_channels,
@@ -46,6 +45,9 @@ model = dict(
         dropout_ratio=0.,
         ignore_index=255,
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            avg_non_ignore=True,
+            loss_weight=1.0)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

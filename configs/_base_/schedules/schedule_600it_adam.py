@@ -1,5 +1,5 @@
 # A short schedule for CPU-sized training on generated data.
-optimizer = dict(type='Adam', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.)
+optimizer = dict(type='Adam', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),

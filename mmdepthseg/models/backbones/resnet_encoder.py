@@ -132,7 +132,6 @@ class ResNetEncoder(ResNet):
             outs.append(x)
         return tuple(outs)
 
-
     def train(self, mode: bool = True) -> 'ResNetEncoder':
         """Set the training mode (keeping frozen stages / ``norm_eval``).
 

@@ -48,9 +48,8 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
     def __init__(self,
                  min_depth: float = 0.1,
                  max_depth: float = 100.0,
-                 loss_depth: Union[ConfigType,
-                                   Sequence[ConfigType]] = dict(
-                                       type='DepthL1Loss'),
+                 loss_depth: Union[ConfigType, Sequence[ConfigType]] = dict(
+                     type='DepthL1Loss'),
                  align_corners: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
@@ -83,8 +82,7 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
             output scale, finest first.
         """
 
-    def loss(self, inputs: Tuple[Tensor, ...],
-             batch_data_samples: SampleList,
+    def loss(self, inputs: Tuple[Tensor, ...], batch_data_samples: SampleList,
              train_cfg: OptConfigType) -> Dict[str, Tensor]:
         """Forward and compute the depth losses.
 

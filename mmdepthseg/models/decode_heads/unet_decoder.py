@@ -56,8 +56,8 @@ class UNetDecoderStage(BaseModule):
             act_cfg=act_cfg,
             padding_mode=padding_mode)
         self.conv_in = ConvModule(in_channels, out_channels, **conv_kwargs)
-        self.conv_fuse = ConvModule(out_channels + skip_channels,
-                                    out_channels, **conv_kwargs)
+        self.conv_fuse = ConvModule(out_channels + skip_channels, out_channels,
+                                    **conv_kwargs)
 
     def forward(self, x: Tensor, skip: Optional[Tensor] = None) -> Tensor:
         """Forward one stage.

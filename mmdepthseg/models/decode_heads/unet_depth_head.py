@@ -57,25 +57,24 @@ class UNetDepthHead(BaseDepthHead):
             training; mmseg initialises ``conv_seg`` the same way).
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int],
-                 channels: Sequence[int] = (256, 128, 64, 32, 16),
-                 num_output_scales: int = 1,
-                 conv_cfg: OptConfigType = None,
-                 norm_cfg: OptConfigType = None,
-                 act_cfg: ConfigType = dict(type='ELU'),
-                 padding_mode: str = 'reflect',
-                 upsample_mode: str = 'nearest',
-                 min_depth: float = 0.1,
-                 max_depth: float = 100.0,
-                 loss_depth: Union[ConfigType, Sequence[ConfigType]] = dict(
-                     type='DepthL1Loss'),
-                 align_corners: bool = False,
-                 init_cfg: OptMultiConfig = dict(
-                     type='Normal',
-                     std=0.01,
-                     bias=0,
-                     override=dict(name='disp_convs'))) -> None:
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        channels: Sequence[int] = (256, 128, 64, 32, 16),
+        num_output_scales: int = 1,
+        conv_cfg: OptConfigType = None,
+        norm_cfg: OptConfigType = None,
+        act_cfg: ConfigType = dict(type='ELU'),
+        padding_mode: str = 'reflect',
+        upsample_mode: str = 'nearest',
+        min_depth: float = 0.1,
+        max_depth: float = 100.0,
+        loss_depth: Union[ConfigType,
+                          Sequence[ConfigType]] = dict(type='DepthL1Loss'),
+        align_corners: bool = False,
+        init_cfg: OptMultiConfig = dict(
+            type='Normal', std=0.01, bias=0, override=dict(name='disp_convs'))
+    ) -> None:
         super().__init__(
             min_depth=min_depth,
             max_depth=max_depth,
@@ -83,9 +82,8 @@ class UNetDepthHead(BaseDepthHead):
             align_corners=align_corners,
             init_cfg=init_cfg)
         if not 1 <= num_output_scales <= len(channels):
-            raise ValueError(
-                f'UNetDepthHead: num_output_scales must be in '
-                f'[1, {len(channels)}], got {num_output_scales}')
+            raise ValueError(f'UNetDepthHead: num_output_scales must be in '
+                             f'[1, {len(channels)}], got {num_output_scales}')
         self.num_output_scales = num_output_scales
         self.decoder = UNetDecoder(
             in_channels,

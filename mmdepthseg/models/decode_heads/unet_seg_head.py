@@ -50,28 +50,27 @@ class UNetSegHead(BaseDecodeHead):
             Default: normal init (std 0.01) of ``conv_seg``.
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int],
-                 channels: int = 16,
-                 num_classes: int = 19,
-                 decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
-                 in_index: Sequence[int] = (0, 1, 2, 3, 4),
-                 input_transform: str = 'multiple_select',
-                 dropout_ratio: float = 0.,
-                 conv_cfg: OptConfigType = None,
-                 norm_cfg: OptConfigType = None,
-                 act_cfg: ConfigType = dict(type='ELU'),
-                 padding_mode: str = 'reflect',
-                 upsample_mode: str = 'nearest',
-                 loss_decode: Union[ConfigType, Sequence[ConfigType]] = dict(
-                     type='CrossEntropyLoss',
-                     use_sigmoid=False,
-                     loss_weight=1.0),
-                 ignore_index: int = 255,
-                 align_corners: bool = False,
-                 init_cfg: ConfigType = dict(
-                     type='Normal', std=0.01,
-                     override=dict(name='conv_seg'))) -> None:
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        channels: int = 16,
+        num_classes: int = 19,
+        decoder_channels: Sequence[int] = (256, 128, 64, 32, 16),
+        in_index: Sequence[int] = (0, 1, 2, 3, 4),
+        input_transform: str = 'multiple_select',
+        dropout_ratio: float = 0.,
+        conv_cfg: OptConfigType = None,
+        norm_cfg: OptConfigType = None,
+        act_cfg: ConfigType = dict(type='ELU'),
+        padding_mode: str = 'reflect',
+        upsample_mode: str = 'nearest',
+        loss_decode: Union[ConfigType, Sequence[ConfigType]] = dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        ignore_index: int = 255,
+        align_corners: bool = False,
+        init_cfg: ConfigType = dict(
+            type='Normal', std=0.01, override=dict(name='conv_seg'))
+    ) -> None:
         if input_transform != 'multiple_select':
             raise ValueError(
                 f"UNetSegHead needs input_transform='multiple_select' (the "

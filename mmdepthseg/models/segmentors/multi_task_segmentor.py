@@ -2,7 +2,6 @@
 """Shared-encoder multi-task model: depth + semantic segmentation."""
 from typing import Dict, List, Optional, Tuple
 
-import torch
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.models.utils import resize
@@ -97,9 +96,8 @@ class MultiTaskSegmentor(BaseSegmentor):
             Tensor: The reference (first) view, ``(B, 3, H, W)``.
         """
         if inputs.dim() != 4 or inputs.shape[1] % 3 != 0:
-            raise ValueError(
-                f'{type(self).__name__} expects inputs of shape '
-                f'(B, 3V, H, W), got {tuple(inputs.shape)}')
+            raise ValueError(f'{type(self).__name__} expects inputs of shape '
+                             f'(B, 3V, H, W), got {tuple(inputs.shape)}')
         return inputs[:, :3]
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
@@ -150,8 +148,8 @@ class MultiTaskSegmentor(BaseSegmentor):
         if self.with_depth_head:
             losses.update(
                 add_prefix(
-                    self.depth_head.loss(feats, data_samples,
-                                         self.train_cfg), 'depth'))
+                    self.depth_head.loss(feats, data_samples, self.train_cfg),
+                    'depth'))
         if self.with_seg_head:
             losses.update(
                 add_prefix(
@@ -192,8 +190,10 @@ class MultiTaskSegmentor(BaseSegmentor):
         pad_shape = tuple(inputs.shape[2:])
         if data_samples is None:
             return [
-                dict(ori_shape=pad_shape, img_shape=pad_shape,
-                     pad_shape=pad_shape)
+                dict(
+                    ori_shape=pad_shape,
+                    img_shape=pad_shape,
+                    pad_shape=pad_shape)
             ] * inputs.shape[0]
         metas = []
         for data_sample in data_samples:
@@ -295,15 +295,14 @@ class MultiTaskSegmentor(BaseSegmentor):
         for i, data_sample in enumerate(data_samples):
             img_meta = data_sample.metainfo
             if seg_logits is not None:
-                i_logits = self._restore_geometry(
-                    seg_logits[i:i + 1], img_meta,
-                    self.seg_head.align_corners)
+                i_logits = self._restore_geometry(seg_logits[i:i + 1],
+                                                  img_meta,
+                                                  self.seg_head.align_corners)
                 if i_logits.shape[0] > 1:
                     i_pred = i_logits.argmax(dim=0, keepdim=True)
                 else:
                     i_logits = i_logits.sigmoid()
-                    i_pred = (i_logits > self.seg_head.threshold).to(
-                        i_logits)
+                    i_pred = (i_logits > self.seg_head.threshold).to(i_logits)
                 data_sample.set_data({
                     'seg_logits': PixelData(data=i_logits),
                     'pred_sem_seg': PixelData(data=i_pred)

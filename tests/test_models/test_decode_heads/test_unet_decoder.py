@@ -20,10 +20,8 @@ def test_outputs_are_indexed_by_scale():
     decoder = UNetDecoder(ENC_CHANNELS)
     outs = decoder(_encoder_feats())
     assert [tuple(o.shape) for o in outs] == [(2, 16, 64, 128),
-                                              (2, 32, 32, 64),
-                                              (2, 64, 16, 32),
-                                              (2, 128, 8, 16),
-                                              (2, 256, 4, 8)]
+                                              (2, 32, 32, 64), (2, 64, 16, 32),
+                                              (2, 128, 8, 16), (2, 256, 4, 8)]
     assert [decoder.out_channels_at(s) for s in range(5)] == \
         [16, 32, 64, 128, 256]
 
@@ -56,11 +54,11 @@ def test_stage_upsamples_by_nearest_neighbour():
 
 
 def test_custom_channels_and_norm():
-    decoder = UNetDecoder((8, 8, 16), channels=(32, 16, 4),
+    decoder = UNetDecoder((8, 8, 16),
+                          channels=(32, 16, 4),
                           norm_cfg=dict(type='BN'))
     outs = decoder(_encoder_feats(1, 32, 32, (8, 8, 16)))
-    assert [tuple(o.shape) for o in outs] == [(1, 4, 32, 32),
-                                              (1, 16, 16, 16),
+    assert [tuple(o.shape) for o in outs] == [(1, 4, 32, 32), (1, 16, 16, 16),
                                               (1, 32, 8, 8)]
 
 

@@ -38,8 +38,7 @@ def test_depth_per_scale_within_range():
             max_depth=80.0))
     depths = head(_encoder_feats())
     assert [tuple(d.shape) for d in depths] == [(2, 1, 64, 128),
-                                                (2, 1, 32, 64),
-                                                (2, 1, 16, 32),
+                                                (2, 1, 32, 64), (2, 1, 16, 32),
                                                 (2, 1, 8, 16)]
     for depth in depths:
         assert depth.min() >= 0.5 and depth.max() <= 80.0

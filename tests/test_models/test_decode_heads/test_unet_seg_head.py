@@ -60,10 +60,10 @@ def test_loss_is_cross_entropy_on_view_zero():
     with torch.no_grad():
         logits = head(feats)
     # mmseg's CrossEntropyLoss: mean over all pixels, ignored ones count 0
-    ce = F.cross_entropy(logits, labels_view0, ignore_index=255,
-                         reduction='none')
-    assert losses['loss_ce'].item() == pytest.approx(ce.mean().item(),
-                                                     rel=1e-5)
+    ce = F.cross_entropy(
+        logits, labels_view0, ignore_index=255, reduction='none')
+    assert losses['loss_ce'].item() == pytest.approx(
+        ce.mean().item(), rel=1e-5)
 
 
 def test_bad_arguments_raise():

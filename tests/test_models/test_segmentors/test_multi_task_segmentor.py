@@ -42,19 +42,21 @@ def baseline():
     return _build()
 
 
-def _raw_batch(num=2, views=2, height=60, width=120, ori_shape=None,
-               seed=0):
+def _raw_batch(num=2, views=2, height=60, width=120, ori_shape=None, seed=0):
     """A batch as ``PackMultiViewInputs`` emits it (data contract)."""
     gen = torch.Generator().manual_seed(seed)
     inputs, samples = [], []
     for _ in range(num):
         inputs.append(
-            torch.randint(0, 256, (3 * views, height, width),
-                          dtype=torch.uint8, generator=gen))
+            torch.randint(
+                0,
+                256, (3 * views, height, width),
+                dtype=torch.uint8,
+                generator=gen))
         depth = 2.0 + 28.0 * torch.rand(views, height, width, generator=gen)
         depth[:, :5] = 0  # invalid (sky)
-        labels = torch.randint(0, NUM_CLASSES, (views, height, width),
-                               generator=gen)
+        labels = torch.randint(
+            0, NUM_CLASSES, (views, height, width), generator=gen)
         labels[:, -3:] = 255
         sample = SegDataSample(
             metainfo=dict(
@@ -122,8 +124,8 @@ def test_tensor_mode_returns_raw_head_outputs(baseline):
     assert [tuple(d.shape) for d in outs['depth']] == [(2, 1, 64, 128)]
     assert outs['seg_logits'].shape == (2, NUM_CLASSES, 64, 128)
     with torch.no_grad():
-        logits = model.encode_decode(data['inputs'], [
-            s.metainfo for s in data['data_samples']])
+        logits = model.encode_decode(
+            data['inputs'], [s.metainfo for s in data['data_samples']])
     assert torch.allclose(logits, outs['seg_logits'])
 
 
@@ -135,8 +137,10 @@ def test_predict_crops_padding_and_undoes_flip(baseline):
         cropped = model.predict(inputs, _metas(2, (60, 120), (60, 120)))
         flipped = model.predict(
             inputs,
-            _metas(2, (60, 120), (60, 120), flip=True,
-                   flip_direction='horizontal'))
+            _metas(
+                2, (60, 120), (60, 120),
+                flip=True,
+                flip_direction='horizontal'))
     depth = raw['depth'][0][:, :, :60, :120]
     logits = raw['seg_logits'][:, :, :60, :120]
     for i in range(2):
@@ -193,18 +197,16 @@ def _learnable_batch(num=2, size=64, block=16):
     """Images of coloured blocks whose class and depth follow the colour."""
     gen = torch.Generator().manual_seed(0)
     data = _raw_batch(num=num, views=1, height=size, width=size)
-    palette = torch.randint(0, 256, (NUM_CLASSES, 3), dtype=torch.uint8,
-                            generator=gen)
+    palette = torch.randint(
+        0, 256, (NUM_CLASSES, 3), dtype=torch.uint8, generator=gen)
     cells = size // block
     for i, sample in enumerate(data['data_samples']):
-        classes = torch.randint(0, NUM_CLASSES, (cells, cells),
-                                generator=gen)
-        classes = classes.repeat_interleave(block, 0).repeat_interleave(
-            block, 1)
+        classes = torch.randint(0, NUM_CLASSES, (cells, cells), generator=gen)
+        classes = classes.repeat_interleave(block,
+                                            0).repeat_interleave(block, 1)
         data['inputs'][i] = palette[classes].permute(2, 0, 1).contiguous()
         sample.gt_sem_seg = PixelData(data=classes[None].clone())
-        sample.gt_depth_map = PixelData(
-            data=2.0 + 3.0 * classes[None].float())
+        sample.gt_depth_map = PixelData(data=2.0 + 3.0 * classes[None].float())
     return data
 
 
@@ -213,8 +215,7 @@ def test_training_steps_on_one_batch_reduce_both_losses(baseline):
     # through the sigmoid parametrisation is fragile (see UNetDepthHead).
     model = copy.deepcopy(baseline)
     model.train()
-    optim_wrapper = OptimWrapper(
-        torch.optim.Adam(model.parameters(), lr=2e-4))
+    optim_wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=2e-4))
     data = _learnable_batch()
     history = []
     for _ in range(16):
@@ -232,8 +233,7 @@ def test_single_task_models():
     seg_only = _build(depth_head=None).eval()
     data = _preprocess(depth_only, training=True, height=64, width=64)
     assert set(depth_only(**data, mode='loss')) == {'depth.loss_depth'}
-    assert set(seg_only(**data, mode='loss')) == {'seg.loss_ce',
-                                                  'seg.acc_seg'}
+    assert set(seg_only(**data, mode='loss')) == {'seg.loss_ce', 'seg.acc_seg'}
     inputs = torch.randn(1, 3, 64, 64)
     metas = _metas(1, (64, 64), (32, 32))
     with torch.no_grad():
@@ -251,5 +251,5 @@ def test_invalid_configurations_raise():
     with pytest.raises(ValueError, match='depth_head, a seg_head'):
         _build(depth_head=None, seg_head=None)
     with pytest.raises(NotImplementedError, match='whole'):
-        _build(test_cfg=dict(mode='slide', crop_size=(64, 64),
-                             stride=(32, 32)))
+        _build(
+            test_cfg=dict(mode='slide', crop_size=(64, 64), stride=(32, 32)))
