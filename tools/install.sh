@@ -27,6 +27,9 @@ fi
 
 # torch may pull a newer setuptools; mmcv's setup.py needs pkg_resources.
 "${PIP[@]}" -q -r requirements/build.txt
+# the pinned runtime stack first, so that mmcv's own (unpinned) requirements
+# are already satisfied when it is built
+"${PIP[@]}" -q -r requirements/runtime.txt -r requirements/tests.txt
 
 if "$PY" -c "import mmcv, mmcv.ops" 2>/dev/null; then
   echo "[install] mmcv $("$PY" -c 'import mmcv; print(mmcv.__version__)') with ops already present"
@@ -39,6 +42,5 @@ else
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} "${PIP[@]}" --no-build-isolation -r requirements/mminstall.txt
 fi
 
-"${PIP[@]}" -q -r requirements/runtime.txt -r requirements/tests.txt
 "${PIP[@]}" -q --no-build-isolation --no-deps -e .
 "$PY" -c "import mmdepthseg, mmseg, mmcv.ops; print('[install] mmdepthseg', mmdepthseg.__version__, 'ready')"
