@@ -9,6 +9,7 @@ built (the Runner then skips its own ``init_dist``) and wrap the model with
 ``device_ids=None``.
 """
 import os
+import subprocess
 from typing import Optional
 
 import torch
@@ -17,16 +18,17 @@ from mmengine.config import Config
 
 
 def _slurm_env_to_torch_env(port: Optional[int] = None) -> None:
-    """Translate SLURM's process variables into torch's ``env://`` ones."""
+    """Translate SLURM's process variables into torch's ``env://`` ones.
+
+    The master is the first host of ``SLURM_NODELIST`` as ``scontrol show
+    hostname`` expands it (as MMEngine's own slurm set-up does).
+    """
     proc_id = int(os.environ['SLURM_PROCID'])
     ntasks = int(os.environ['SLURM_NTASKS'])
     node_list = os.environ['SLURM_NODELIST']
-    # the first host of a list like "node[1-3]" or "node1,node2"
-    first = node_list.split(',')[0]
-    if '[' in first:
-        prefix, rest = first.split('[', 1)
-        first = prefix + rest.split('-')[0].split(',')[0].rstrip(']')
-    os.environ.setdefault('MASTER_ADDR', first)
+    addr = subprocess.getoutput(
+        f'scontrol show hostname {node_list} | head -n1').strip()
+    os.environ.setdefault('MASTER_ADDR', addr)
     os.environ.setdefault('MASTER_PORT', str(port or 29500))
     os.environ.setdefault('WORLD_SIZE', str(ntasks))
     os.environ.setdefault('RANK', str(proc_id))
