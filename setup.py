@@ -1,6 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 

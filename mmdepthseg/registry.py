@@ -15,8 +15,8 @@ from mmseg.registry import LOOPS as MMSEG_LOOPS
 from mmseg.registry import METRICS as MMSEG_METRICS
 from mmseg.registry import MODEL_WRAPPERS as MMSEG_MODEL_WRAPPERS
 from mmseg.registry import MODELS as MMSEG_MODELS
-from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS as \
-    MMSEG_OPTIM_WRAPPER_CONSTRUCTORS
+from mmseg.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMSEG_OPTIM_WRAPPER_CONSTRUCTORS
 from mmseg.registry import OPTIM_WRAPPERS as MMSEG_OPTIM_WRAPPERS
 from mmseg.registry import OPTIMIZERS as MMSEG_OPTIMIZERS
 from mmseg.registry import PARAM_SCHEDULERS as MMSEG_PARAM_SCHEDULERS
@@ -31,53 +31,81 @@ _SCOPE = 'mmdepthseg'
 
 RUNNERS = Registry('runner', parent=MMSEG_RUNNERS, scope=_SCOPE)
 LOOPS = Registry(
-    'loop', parent=MMSEG_LOOPS, scope=_SCOPE,
-    locations=['mmdepthseg.engine'])
+    'loop', parent=MMSEG_LOOPS, scope=_SCOPE, locations=['mmdepthseg.engine'])
 HOOKS = Registry(
-    'hook', parent=MMSEG_HOOKS, scope=_SCOPE,
-    locations=['mmdepthseg.engine'])
+    'hook', parent=MMSEG_HOOKS, scope=_SCOPE, locations=['mmdepthseg.engine'])
 DATASETS = Registry(
-    'dataset', parent=MMSEG_DATASETS, scope=_SCOPE,
+    'dataset',
+    parent=MMSEG_DATASETS,
+    scope=_SCOPE,
     locations=['mmdepthseg.datasets'])
 DATA_SAMPLERS = Registry(
-    'data sampler', parent=MMSEG_DATA_SAMPLERS, scope=_SCOPE,
+    'data sampler',
+    parent=MMSEG_DATA_SAMPLERS,
+    scope=_SCOPE,
     locations=['mmdepthseg.datasets'])
 TRANSFORMS = Registry(
-    'transform', parent=MMSEG_TRANSFORMS, scope=_SCOPE,
+    'transform',
+    parent=MMSEG_TRANSFORMS,
+    scope=_SCOPE,
     locations=['mmdepthseg.datasets.transforms'])
 MODELS = Registry(
-    'model', parent=MMSEG_MODELS, scope=_SCOPE,
+    'model',
+    parent=MMSEG_MODELS,
+    scope=_SCOPE,
     locations=['mmdepthseg.models'])
 MODEL_WRAPPERS = Registry(
-    'model_wrapper', parent=MMSEG_MODEL_WRAPPERS, scope=_SCOPE,
+    'model_wrapper',
+    parent=MMSEG_MODEL_WRAPPERS,
+    scope=_SCOPE,
     locations=['mmdepthseg.models'])
 WEIGHT_INITIALIZERS = Registry(
-    'weight initializer', parent=MMSEG_WEIGHT_INITIALIZERS, scope=_SCOPE,
+    'weight initializer',
+    parent=MMSEG_WEIGHT_INITIALIZERS,
+    scope=_SCOPE,
     locations=['mmdepthseg.models'])
 OPTIMIZERS = Registry(
-    'optimizer', parent=MMSEG_OPTIMIZERS, scope=_SCOPE,
+    'optimizer',
+    parent=MMSEG_OPTIMIZERS,
+    scope=_SCOPE,
     locations=['mmdepthseg.engine'])
 OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMSEG_OPTIM_WRAPPERS, scope=_SCOPE,
+    'optim_wrapper',
+    parent=MMSEG_OPTIM_WRAPPERS,
+    scope=_SCOPE,
     locations=['mmdepthseg.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor', parent=MMSEG_OPTIM_WRAPPER_CONSTRUCTORS,
-    scope=_SCOPE, locations=['mmdepthseg.engine'])
+    'optimizer wrapper constructor',
+    parent=MMSEG_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope=_SCOPE,
+    locations=['mmdepthseg.engine'])
 PARAM_SCHEDULERS = Registry(
-    'parameter scheduler', parent=MMSEG_PARAM_SCHEDULERS, scope=_SCOPE,
+    'parameter scheduler',
+    parent=MMSEG_PARAM_SCHEDULERS,
+    scope=_SCOPE,
     locations=['mmdepthseg.engine'])
 METRICS = Registry(
-    'metric', parent=MMSEG_METRICS, scope=_SCOPE,
+    'metric',
+    parent=MMSEG_METRICS,
+    scope=_SCOPE,
     locations=['mmdepthseg.evaluation'])
 EVALUATOR = Registry(
-    'evaluator', parent=MMSEG_EVALUATOR, scope=_SCOPE,
+    'evaluator',
+    parent=MMSEG_EVALUATOR,
+    scope=_SCOPE,
     locations=['mmdepthseg.evaluation'])
 TASK_UTILS = Registry(
-    'task util', parent=MMSEG_TASK_UTILS, scope=_SCOPE,
+    'task util',
+    parent=MMSEG_TASK_UTILS,
+    scope=_SCOPE,
     locations=['mmdepthseg.models'])
 VISUALIZERS = Registry(
-    'visualizer', parent=MMSEG_VISUALIZERS, scope=_SCOPE,
+    'visualizer',
+    parent=MMSEG_VISUALIZERS,
+    scope=_SCOPE,
     locations=['mmdepthseg.visualization'])
 VISBACKENDS = Registry(
-    'vis_backend', parent=MMSEG_VISBACKENDS, scope=_SCOPE,
+    'vis_backend',
+    parent=MMSEG_VISBACKENDS,
+    scope=_SCOPE,
     locations=['mmdepthseg.visualization'])

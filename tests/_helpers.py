@@ -35,8 +35,12 @@ def tiny_baseline_cfg(data_root: str,
     cfg.train_cfg.max_iters = max_iters
     cfg.train_cfg.val_interval = max_iters
     cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.2, by_epoch=False, begin=0,
-             end=max(1, max_iters // 10))
+        dict(
+            type='LinearLR',
+            start_factor=0.2,
+            by_epoch=False,
+            begin=0,
+            end=max(1, max_iters // 10))
     ]
     cfg.default_hooks.checkpoint.interval = checkpoint_interval
     cfg.default_hooks.logger.interval = 10

@@ -204,8 +204,8 @@ def test_backprojected_points_lie_on_the_rendered_surfaces(frames):
     Kt = torch.from_numpy(K)[None].float()
     points = backproject_depth(depth, torch.linalg.inv(Kt))[0].double()
     rng = np.random.default_rng(0)
-    idx = rng.choice(np.flatnonzero(images['t']['depth'].ravel() > 0), 100,
-                     replace=False)
+    idx = rng.choice(
+        np.flatnonzero(images['t']['depth'].ravel() > 0), 100, replace=False)
     for k in idx:
         x, y, z = points[:3, k].tolist()
         uv = (K[0, 0] * x / z + K[0, 2], K[1, 1] * y / z + K[1, 2])
@@ -228,8 +228,8 @@ def test_projected_points_match_the_source_camera(frames):
     points = backproject_depth(depth, torch.linalg.inv(Kt))
     pix, z = project_points(points.double(), Kt.double(), T)
     rng = np.random.default_rng(1)
-    idx = rng.choice(np.flatnonzero(images['t']['depth'].ravel() > 0), 100,
-                     replace=False)
+    idx = rng.choice(
+        np.flatnonzero(images['t']['depth'].ravel() > 0), 100, replace=False)
     same = 0
     for k in idx:
         uv, zk = pix[0, :, k].tolist(), z[0, 0, k].item()

@@ -6,7 +6,9 @@ env_cfg = dict(
 )
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
-    type='DepthSegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+    type='DepthSegLocalVisualizer',
+    vis_backends=vis_backends,
+    name='visualizer')
 log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None

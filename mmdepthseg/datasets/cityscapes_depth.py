@@ -16,7 +16,8 @@ from .utils import LABEL_LUTS, check_file_exists, read_cityscapes_camera
 class CityscapesDepthSegDataset(BaseDataset):
     """Cityscapes: 19-class segmentation, depth from disparity, stereo views.
 
-    Reads the official layout (``FORMATS.md``), one sample per left image::
+    Reads the official layout (``docs/en/dataset_formats.md``), one sample
+    per left image::
 
         leftImg8bit/<split>/<city>/<stem>_leftImg8bit.png
         rightImg8bit/<split>/<city>/<stem>_rightImg8bit.png

@@ -25,7 +25,7 @@ FrameId = Union[int, str]
 class KittiRawDataset(BaseDataset):
     """KITTI raw sequences addressed by a monodepth2 split file.
 
-    Reads the raw layout of ``FORMATS.md``::
+    Reads the raw layout of ``docs/en/dataset_formats.md``::
 
         data_root/<date>/calib_cam_to_cam.txt, calib_velo_to_cam.txt
         data_root/<date>/<date>_drive_<NNNN>_sync/

@@ -2,8 +2,8 @@
 """Readers and conversions shared by the dataset classes and loaders.
 
 Everything here follows the on-disk formats of the real datasets (KITTI raw,
-Cityscapes); see ``FORMATS.md`` and the README's "Dataset preparation"
-section. Errors name the offending file and say what was expected.
+Cityscapes); see ``docs/en/dataset_formats.md`` and the README's "Dataset
+preparation" section. Errors name the offending file and say what was expected.
 """
 import json
 import os.path as osp

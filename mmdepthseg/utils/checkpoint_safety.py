@@ -56,9 +56,8 @@ def _history_buffer_method(owner: Any, name: str) -> Callable:
     of every allowed object to a checkpoint, so this stand-in is registered
     under that name instead and resolves only those methods.
     """
-    if owner is HistoryBuffer and (
-            name in HistoryBuffer._statistics_methods
-            or name in ('min', 'max', 'current', 'mean')):
+    if owner is HistoryBuffer and (name in HistoryBuffer._statistics_methods or
+                                   name in ('min', 'max', 'current', 'mean')):
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint: '

@@ -58,8 +58,8 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
                          "CPU-only machine; use 'pytorch' (torchrun) or "
                          "'slurm'.")
     if launcher == 'slurm':
-        _slurm_env_to_torch_env(cfg.get('env_cfg', {}).get('dist_cfg',
-                                                           {}).get('port'))
+        _slurm_env_to_torch_env(
+            cfg.get('env_cfg', {}).get('dist_cfg', {}).get('port'))
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo', init_method='env://')
     if cfg.get('model_wrapper_cfg') is None:

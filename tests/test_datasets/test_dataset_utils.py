@@ -5,11 +5,14 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmdepthseg.datasets.utils import (
-    cityscapes_disparity_to_depth, kitti_stereo_baseline, kitti_velo_to_image,
-    load_kitti_calib, map_label_ids, normalised_to_absolute_intrinsics,
-    read_calib_file, read_image, read_kitti_split, stack_views,
-    velodyne_to_depth_map)
+from mmdepthseg.datasets.utils import (cityscapes_disparity_to_depth,
+                                       kitti_stereo_baseline,
+                                       kitti_velo_to_image, load_kitti_calib,
+                                       map_label_ids,
+                                       normalised_to_absolute_intrinsics,
+                                       read_calib_file, read_image,
+                                       read_kitti_split, stack_views,
+                                       velodyne_to_depth_map)
 
 DATE = '2011_09_26'
 

@@ -3,7 +3,8 @@
 
 Expectations are computed independently of the generator: calibration files
 are read with a tiny parser written here, KITTI's projection chain and the
-Cityscapes disparity/label encodings are spelled out from FORMATS.md.
+Cityscapes disparity/label encodings are spelled out from
+docs/en/dataset_formats.md.
 """
 import importlib.util
 import json
@@ -20,10 +21,27 @@ from mmdepthseg.datasets.synthetic import (StreetScene, stereo_right_pose,
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-# Cityscapes labelId -> trainId for the classes of FORMATS.md.
+# Cityscapes labelId -> trainId for the classes of docs/en/dataset_formats.md.
 LABELID_TO_TRAINID = {
-    7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9,
-    23: 10, 24: 11, 25: 12, 26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18
+    7: 0,
+    8: 1,
+    11: 2,
+    12: 3,
+    13: 4,
+    17: 5,
+    19: 6,
+    20: 7,
+    21: 8,
+    22: 9,
+    23: 10,
+    24: 11,
+    25: 12,
+    26: 13,
+    27: 14,
+    28: 15,
+    31: 16,
+    32: 17,
+    33: 18
 }
 ROAD, SIDEWALK, BUILDING, POLE, VEGETATION, SKY, PERSON, CAR = (0, 1, 2, 5, 8,
                                                                 10, 11, 13)
@@ -207,8 +225,7 @@ def test_render_time_192x640():
 def kitti(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('kitti'))
     summary = write_kitti_raw(
-        root, seed=0, num_drives=2, frames_per_drive=4, height=64,
-        width=224)
+        root, seed=0, num_drives=2, frames_per_drive=4, height=64, width=224)
     return root, summary
 
 
@@ -296,9 +313,11 @@ def test_kitti_velodyne_round_trip(kitti):
         behind = pts[:, 0] < 0
         assert behind.any()  # a 360 degree scan: the loader drops these
         front = pts[~behind]
-        proj = (P_velo2im @ np.concatenate(
-            [front[:, :3].astype(np.float64),
-             np.ones((len(front), 1))], axis=1).T)
+        proj = (
+            P_velo2im @ np.concatenate(
+                [front[:, :3].astype(np.float64),
+                 np.ones((len(front), 1))],
+                axis=1).T)
         z = proj[2]
         u, v = proj[0] / z, proj[1] / z
         # Points were sampled at pixel centres (integer coordinates).
@@ -357,12 +376,16 @@ def test_kitti_split_files(kitti):
 
 
 def test_writers_are_byte_deterministic(tmp_path):
+
     def write(name, seed):
         root = str(tmp_path / name)
         write_cityscapes(
             root,
             seed=seed,
-            cities={'train': ['aachen'], 'val': ['ulm']},
+            cities={
+                'train': ['aachen'],
+                'val': ['ulm']
+            },
             frames_per_city=1,
             height=32,
             width=64)
@@ -419,8 +442,9 @@ def test_cityscapes_tree(cityscapes):
 def test_cityscapes_disparity_camera_and_labels(cityscapes):
     root, summary = cityscapes
     stem = 'frankfurt_000001_000019'
-    with open(osp.join(root, 'camera', 'val', 'frankfurt',
-                       stem + '_camera.json')) as f:
+    with open(
+            osp.join(root, 'camera', 'val', 'frankfurt',
+                     stem + '_camera.json')) as f:
         camera = json.load(f)
     assert set(camera['extrinsic']) == {
         'baseline', 'pitch', 'roll', 'x', 'y', 'yaw', 'z'
@@ -471,7 +495,10 @@ def test_cityscapes_disparity_camera_and_labels(cityscapes):
 def test_cityscapes_rejects_shared_cities(tmp_path):
     with pytest.raises(ValueError, match='distinct'):
         write_cityscapes(
-            str(tmp_path), cities={'train': ['ulm'], 'val': ['ulm']})
+            str(tmp_path), cities={
+                'train': ['ulm'],
+                'val': ['ulm']
+            })
 
 
 def test_cli_writes_a_layout(tmp_path):

@@ -1,9 +1,9 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """The supervised baseline measurably learns on generated street scenes."""
+from _helpers import tiny_baseline_cfg
 from mmengine.runner import Runner
 
 from mmdepthseg.utils import register_all_modules
-from _helpers import tiny_baseline_cfg
 
 
 def test_baseline_improves_abs_rel_and_miou(synthetic_cityscapes, tmp_path):

@@ -8,15 +8,16 @@ import sys
 
 import pytest
 import torch
-
 from _helpers import REPO_ROOT, tiny_baseline_cfg
 
 
 def _run(args: list, cwd: str = REPO_ROOT, env: dict = None) -> str:
     env = dict(os.environ, **(env or {}))
-    env['PYTHONPATH'] = os.pathsep.join(
-        [REPO_ROOT, osp.join(REPO_ROOT, 'tests', 'test_tools'),
-         env.get('PYTHONPATH', '')])
+    env['PYTHONPATH'] = os.pathsep.join([
+        REPO_ROOT,
+        osp.join(REPO_ROOT, 'tests', 'test_tools'),
+        env.get('PYTHONPATH', '')
+    ])
     proc = subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
@@ -29,7 +30,10 @@ def trained(synthetic_cityscapes, tmp_path_factory):
     """Train 4 iterations with a checkpoint every 2, then resume to 6."""
     work_dir = str(tmp_path_factory.mktemp('train_tools'))
     cfg = tiny_baseline_cfg(
-        synthetic_cityscapes, work_dir, max_iters=4, checkpoint_interval=2,
+        synthetic_cityscapes,
+        work_dir,
+        max_iters=4,
+        checkpoint_interval=2,
         batch_size=2)
     cfg.default_hooks.logger.interval = 1
     cfg_path = osp.join(work_dir, 'cfg.py')
@@ -61,8 +65,8 @@ def test_test_tool_reports_both_tasks_and_draws(trained):
     work_dir = trained['work_dir']
     out = _run([
         sys.executable, 'tools/test.py', trained['cfg_path'],
-        osp.join(work_dir, 'iter_6.pth'), '--work-dir', work_dir,
-        '--show-dir', 'vis'
+        osp.join(work_dir, 'iter_6.pth'), '--work-dir', work_dir, '--show-dir',
+        'vis'
     ])
     for key in ('mIoU', 'abs_rel', 'rmse', 'a1'):
         assert key in out
@@ -87,7 +91,8 @@ def test_distributed_cpu_training_keeps_ranks_identical(
         sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
         '--master_port=29517', 'tools/train.py', cfg_path, '--launcher',
         'pytorch'
-    ], env=dict(OMP_NUM_THREADS='1'))
+    ],
+         env=dict(OMP_NUM_THREADS='1'))
     rank0 = torch.load(osp.join(work_dir, 'rank0.pth'), map_location='cpu')
     rank1 = torch.load(osp.join(work_dir, 'rank1.pth'), map_location='cpu')
     assert rank0['wrapper'] == 'MMDistributedDataParallel'

@@ -136,7 +136,8 @@ class _ToyModel(BaseModel):
     def forward(self, inputs, data_samples=None, mode='tensor'):
         pred = self.linear(torch.stack(list(inputs))).squeeze(-1)
         if mode == 'loss':
-            return dict(loss=((pred - torch.stack(list(data_samples)))**2).mean())
+            return dict(
+                loss=((pred - torch.stack(list(data_samples)))**2).mean())
         return pred
 
 
@@ -152,8 +153,7 @@ def _toy_runner(work_dir: str, max_iters: int, resume: bool) -> Runner:
         optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.01)),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
-            checkpoint=dict(
-                type='CheckpointHook', interval=5, by_epoch=False),
+            checkpoint=dict(type='CheckpointHook', interval=5, by_epoch=False),
             logger=dict(type='LoggerHook', interval=1)),
         resume=resume,
         randomness=dict(seed=0),

@@ -29,8 +29,11 @@ def test_unsupported_launcher_is_named():
 def test_pytorch_launcher_starts_gloo_and_wraps_without_device_ids(
         monkeypatch):
     for key, value in dict(
-            MASTER_ADDR='127.0.0.1', MASTER_PORT='29531', RANK='0',
-            WORLD_SIZE='1', LOCAL_RANK='0').items():
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT='29531',
+            RANK='0',
+            WORLD_SIZE='1',
+            LOCAL_RANK='0').items():
         monkeypatch.setenv(key, value)
     cfg = Config(dict(find_unused_parameters=True))
     try:

@@ -18,13 +18,11 @@ import sys
 import time
 
 try:
-    from mmdepthseg.datasets.synthetic import (write_cityscapes,
-                                               write_kitti_raw)
+    from mmdepthseg.datasets.synthetic import write_cityscapes, write_kitti_raw
 except ImportError:  # running from a source tree that is not installed
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
-    from mmdepthseg.datasets.synthetic import (write_cityscapes,
-                                               write_kitti_raw)
+    sys.path.insert(
+        0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+    from mmdepthseg.datasets.synthetic import write_cityscapes, write_kitti_raw
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -8,7 +8,6 @@ segmentation table and where the pictures are.
 import argparse
 import glob
 import json
-import os
 import os.path as osp
 import subprocess
 import sys
@@ -34,8 +33,8 @@ def run(cmd: list) -> None:
 
 def latest_metrics(work_dir: str) -> dict:
     """Metrics JSON that MMEngine wrote for the latest test run."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', '*.json')),
-                   key=osp.getmtime)
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', '*.json')), key=osp.getmtime)
     if not files:
         raise FileNotFoundError(f'no metrics JSON under {work_dir}')
     with open(files[-1]) as f:
@@ -67,7 +66,8 @@ def main() -> None:
         ])
     train_cmd = [
         py, 'tools/train.py', args.config, '--work-dir', args.work_dir,
-        '--cfg-options', f'train_dataloader.dataset.data_root={args.data_root}',
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={args.data_root}',
         f'val_dataloader.dataset.data_root={args.data_root}',
         f'test_dataloader.dataset.data_root={args.data_root}'
     ]
@@ -84,10 +84,12 @@ def main() -> None:
     ])
     metrics = latest_metrics(osp.join(ROOT, args.work_dir))
     print_table(metrics)
-    runs = sorted(glob.glob(osp.join(ROOT, args.work_dir, '*', show_dir)),
-                  key=osp.getmtime)
-    pics = sorted(glob.glob(osp.join(runs[-1], '**', '*.png'),
-                            recursive=True)) if runs else []
+    runs = sorted(
+        glob.glob(osp.join(ROOT, args.work_dir, '*', show_dir)),
+        key=osp.getmtime)
+    pics = sorted(
+        glob.glob(osp.join(runs[-1], '**', '*.png'),
+                  recursive=True)) if runs else []
     print(f'checkpoint: {ckpt}')
     if pics:
         print(f'pictures ({len(pics)}): {osp.dirname(pics[0])}')

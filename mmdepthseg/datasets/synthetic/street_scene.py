@@ -34,8 +34,12 @@ from typing import Dict, List, NamedTuple, Tuple
 import numpy as np
 
 # Cityscapes trainIds used by the generator.
-ROAD, SIDEWALK, BUILDING, POLE, VEGETATION, TERRAIN, SKY, PERSON, CAR = (
-    0, 1, 2, 5, 8, 9, 10, 11, 13)
+ROAD, SIDEWALK, BUILDING, POLE, VEGETATION, TERRAIN, SKY, PERSON, CAR = (0, 1,
+                                                                         2, 5,
+                                                                         8, 9,
+                                                                         10,
+                                                                         11,
+                                                                         13)
 
 # Primitive kinds.
 _BOX, _CYLINDER, _SPHERE = 0, 1, 2
@@ -47,8 +51,9 @@ _M_GROUND, _M_SIDEWALK, _M_BUILDING, _M_CAR_BODY, _M_CAR_CABIN, _M_POLE, \
 # Normal codes: 0..5 are the axis-aligned faces +x, -x, +y, -y, +z, -z;
 # 6 is a vertical cylinder's side, 7 a sphere.
 _N_CYLINDER, _N_SPHERE = 6, 7
-_AXIS_NORMALS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0],
-                          [0, 0, 1], [0, 0, -1]], dtype=np.float64)
+_AXIS_NORMALS = np.array(
+    [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]],
+    dtype=np.float64)
 _GROUND_ID = -2  # object id of the ground plane; -1 = no hit (sky)
 
 _EPS = 1e-6
@@ -152,8 +157,8 @@ def _smooth_pulse(x: np.ndarray, lo: float, hi: float,
 # (direction and its safe reciprocal). Returned ``t`` is the ray parameter,
 # ``inf`` where the ray misses.
 # ---------------------------------------------------------------------------
-def intersect_box(o: np.ndarray, inv: Tuple[np.ndarray, ...],
-                  bmin: np.ndarray, bmax: np.ndarray) -> np.ndarray:
+def intersect_box(o: np.ndarray, inv: Tuple[np.ndarray, ...], bmin: np.ndarray,
+                  bmax: np.ndarray) -> np.ndarray:
     """Ray / axis-aligned box (slab method), entering hits only.
 
     Returns:
@@ -186,7 +191,8 @@ def box_face_code(points: np.ndarray, bmin: np.ndarray,
     dist = np.stack([
         np.abs(points[:, a] - corner[..., a]) for a in range(3)
         for corner in (bmax, bmin)
-    ], axis=1)
+    ],
+                    axis=1)
     return np.argmin(dist, axis=1).astype(np.int8)
 
 
@@ -361,8 +367,9 @@ class StreetScene:
         self.curb_height = rng.uniform(0.1, 0.16)
         self.lane_center = (self.road_half_width - 2.0) / 2.0
         self.tile_size = rng.uniform(0.3, 0.5)
-        light = np.array([rng.uniform(-0.6, 0.6), -1.0,
-                          rng.uniform(-0.6, 0.3)])
+        light = np.array(
+            [rng.uniform(-0.6, 0.6), -1.0,
+             rng.uniform(-0.6, 0.3)])
         self.light_dir = light / np.linalg.norm(light)
         # Smooth trajectory jitter: (amplitude, wavelength in m, phase).
         self._jitter = {
@@ -378,8 +385,15 @@ class StreetScene:
     # ------------------------------------------------------------------
     # Scene construction
     # ------------------------------------------------------------------
-    def _add(self, kind: int, material: int, label: int, bmin, bmax,
-             colour, params=(0.0, 0.0, 0.0, 0.0), centre=(0.0, 0.0, 0.0),
+    def _add(self,
+             kind: int,
+             material: int,
+             label: int,
+             bmin,
+             bmax,
+             colour,
+             params=(0.0, 0.0, 0.0, 0.0),
+             centre=(0.0, 0.0, 0.0),
              radius: float = 0.0) -> None:
         self._objects.append(
             dict(
@@ -394,7 +408,12 @@ class StreetScene:
                 radius=float(radius),
                 seed=int(self._rng.integers(0, 2**32, dtype=np.uint64))))
 
-    def _add_box(self, material: int, label: int, bmin, bmax, colour,
+    def _add_box(self,
+                 material: int,
+                 label: int,
+                 bmin,
+                 bmax,
+                 colour,
                  params=(0.0, 0.0, 0.0, 0.0)) -> None:
         self._add(_BOX, material, label, bmin, bmax, colour, params)
 
@@ -402,15 +421,26 @@ class StreetScene:
                       radius: float, y_top: float, y_bottom: float,
                       colour) -> None:
         self._add(
-            _CYLINDER, material, label, (x - radius, y_top, z - radius),
-            (x + radius, y_bottom, z + radius), colour,
-            centre=(x, 0.0, z), radius=radius)
+            _CYLINDER,
+            material,
+            label, (x - radius, y_top, z - radius),
+            (x + radius, y_bottom, z + radius),
+            colour,
+            centre=(x, 0.0, z),
+            radius=radius)
 
     def _add_sphere(self, material: int, label: int, centre, radius: float,
                     colour) -> None:
         centre = np.asarray(centre, dtype=np.float64)
-        self._add(_SPHERE, material, label, centre - radius, centre + radius,
-                  colour, centre=centre, radius=radius)
+        self._add(
+            _SPHERE,
+            material,
+            label,
+            centre - radius,
+            centre + radius,
+            colour,
+            centre=centre,
+            radius=radius)
 
     def _build(self) -> None:
         rng = self._rng
@@ -427,7 +457,8 @@ class StreetScene:
         # Front row of buildings with gaps, and a gap-free back row.
         palette = np.array([[196, 180, 150], [170, 120, 100], [150, 150, 155],
                             [215, 205, 185], [185, 150, 110], [120, 110, 105],
-                            [200, 170, 160], [160, 170, 150]], dtype=float)
+                            [200, 170, 160], [160, 170, 150]],
+                           dtype=float)
         for side in (-1, 1):
             front_x = hw + sw
             z = z_begin
@@ -442,8 +473,8 @@ class StreetScene:
                 depth = rng.uniform(8.0, 14.0)
                 height = rng.uniform(7.0, 22.0)
                 x_near = front_x + setback
-                self._add_building(side, x_near, x_near + depth, z,
-                                   z + width, height, palette)
+                self._add_building(side, x_near, x_near + depth, z, z + width,
+                                   height, palette)
                 if setback > 1.2 and rng.random() < 0.5:
                     self._add_hedge(side, front_x + 0.2, x_near - 0.1, z,
                                     z + width)
@@ -456,14 +487,20 @@ class StreetScene:
                                    rng.uniform(14.0, 28.0), palette)
                 z += width
         # A wall closing the street far ahead.
-        self._add_building(0, -400.0, 400.0, z_end, z_end + 10.0, 16.0,
-                           palette, across=True)
+        self._add_building(
+            0, -400.0, 400.0, z_end, z_end + 10.0, 16.0, palette, across=True)
         self._add_cars(z_begin, z_end)
         self._add_street_furniture(z_begin, z_end)
 
-    def _add_building(self, side: int, x_near: float, x_far: float,
-                      z0: float, z1: float, height: float,
-                      palette: np.ndarray, across: bool = False) -> None:
+    def _add_building(self,
+                      side: int,
+                      x_near: float,
+                      x_far: float,
+                      z0: float,
+                      z1: float,
+                      height: float,
+                      palette: np.ndarray,
+                      across: bool = False) -> None:
         rng = self._rng
         colour = palette[rng.integers(len(palette))] * rng.uniform(0.85, 1.1)
         params = (rng.uniform(2.2, 3.6), rng.uniform(2.9, 3.6),
@@ -480,8 +517,8 @@ class StreetScene:
         rng = self._rng
         xs = sorted((side * x_near, side * x_far))
         height = rng.uniform(0.7, 1.5)
-        colour = (rng.uniform(40, 70), rng.uniform(95, 130),
-                  rng.uniform(30, 55))
+        colour = (rng.uniform(40, 70), rng.uniform(95,
+                                                   130), rng.uniform(30, 55))
         self._add_box(_M_FOLIAGE, VEGETATION, (xs[0], -height, z0 + 0.3),
                       (xs[1], 0.0, z1 - 0.3), colour)
 
@@ -492,8 +529,8 @@ class StreetScene:
         self._add_cylinder(_M_TRUNK, VEGETATION, x, z, rng.uniform(0.12, 0.2),
                            ground_y - trunk_h - crown_r, ground_y,
                            (95, 72, 52))
-        colour = (rng.uniform(35, 75), rng.uniform(90, 140),
-                  rng.uniform(25, 60))
+        colour = (rng.uniform(35, 75), rng.uniform(90,
+                                                   140), rng.uniform(25, 60))
         self._add_sphere(_M_FOLIAGE, VEGETATION,
                          (x, ground_y - trunk_h - 0.7 * crown_r, z), crown_r,
                          colour)
@@ -512,9 +549,10 @@ class StreetScene:
         length, width = rng.uniform(3.8, 4.8), rng.uniform(1.7, 1.9)
         body_h = rng.uniform(0.85, 1.05)
         cabin_h = rng.uniform(0.45, 0.6)
-        colours = np.array([[170, 30, 30], [30, 60, 150], [190, 190, 195],
-                            [35, 35, 40], [225, 225, 220], [40, 110, 60],
-                            [120, 120, 125], [200, 150, 40]], dtype=float)
+        colours = np.array(
+            [[170, 30, 30], [30, 60, 150], [190, 190, 195], [35, 35, 40],
+             [225, 225, 220], [40, 110, 60], [120, 120, 125], [200, 150, 40]],
+            dtype=float)
         colour = colours[rng.integers(len(colours))]
         params = (z, length, rng.uniform(0.3, 0.36), x)
         self._add_box(_M_CAR_BODY, CAR,
@@ -522,11 +560,11 @@ class StreetScene:
                       (x + width / 2, 0.0, z + length / 2), colour, params)
         cabin_len = length * rng.uniform(0.45, 0.6)
         zc = z - length * rng.uniform(0.0, 0.08)
-        self._add_box(_M_CAR_CABIN, CAR,
-                      (x - width / 2 + 0.08, -body_h - cabin_h,
-                       zc - cabin_len / 2),
-                      (x + width / 2 - 0.08, -body_h, zc + cabin_len / 2),
-                      colour, params)
+        self._add_box(
+            _M_CAR_CABIN, CAR,
+            (x - width / 2 + 0.08, -body_h - cabin_h, zc - cabin_len / 2),
+            (x + width / 2 - 0.08, -body_h, zc + cabin_len / 2), colour,
+            params)
 
     def _add_cars(self, z_begin: float, z_end: float) -> None:
         rng = self._rng
@@ -538,8 +576,8 @@ class StreetScene:
             # the slot 10-14 m ahead of the start, so every class is in the
             # first frames.
             anchor = rng.uniform(10.0, 14.0)
-            for z in self._spaced_positions(anchor, z_begin, z_end - 10,
-                                            5.5, 9.0):
+            for z in self._spaced_positions(anchor, z_begin, z_end - 10, 5.5,
+                                            9.0):
                 if (lane_i == 0 and z == anchor) or rng.random() < prob:
                     self._add_car(x + rng.uniform(-0.15, 0.15), z)
 
@@ -562,31 +600,33 @@ class StreetScene:
             # Trees on the sidewalk.
             z = z_begin + rng.uniform(0, 8)
             while z < z_end:
-                self._add_tree(side * (hw + sw * rng.uniform(0.55, 0.75)), z,
-                               ground_y=-curb)
+                self._add_tree(
+                    side * (hw + sw * rng.uniform(0.55, 0.75)),
+                    z,
+                    ground_y=-curb)
                 z += rng.uniform(10, 25)
             # Pedestrians (thin boxes); on the right one always stands
             # 12-18 m ahead of the start.
             anchor = rng.uniform(12.0, 18.0)
-            for z in self._spaced_positions(anchor, z_begin, z_end, 4.0,
-                                            12.0):
+            for z in self._spaced_positions(anchor, z_begin, z_end, 4.0, 12.0):
                 if (side == 1 and z == anchor) or rng.random() < 0.35:
                     x = side * (hw + rng.uniform(0.8, sw - 0.4))
                     height = rng.uniform(1.55, 1.9)
                     w2, d2 = rng.uniform(0.22, 0.3), rng.uniform(0.14, 0.2)
                     colour = rng.uniform(30, 220, size=3)
-                    params = (height, rng.uniform(40, 200),
-                              rng.uniform(40, 200), rng.uniform(40, 200))
+                    params = (height, rng.uniform(40,
+                                                  200), rng.uniform(40, 200),
+                              rng.uniform(40, 200))
                     self._add_box(_M_PERSON, PERSON,
                                   (x - w2, -curb - height, z - d2),
                                   (x + w2, -curb, z + d2), colour, params)
         # A tree across the street in the first frames (left side).
-        self._add_tree(-(hw + sw * 0.6), rng.uniform(18.0, 24.0),
-                       ground_y=-curb)
+        self._add_tree(
+            -(hw + sw * 0.6), rng.uniform(18.0, 24.0), ground_y=-curb)
 
     def _spaced_positions(self, anchor: float, z_begin: float, z_end: float,
                           min_gap: float, max_gap: float) -> List[float]:
-        """Positions in [z_begin, z_end) through ``anchor`` with random gaps."""
+        """Positions in [z_begin, z_end) through ``anchor``, random gaps."""
         rng = self._rng
         out = [anchor]
         while out[-1] + min_gap < z_end:
@@ -600,8 +640,7 @@ class StreetScene:
         objs = self._objects
         self.num_objects = len(objs)
         self._kind = np.array([o['kind'] for o in objs], dtype=np.int8)
-        self._material = np.array([o['material'] for o in objs],
-                                  dtype=np.int8)
+        self._material = np.array([o['material'] for o in objs], dtype=np.int8)
         self._label = np.array([o['label'] for o in objs], dtype=np.uint8)
         self._bmin = np.stack([o['bmin'] for o in objs])
         self._bmax = np.stack([o['bmax'] for o in objs])
@@ -615,8 +654,8 @@ class StreetScene:
         sel = np.array([[i, j, k] for i in (0, 1) for j in (0, 1)
                         for k in (0, 1)])
         lo_hi = np.stack([self._bmin, self._bmax], axis=1)  # (N, 2, 3)
-        self._corners = np.stack(
-            [lo_hi[:, sel[:, a], a] for a in range(3)], axis=-1)
+        self._corners = np.stack([lo_hi[:, sel[:, a], a] for a in range(3)],
+                                 axis=-1)
 
     # ------------------------------------------------------------------
     # Camera path
@@ -754,8 +793,8 @@ class StreetScene:
         obj[ground] = _GROUND_ID
         code[ground] = 3  # faces up (-y)
 
-        for k, z_min, (v0, v1, u0, u1) in self._visible_rects(
-                R, origin, K, height, width):
+        for k, z_min, (v0, v1, u0,
+                       u1) in self._visible_rects(R, origin, K, height, width):
             sl = (slice(v0, v1), slice(u0, u1))
             if z_min > t_best[sl].max():
                 continue  # entirely behind what is already drawn there
@@ -798,8 +837,8 @@ class StreetScene:
         colour[idx], label[idx] = self._shade(points, codes, ids)
         return t_best, colour, label
 
-    def _visible_rects(self, R: np.ndarray, origin: np.ndarray,
-                       K: np.ndarray, height: int, width: int):
+    def _visible_rects(self, R: np.ndarray, origin: np.ndarray, K: np.ndarray,
+                       height: int, width: int):
         """Yield ``(object index, z_min, (v0, v1, u0, u1))``, near first.
 
         The rectangle bounds the projection of the object's bounding box
@@ -907,11 +946,9 @@ class StreetScene:
         shade = 0.55 + 0.5 * lambert
         return colour * shade[:, None], label
 
-    def _lum(self, s: _Surface, tag: int, wavelengths,
-             weights) -> np.ndarray:
+    def _lum(self, s: _Surface, tag: int, wavelengths, weights) -> np.ndarray:
         """Zero-mean noise over the surface coordinates of ``s``."""
-        return fbm(s.su, s.sv, s.seed + np.uint32(tag), wavelengths,
-                   weights)
+        return fbm(s.su, s.sv, s.seed + np.uint32(tag), wavelengths, weights)
 
     def _tex_ground(self, s: _Surface) -> np.ndarray:
         """Asphalt with repair patches and lane markings; terrain outside."""
@@ -922,8 +959,7 @@ class StreetScene:
         patches = np.clip(
             (value_noise(x / 6.0, z / 6.0, seed + np.uint32(5)) - 0.7) / 0.05,
             0.0, 1.0)
-        asphalt = (88 + n - 14 * patches)[:, None] * np.array([1.0, 1.0,
-                                                               1.04])
+        asphalt = (88 + n - 14 * patches)[:, None] * np.array([1.0, 1.0, 1.04])
         # Lane markings: dashed centre line (3 m dashes every 9 m) and solid
         # lines along the parking strips, with 3 cm soft edges.
         hw = self.road_half_width
@@ -972,14 +1008,13 @@ class StreetScene:
             ph, 0.5 * spacing - half, 0.5 * spacing + half, soft) * \
             _smooth_pulse(pv, 0.3 * floor_h, 0.85 * floor_h, soft)
         outer = facade * _smooth_pulse(
-            ph, 0.5 * spacing - half - 0.08, 0.5 * spacing + half + 0.08,
-            soft) * _smooth_pulse(pv, 0.3 * floor_h - 0.08,
-                                  0.85 * floor_h + 0.08, soft)
+            ph, 0.5 * spacing - half - 0.08,
+            0.5 * spacing + half + 0.08, soft) * _smooth_pulse(
+                pv, 0.3 * floor_h - 0.08, 0.85 * floor_h + 0.08, soft)
         frame = np.clip(outer - window, 0.0, 1.0)
         # A band along every floor line, stronger for some styles.
         to_floor = np.minimum(pv, floor_h - pv)
-        band = np.clip((0.12 - to_floor) / soft, 0.0, 1.0) * (
-            s.axis != 1)
+        band = np.clip((0.12 - to_floor) / soft, 0.0, 1.0) * (s.axis != 1)
         n = self._lum(s, 2, (3.0, 0.9, 0.3, 0.1, 0.035), (18, 12, 9, 5, 2))
         wall = s.base * (1 + n / 200.0)[:, None] - \
             (22 * (0.3 + style) * band)[:, None]
@@ -1022,8 +1057,9 @@ class StreetScene:
     def _tex_pole(self, s: _Surface) -> np.ndarray:
         """Painted metal with bands every 1.7 m."""
         p = s.p
-        n = fbm(p[:, 1], np.arctan2(p[:, 0], p[:, 2]) * 0.1, s.seed,
-                (1.0, 0.25, 0.06), (10, 6, 3))
+        n = fbm(p[:, 1],
+                np.arctan2(p[:, 0], p[:, 2]) * 0.1, s.seed, (1.0, 0.25, 0.06),
+                (10, 6, 3))
         band = _smooth_pulse(np.mod(p[:, 1], 1.7), 0.4, 0.52, 0.03)
         return s.base + (n - 30 * band)[:, None]
 
@@ -1038,8 +1074,8 @@ class StreetScene:
     def _tex_trunk(self, s: _Surface) -> np.ndarray:
         """Bark: noise stretched along the trunk."""
         p = s.p
-        n = fbm(p[:, 1] / 4.0, (p[:, 0] + p[:, 2]), s.seed,
-                (0.5, 0.15, 0.05), (18, 10, 5))
+        n = fbm(p[:, 1] / 4.0, (p[:, 0] + p[:, 2]), s.seed, (0.5, 0.15, 0.05),
+                (18, 10, 5))
         return s.base + n[:, None]
 
     def _tex_person(self, s: _Surface) -> np.ndarray:
@@ -1069,7 +1105,8 @@ class StreetScene:
         # direction only.
         e = np.maximum(elev, 0.05)
         cu, cv = dirs[:, 0] / e, dirs[:, 2] / e
-        cloud = fbm(cu, cv, np.uint32(self.texture_seed) + np.uint32(99),
+        cloud = fbm(cu, cv,
+                    np.uint32(self.texture_seed) + np.uint32(99),
                     (1.5, 0.5, 0.15), (0.5, 0.3, 0.2))
         cover = np.clip(cloud * 1.6, 0.0, 1.0)[:, None]
         return base * (1 - cover) + np.array([240, 240, 245]) * cover

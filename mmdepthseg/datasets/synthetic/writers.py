@@ -9,10 +9,10 @@
 - :func:`write_cityscapes`: Cityscapes (``leftImg8bit``, ``rightImg8bit``,
   ``disparity``, ``camera``, ``gtFine`` labelIds and labelTrainIds).
 
-The formats follow ``FORMATS.md``; loaders read these trees exactly as they
-read the real datasets. Every file is written atomically (temporary file in
-the same folder, then ``os.replace``), so an interrupted run leaves no
-truncated file behind.
+The formats follow ``docs/en/dataset_formats.md``; loaders read these trees
+exactly as they read the real datasets. Every file is written atomically
+(temporary file in the same folder, then ``os.replace``), so an interrupted
+run leaves no truncated file behind.
 """
 import json
 import os
@@ -26,8 +26,8 @@ import numpy as np
 from .street_scene import StreetScene, euler_to_rotation, stereo_right_pose
 
 # Cityscapes trainId -> labelId (trainIds 0..18); 255 maps to 0 (unlabeled).
-CITYSCAPES_TRAINID_TO_LABELID = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23,
-                                 24, 25, 26, 27, 28, 31, 32, 33)
+CITYSCAPES_TRAINID_TO_LABELID = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24,
+                                 25, 26, 27, 28, 31, 32, 33)
 
 # Real KITTI/Cityscapes rig constants the synthetic data mimic.
 KITTI_BASELINE = 0.54
@@ -150,8 +150,12 @@ def kitti_calibration(K: np.ndarray,
     r_velo = euler_to_rotation(*rng.uniform(-0.015, 0.015, size=3)) @ perm
     t_velo = np.array([-0.004, -0.076, -0.272]) + rng.uniform(
         -0.005, 0.005, size=3)
-    positions = {0: 0.0, 1: baseline, 2: -cam2_offset,
-                 3: baseline - cam2_offset}
+    positions = {
+        0: 0.0,
+        1: baseline,
+        2: -cam2_offset,
+        3: baseline - cam2_offset
+    }
     cam: Dict[str, str] = {
         'calib_time': '09-Jan-2012 13:57:47',
         'corner_dist': _fmt([9.95e-02])
@@ -381,10 +385,12 @@ def write_kitti_raw(root: str,
                 antialias=antialias)
             write_image(
                 osp.join(drive_dir, 'image_02', 'data', name + img_ext),
-                left['img'], rgb=True)
+                left['img'],
+                rgb=True)
             write_image(
                 osp.join(drive_dir, 'image_03', 'data', name + img_ext),
-                right['img'], rgb=True)
+                right['img'],
+                rgb=True)
             write_image(
                 osp.join(drive_dir, 'semantic_02', 'data', name + '.png'),
                 left['label'])
@@ -423,7 +429,10 @@ def write_kitti_raw(root: str,
         step=step,
         scenes=scenes,
         split_files=split_files,
-        num_samples={k: len(v) for k, v in splits.items()})
+        num_samples={
+            k: len(v)
+            for k, v in splits.items()
+        })
 
 
 def _kitti_splits(drives: Sequence[str], frames: int,
@@ -568,11 +577,12 @@ def write_cityscapes(root: str,
                     antialias=antialias)
                 write_image(
                     osp.join(root, 'leftImg8bit', rel + '_leftImg8bit.png'),
-                    left['img'], rgb=True)
+                    left['img'],
+                    rgb=True)
                 write_image(
-                    osp.join(root, 'rightImg8bit',
-                             rel + '_rightImg8bit.png'),
-                    right['img'], rgb=True)
+                    osp.join(root, 'rightImg8bit', rel + '_rightImg8bit.png'),
+                    right['img'],
+                    rgb=True)
                 write_image(
                     osp.join(root, 'disparity', rel + '_disparity.png'),
                     encode_cityscapes_disparity(left['depth'], K[0, 0],
@@ -585,8 +595,7 @@ def write_cityscapes(root: str,
                     trainid_to_labelid(left['label']))
                 write_image(
                     osp.join(root, 'gtFine',
-                             rel + '_gtFine_labelTrainIds.png'),
-                    left['label'])
+                             rel + '_gtFine_labelTrainIds.png'), left['label'])
                 summary[split].append(rel)
                 if bar is not None:
                     bar.update()

@@ -49,8 +49,7 @@ class DepthSegVisualizationHook(SegVisualizationHook):
         self.test_out_dir = test_out_dir
         self._test_index = 0
 
-    def after_test_iter(self, runner: Runner, batch_idx: int,
-                        data_batch: dict,
+    def after_test_iter(self, runner: Runner, batch_idx: int, data_batch: dict,
                         outputs: Sequence[SegDataSample]) -> None:
         if not self.draw:
             return

@@ -10,9 +10,12 @@ actually does to the pixels, independently of the formulas in the code.
 import numpy as np
 import pytest
 
-from mmdepthseg.datasets.transforms import (
-    KeepUnaugmentedImage, MultiViewColorJitter, MultiViewRandomCrop,
-    MultiViewRandomFlip, MultiViewRandomResize, MultiViewResize)
+from mmdepthseg.datasets.transforms import (KeepUnaugmentedImage,
+                                            MultiViewColorJitter,
+                                            MultiViewRandomCrop,
+                                            MultiViewRandomFlip,
+                                            MultiViewRandomResize,
+                                            MultiViewResize)
 
 H, W = 40, 60
 K = np.array([[50, 0, 27.3], [0, 45, 18.6], [0, 0, 1]], dtype=np.float32)

@@ -4,10 +4,14 @@ import math
 import pytest
 import torch
 
-from mmdepthseg.models.layers.geometry import (
-    backproject_depth, depth_to_disparity, disp_to_depth, disparity_to_depth,
-    pixel_grid, pixels_to_grid, project_points, rot_from_axisangle,
-    stereo_warp, transformation_from_parameters, view_synthesis)
+from mmdepthseg.models.layers.geometry import (backproject_depth,
+                                               depth_to_disparity,
+                                               disp_to_depth,
+                                               disparity_to_depth, pixel_grid,
+                                               pixels_to_grid, project_points,
+                                               rot_from_axisangle, stereo_warp,
+                                               transformation_from_parameters,
+                                               view_synthesis)
 
 
 def _intrinsics(fx=50.0, fy=40.0, cx=7.5, cy=4.5, batch=1):
