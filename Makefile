@@ -22,5 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
+lint: $(STAMP)
+	$(PY) -m pip install -q -r requirements/lint.txt
+	$(PY) -m flake8 mmdepthseg tools tests configs setup.py
+	$(PY) -m isort --check-only mmdepthseg tools tests setup.py
+
 clean:
 	rm -rf work_dirs .pytest_cache

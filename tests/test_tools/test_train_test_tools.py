@@ -76,6 +76,19 @@ def test_test_tool_reports_both_tasks_and_draws(trained):
     assert len(pics) == 12
 
 
+def test_distributed_cpu_testing_evaluates_every_frame_once(trained):
+    out = _run([
+        'bash', 'tools/dist_test.sh', trained['cfg_path'],
+        osp.join(trained['work_dir'], 'iter_6.pth'), '2', '--work-dir',
+        osp.join(trained['work_dir'], 'dist_test')
+    ],
+               env=dict(
+                   OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT='29519'))
+    # results of both ranks are gathered: all 12 val frames, once each
+    assert 'segmentation (12 images) and depth (12 images)' in out
+    assert 'mIoU' in out and 'abs_rel' in out
+
+
 def test_distributed_cpu_training_keeps_ranks_identical(
         synthetic_cityscapes, tmp_path):
     work_dir = str(tmp_path)
@@ -87,12 +100,8 @@ def test_distributed_cpu_training_keeps_ranks_identical(
     cfg.env_cfg.dist_cfg = dict(backend='gloo')
     cfg_path = osp.join(work_dir, 'cfg.py')
     cfg.dump(cfg_path)
-    _run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        '--master_port=29517', 'tools/train.py', cfg_path, '--launcher',
-        'pytorch'
-    ],
-         env=dict(OMP_NUM_THREADS='1'))
+    _run(['bash', 'tools/dist_train.sh', cfg_path, '2'],
+         env=dict(OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT='29517'))
     rank0 = torch.load(osp.join(work_dir, 'rank0.pth'), map_location='cpu')
     rank1 = torch.load(osp.join(work_dir, 'rank1.pth'), map_location='cpu')
     assert rank0['wrapper'] == 'MMDistributedDataParallel'
