@@ -6,11 +6,13 @@ from .data_preprocessor import MultiViewDataPreProcessor
 from .decode_heads import (BaseDepthHead, UNetDecoder, UNetDecoderStage,
                            UNetDepthHead, UNetSegHead)
 from .losses import DepthL1Loss
+from .pose import PoseDecoder, PoseNet
 from .segmentors import MultiTaskSegmentor
 from .utils import stack_pixel_field
 
 __all__ = [
     'ResNetEncoder', 'MultiViewDataPreProcessor', 'BaseDepthHead',
     'UNetDecoder', 'UNetDecoderStage', 'UNetDepthHead', 'UNetSegHead',
-    'DepthL1Loss', 'MultiTaskSegmentor', 'stack_pixel_field'
+    'DepthL1Loss', 'MultiTaskSegmentor', 'stack_pixel_field', 'PoseDecoder',
+    'PoseNet'
 ]
