@@ -10,6 +10,8 @@ data_root = 'data/kitti_raw'
 img_scale = (640, 192)  # (w, h)
 train_pipeline = [
     dict(type='LoadMultiViewImages'),
+    # pseudo labels when the dataset has a `seg_dir` (FSRE), else nothing
+    dict(type='LoadDepthSegAnnotations'),
     dict(type='MultiViewResize', scale=img_scale, keep_ratio=False),
     dict(type='MultiViewRandomFlip', prob=0.5),
     dict(type='KeepUnaugmentedImage'),

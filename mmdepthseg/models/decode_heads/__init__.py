@@ -1,10 +1,11 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 from .base_depth_head import BaseDepthHead
+from .fsre_decoder import FSREDualDecoder
 from .unet_decoder import UNetDecoder, UNetDecoderStage
 from .unet_depth_head import UNetDepthHead
 from .unet_seg_head import UNetSegHead
 
 __all__ = [
     'BaseDepthHead', 'UNetDecoder', 'UNetDecoderStage', 'UNetDepthHead',
-    'UNetSegHead'
+    'UNetSegHead', 'FSREDualDecoder'
 ]

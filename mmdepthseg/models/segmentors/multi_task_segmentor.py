@@ -59,10 +59,6 @@ class MultiTaskSegmentor(BaseSegmentor):
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if depth_head is None and seg_head is None:
-            raise ValueError(
-                f'{type(self).__name__} needs a depth_head, a seg_head or '
-                f'both; got neither')
         mode = (test_cfg or {}).get('mode', 'whole')
         if mode != 'whole':
             raise NotImplementedError(
@@ -71,10 +67,20 @@ class MultiTaskSegmentor(BaseSegmentor):
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             self.neck = MODELS.build(neck)
-        self.depth_head = MODELS.build(depth_head) if depth_head else None
-        self.seg_head = MODELS.build(seg_head) if seg_head else None
+        self._init_heads(depth_head, seg_head)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+
+    def _init_heads(self, depth_head: OptConfigType,
+                    seg_head: OptConfigType) -> None:
+        """Build the task heads (a subclass with other decoders overrides
+        this)."""
+        if depth_head is None and seg_head is None:
+            raise ValueError(
+                f'{type(self).__name__} needs a depth_head, a seg_head or '
+                f'both; got neither')
+        self.depth_head = MODELS.build(depth_head) if depth_head else None
+        self.seg_head = MODELS.build(seg_head) if seg_head else None
 
     @property
     def with_depth_head(self) -> bool:
@@ -295,21 +301,23 @@ class MultiTaskSegmentor(BaseSegmentor):
         for i, data_sample in enumerate(data_samples):
             img_meta = data_sample.metainfo
             if seg_logits is not None:
-                i_logits = self._restore_geometry(seg_logits[i:i + 1],
-                                                  img_meta,
-                                                  self.seg_head.align_corners)
+                i_logits = self._restore_geometry(
+                    seg_logits[i:i + 1], img_meta,
+                    getattr(self.seg_head, 'align_corners', False))
                 if i_logits.shape[0] > 1:
                     i_pred = i_logits.argmax(dim=0, keepdim=True)
                 else:
                     i_logits = i_logits.sigmoid()
-                    i_pred = (i_logits > self.seg_head.threshold).to(i_logits)
+                    i_pred = (i_logits > getattr(self.seg_head, 'threshold',
+                                                 0.5)).to(i_logits)
                 data_sample.set_data({
                     'seg_logits': PixelData(data=i_logits),
                     'pred_sem_seg': PixelData(data=i_pred)
                 })
             if depth is not None:
-                i_depth = self._restore_geometry(depth[i:i + 1], img_meta,
-                                                 self.depth_head.align_corners)
+                i_depth = self._restore_geometry(
+                    depth[i:i + 1], img_meta,
+                    getattr(self.depth_head, 'align_corners', False))
                 data_sample.set_data(
                     {'pred_depth_map': PixelData(data=i_depth)})
         return data_samples

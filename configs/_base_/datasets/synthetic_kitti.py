@@ -1,0 +1,46 @@
+# Generated street scenes in the KITTI raw layout (CPU experiments, tests):
+# the KITTI raw dataset config on `data/synthetic_kitti` with its own split
+# files, pseudo labels from the `semantic_02/03` trees and small frames.
+# Generate with `python tools/misc/make_synthetic_dataset.py --layout kitti
+# --out data/synthetic_kitti`. The generator's calibration uses 0-based
+# pixel centres, hence `velodyne_pixel_offset=0`.
+_base_ = './kitti_raw_eigen_zhou.py'
+data_root = 'data/synthetic_kitti'
+img_scale = (320, 96)  # (w, h)
+train_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(type='LoadDepthSegAnnotations'),
+    dict(type='MultiViewResize', scale=img_scale, keep_ratio=False),
+    dict(type='MultiViewRandomFlip', prob=0.5),
+    dict(type='KeepUnaugmentedImage'),
+    dict(type='MultiViewColorJitter', prob=0.5),
+    dict(type='PackMultiViewInputs')
+]
+test_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(type='MultiViewResize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadDepthSegAnnotations'),
+    dict(type='PackMultiViewInputs')
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root,
+        split_file='splits/synthetic/train_files.txt',
+        seg_dir='semantic_{cam:02d}',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root,
+        split_file='splits/synthetic/val_files.txt',
+        velodyne_pixel_offset=0,
+        pipeline=test_pipeline))
+test_dataloader = dict(
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root,
+        split_file='splits/synthetic/test_files.txt',
+        velodyne_pixel_offset=0,
+        pipeline=test_pipeline))

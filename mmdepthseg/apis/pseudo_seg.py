@@ -1,0 +1,267 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Pseudo segmentation labels: run a segmentor over an image tree.
+
+Works with any MMSegmentation-style config + checkpoint, mmseg's own
+(``EncoderDecoder`` ...) or mmdepthseg's (``MultiTaskSegmentor``): the model
+is built with :func:`mmseg.apis.init_model`, images go through the config's
+test pipeline (annotation loaders removed) and ``model.test_step``, and the
+``pred_sem_seg`` of every image (at its original size) is written as a
+uint8 trainId PNG into a tree mirroring the image tree.
+"""
+import inspect
+import os
+import os.path as osp
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.utils import ProgressBar
+
+from mmdepthseg.datasets.converters import atomic_write_bytes
+
+DirMap = Sequence[Tuple[str, str]]
+
+
+def init_segmentor(config: Union[str, Path, Config],
+                   checkpoint: Optional[str] = None,
+                   device: str = 'cpu') -> torch.nn.Module:
+    """Build a segmentor and load its checkpoint.
+
+    For mmseg's own segmentors this is :func:`mmseg.apis.init_model`. For
+    models whose constructor takes no ``pretrained`` argument (which
+    ``init_model`` always sets), e.g. mmdepthseg's ``MultiTaskSegmentor``,
+    the same steps run here: backbone ``init_cfg`` and ``train_cfg``
+    dropped, the config's ``default_scope`` set, MMEngine's
+    ``load_checkpoint``, ``dataset_meta`` taken from the checkpoint's meta.
+
+    Args:
+        config (str | Path | Config): Config file or object.
+        checkpoint (str, optional): Checkpoint file. None keeps the random
+            initialisation.
+        device (str): e.g. ``'cpu'`` or ``'cuda:0'``. Defaults to 'cpu'.
+
+    Returns:
+        nn.Module: The model in eval mode, with ``model.cfg`` set.
+    """
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+    from mmseg.apis import init_model
+
+    from mmdepthseg.registry import MODELS
+    from mmdepthseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    if not isinstance(config, Config):
+        config = Config.fromfile(str(config))
+    init_default_scope(config.get('default_scope', 'mmseg'))
+    model_cls = MODELS.get(config.model.type)
+    if model_cls is None:
+        raise KeyError(f'model type {config.model.type!r} is not registered '
+                       '(neither in mmseg nor in mmdepthseg)')
+    if 'pretrained' in inspect.signature(model_cls).parameters:
+        return init_model(config, checkpoint, device=device)
+
+    backbone = config.model.get('backbone', None)
+    if isinstance(backbone, dict) and 'init_cfg' in backbone:
+        backbone.init_cfg = None
+    config.model.train_cfg = None
+    model = MODELS.build(config.model)
+    if checkpoint is not None:
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        dataset_meta = ckpt.get('meta', {}).get('dataset_meta', None)
+        if dataset_meta is not None:
+            model.dataset_meta = dataset_meta
+    model.cfg = config
+    model.to(device)
+    model.eval()
+    return model
+
+
+def build_inference_pipeline(cfg: Config) -> Compose:
+    """The config's test pipeline without its annotation loaders.
+
+    Taken from ``cfg.test_pipeline`` or, if absent,
+    ``cfg.test_dataloader.dataset.pipeline``; every transform whose type ends
+    with ``Annotations`` (mmseg's ``LoadAnnotations``, mmdepthseg's
+    ``LoadDepthSegAnnotations``) is dropped, as mmseg's ``inference_model``
+    does, so that the pipeline runs on ``dict(img_path=...)`` alone.
+
+    Args:
+        cfg (Config): The model's config.
+
+    Returns:
+        Compose: The pipeline.
+    """
+    pipeline = cfg.get('test_pipeline', None)
+    if pipeline is None:
+        try:
+            pipeline = cfg.test_dataloader.dataset.pipeline
+        except AttributeError:
+            raise KeyError('the config has neither test_pipeline nor '
+                           'test_dataloader.dataset.pipeline') from None
+    pipeline = [
+        t for t in pipeline
+        if not str(t.get('type', '')).endswith('Annotations')
+    ]
+    return Compose(pipeline)
+
+
+def map_output_path(rel_path: str, out_dir: str, dir_map: DirMap = ()) -> str:
+    """Where the label of ``img_dir/rel_path`` goes.
+
+    The relative path is kept, the extension becomes ``.png`` and, in the
+    folder part only, every ``(src, dst)`` of ``dir_map`` replaces the
+    substring ``src`` by ``dst`` (e.g. ``('image_0', 'semantic_0')`` maps
+    ``<drive>/image_02/data/x.png`` to ``<drive>/semantic_02/data/x.png``,
+    the layout ``KittiRawDataset(seg_dir='semantic_{cam:02d}')`` reads).
+
+    Args:
+        rel_path (str): Image path relative to the image root.
+        out_dir (str): Output root.
+        dir_map (Sequence[tuple[str, str]]): Folder-name rewrites.
+
+    Returns:
+        str: The label file path.
+    """
+    folder, name = osp.split(rel_path)
+    for src, dst in dir_map:
+        folder = folder.replace(src, dst)
+    return osp.join(out_dir, folder, osp.splitext(name)[0] + '.png')
+
+
+def list_images(img_dir: str,
+                img_suffix: str = '.png',
+                dir_map: DirMap = ()) -> List[str]:
+    """Images below ``img_dir``, relative to it, sorted.
+
+    With ``dir_map``, only images whose folder part contains one of its
+    source strings are listed (so that a label tree written into the image
+    tree, like KITTI's ``semantic_02``, is never taken as input).
+
+    Args:
+        img_dir (str): Image root.
+        img_suffix (str): File ending of images. Defaults to '.png'.
+        dir_map (Sequence[tuple[str, str]]): See :func:`map_output_path`.
+
+    Returns:
+        list[str]: Relative paths.
+    """
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'image folder not found: {img_dir}')
+    rel_paths = []
+    for root, dirs, files in os.walk(img_dir):
+        dirs.sort()
+        rel_root = osp.relpath(root, img_dir)
+        if dir_map and not any(src in rel_root for src, _ in dir_map):
+            selected = False
+        else:
+            selected = True
+        for name in sorted(files):
+            if selected and name.endswith(img_suffix) \
+                    and not name.startswith('.'):
+                rel_paths.append(osp.normpath(osp.join(rel_root, name)))
+    return rel_paths
+
+
+def _label_from_sample(sample) -> np.ndarray:
+    label = sample.pred_sem_seg.data
+    if label.dim() == 3:
+        label = label[0]
+    label = label.cpu().numpy()
+    if label.size and (label.min() < 0 or label.max() > 255):
+        raise ValueError(f'predicted classes {label.min()}..{label.max()} do '
+                         'not fit in a uint8 label PNG')
+    return label.astype(np.uint8)
+
+
+def write_label_png(path: str, label: np.ndarray) -> None:
+    """Write a uint8 ``(H, W)`` label map as PNG, atomically."""
+    ok, buf = cv2.imencode('.png', label)
+    if not ok:
+        raise OSError(f'PNG encoding failed for {path}')
+    atomic_write_bytes(path, buf.tobytes())
+
+
+def predict_labels(model: torch.nn.Module, pipeline: Compose,
+                   img_paths: Sequence[str]) -> List[np.ndarray]:
+    """Predict trainId maps of some images at their original size.
+
+    Images whose network inputs have different shapes are run in separate
+    ``test_step`` calls (mmseg's test-time data preprocessors do not pad
+    mixed sizes).
+
+    Args:
+        model (nn.Module): A segmentor from :func:`init_segmentor`.
+        pipeline (Compose): From :func:`build_inference_pipeline`.
+        img_paths (Sequence[str]): Image files.
+
+    Returns:
+        list[np.ndarray]: ``(H, W)`` uint8 maps, in input order.
+    """
+    items = [pipeline(dict(img_path=p)) for p in img_paths]
+    groups: Dict[tuple, List[int]] = {}
+    for idx, item in enumerate(items):
+        groups.setdefault(tuple(item['inputs'].shape), []).append(idx)
+    labels: List[Optional[np.ndarray]] = [None] * len(items)
+    with torch.no_grad():
+        for indices in groups.values():
+            data = dict(
+                inputs=[items[i]['inputs'] for i in indices],
+                data_samples=[items[i]['data_samples'] for i in indices])
+            for i, sample in zip(indices, model.test_step(data)):
+                labels[i] = _label_from_sample(sample)
+    return labels
+
+
+def generate_pseudo_seg(model: torch.nn.Module,
+                        img_dir: str,
+                        out_dir: str,
+                        img_suffix: str = '.png',
+                        dir_map: DirMap = (),
+                        batch_size: int = 1,
+                        progress: bool = True) -> Dict[str, int]:
+    """Write a trainId label PNG for every image of a tree.
+
+    ``img_dir/<rel>/<name><img_suffix>`` gives ``out_dir/<rel'>/<name>.png``
+    (``rel'`` = ``rel`` rewritten by ``dir_map``). Existing outputs are
+    skipped, so an interrupted run resumes; writes are atomic, so an
+    existing output is always complete.
+
+    Args:
+        model (nn.Module): A segmentor from :func:`init_segmentor`.
+        img_dir (str): Image root.
+        out_dir (str): Label root (may equal ``img_dir`` with a ``dir_map``).
+        img_suffix (str): Image file ending. Defaults to '.png'.
+        dir_map (Sequence[tuple[str, str]]): Folder rewrites, see
+            :func:`map_output_path`.
+        batch_size (int): Images per forward pass. Defaults to 1.
+        progress (bool): Show an MMEngine progress bar. Defaults to True.
+
+    Returns:
+        dict: ``written`` and ``skipped`` counts.
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    rel_paths = list_images(img_dir, img_suffix, dir_map)
+    jobs = []
+    for rel in rel_paths:
+        src = osp.join(img_dir, rel)
+        dst = map_output_path(rel, out_dir, dir_map)
+        if osp.abspath(src) == osp.abspath(dst):
+            raise ValueError(f'the label of {src} would overwrite the image; '
+                             'choose another --out-dir or a --dir-map')
+        if not osp.exists(dst):
+            jobs.append((src, dst))
+    pipeline = build_inference_pipeline(model.cfg)
+    bar = ProgressBar(len(jobs)) if progress and jobs else None
+    for start in range(0, len(jobs), batch_size):
+        chunk = jobs[start:start + batch_size]
+        labels = predict_labels(model, pipeline, [src for src, _ in chunk])
+        for (_, dst), label in zip(chunk, labels):
+            write_label_png(dst, label)
+            if bar is not None:
+                bar.update()
+    return dict(written=len(jobs), skipped=len(rel_paths) - len(jobs))

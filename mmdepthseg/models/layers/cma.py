@@ -1,0 +1,257 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Cross-task multi-embedding attention (CMA) of FSRE-Depth."""
+import math
+from typing import Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
+from mmdepthseg.registry import MODELS
+
+
+@MODELS.register_module()
+class CrossTaskMultiEmbeddingAttention(BaseModule):
+    """Cross-task multi-embedding attention (Jung et al., ICCV 2021).
+
+    FSRE-Depth, Sec. 3.3 and Fig. 4. One module is uni-directional: it
+    refines the *target* task feature ``F_t`` (e.g. depth) with the
+    *reference* task feature ``F_r`` (e.g. segmentation). For every pixel
+    ``i`` and embedding ``h = 1..H`` (Eq. 11-14):
+
+    - ``q_h(i) = phi_q^h(F_r(i))``, ``k_h(i) = phi_k^h(F_t(i))`` and
+      ``v_h(i) = phi_v^h(F_t(i))`` are ``C' = embed_ratio * C`` dimensional
+      linear embeddings (query from the reference, key and value from the
+      target, Sec. 3.3.1);
+    - ``A_h(i) = k_h(i)^T q_h(i) / sqrt(C')`` (Eq. 13) is a *pixel-wise*
+      score: a dot product of the two vectors at the same pixel, not an
+      affinity between pixels;
+    - ``rho`` normalises the scores over the H embeddings: softmax
+      (Eq. 12) when ``H > 1`` and the identity when ``H = 1``
+      (Sec. 4.2.1), i.e. with one embedding the raw scaled score multiplies
+      the value;
+    - ``F_t'(i) = sum_h rho(A_h(i)) * v_h(i)`` (Eq. 11, 14), a
+      ``C'``-channel map;
+    - ``F_o = fuse([phi_w(F_t'), F_t])`` (Sec. 3.3.3): ``phi_w`` projects
+      back to C, the result is concatenated with the target feature (2C
+      channels) and two convolutions produce the C-channel output.
+
+    Choices where the paper is silent (deliberate, stated here):
+
+    - ``phi_q``, ``phi_k``, ``phi_v`` (Eq. 10, 13) are each one 1x1 conv
+      with bias (an affine map, no norm, no activation) to ``H * C'``
+      channels, split into H groups of ``C'``; the H embeddings are thus H
+      disjoint blocks of one conv's weights, equivalent to H separate
+      projections.
+    - ``phi_w`` is a 1x1 conv followed by ``norm_cfg`` (BN), no activation.
+    - The fusion (Sec. 3.3.3, "two convolution layers") is two 3x3
+      ConvModules, ``2C -> C`` then ``C -> C``, each with ``norm_cfg`` and
+      ``act_cfg`` (ELU by default, as the Monodepth2 decoder) and
+      ``padding_mode`` padding.
+    - No extra residual connection: the target feature reaches the output
+      only through the concatenation, as in Sec. 3.3.3.
+
+    Args:
+        channels (int): Channels C of both the reference and the target
+            feature.
+        num_embeddings (int): Number H of embeddings. Default: 4.
+        embed_ratio (int): Ratio C' / C of the embedding dimension.
+            Default: 2.
+        conv_cfg (dict, optional): Config of conv layers. Default: None.
+        norm_cfg (dict, optional): Config of the norm layers of ``phi_w``
+            and the fusion convs. Default: ``dict(type='BN')``.
+        act_cfg (dict, optional): Activation of the fusion convs.
+            Default: ``dict(type='ELU')``.
+        padding_mode (str): Padding of the 3x3 fusion convs.
+            Default: 'reflect'.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Default: None.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 num_embeddings: int = 4,
+                 embed_ratio: int = 2,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: OptConfigType = dict(type='BN'),
+                 act_cfg: OptConfigType = dict(type='ELU'),
+                 padding_mode: str = 'reflect',
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg)
+        for name, value in (('channels', channels),
+                            ('num_embeddings', num_embeddings), ('embed_ratio',
+                                                                 embed_ratio)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'{type(self).__name__}: {name} must be a '
+                                 f'positive int, got {value!r}')
+        self.channels = channels
+        self.num_embeddings = num_embeddings
+        self.embed_channels = embed_ratio * channels
+        self.scale = 1.0 / math.sqrt(self.embed_channels)
+
+        total = num_embeddings * self.embed_channels
+        proj_kwargs = dict(
+            kernel_size=1, conv_cfg=conv_cfg, norm_cfg=None, act_cfg=None)
+        self.query_proj = ConvModule(channels, total, **proj_kwargs)
+        self.key_proj = ConvModule(channels, total, **proj_kwargs)
+        self.value_proj = ConvModule(channels, total, **proj_kwargs)
+        self.out_proj = ConvModule(
+            self.embed_channels,
+            channels,
+            kernel_size=1,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=None)
+        fuse_kwargs = dict(
+            kernel_size=3,
+            padding=1,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            padding_mode=padding_mode)
+        self.fusion = nn.Sequential(
+            ConvModule(2 * channels, channels, **fuse_kwargs),
+            ConvModule(channels, channels, **fuse_kwargs))
+
+    def _embed(self, proj: nn.Module, x: Tensor) -> Tensor:
+        """Project ``(B, C, h, w)`` to ``(B, H, C', h*w)`` embeddings."""
+        b, _, h, w = x.shape
+        return proj(x).reshape(b, self.num_embeddings, self.embed_channels,
+                               h * w)
+
+    def _check_inputs(self, ref_feat: Tensor, target_feat: Tensor) -> None:
+        if ref_feat.dim() != 4 or ref_feat.shape != target_feat.shape or \
+                ref_feat.shape[1] != self.channels:
+            raise ValueError(
+                f'{type(self).__name__} expects reference and target '
+                f'features of one shape (B, {self.channels}, h, w), got '
+                f'{tuple(ref_feat.shape)} and {tuple(target_feat.shape)}')
+
+    def _normalise(self, scores: Tensor) -> Tensor:
+        """``rho`` over the embedding dim 1: softmax (Eq. 12) if H > 1,
+        identity if H = 1 (Sec. 4.2.1)."""
+        if self.num_embeddings > 1:
+            return scores.softmax(dim=1)
+        return scores
+
+    def attention_weights(self, ref_feat: Tensor,
+                          target_feat: Tensor) -> Tensor:
+        """Normalised pixel-wise attention weights ``rho(A_h(i))``.
+
+        Args:
+            ref_feat (Tensor): Reference task feature ``(B, C, h, w)``
+                (query input).
+            target_feat (Tensor): Target task feature ``(B, C, h, w)``
+                (key input).
+
+        Returns:
+            Tensor: ``(B, H, h*w)``; sums to 1 over dim 1 when H > 1, the
+            raw scaled score (Eq. 13) when H = 1.
+        """
+        self._check_inputs(ref_feat, target_feat)
+        query = self._embed(self.query_proj, ref_feat)
+        key = self._embed(self.key_proj, target_feat)
+        scores = (key * query).sum(dim=2) * self.scale  # Eq. 13
+        return self._normalise(scores)
+
+    def forward(self, ref_feat: Tensor, target_feat: Tensor) -> Tensor:
+        """Refine the target feature with the reference feature.
+
+        Args:
+            ref_feat (Tensor): Reference task feature ``(B, C, h, w)``.
+            target_feat (Tensor): Target task feature ``(B, C, h, w)``.
+
+        Returns:
+            Tensor: Refined target feature ``F_o``, ``(B, C, h, w)``.
+        """
+        b, _, h, w = target_feat.shape
+        weights = self.attention_weights(ref_feat, target_feat)
+        value = self._embed(self.value_proj, target_feat)
+        refined = (weights.unsqueeze(2) * value).sum(dim=1)  # Eq. 11, 14
+        refined = refined.reshape(b, self.embed_channels, h, w)
+        fused = torch.cat([self.out_proj(refined), target_feat], dim=1)
+        return self.fusion(fused)
+
+
+@MODELS.register_module()
+class BidirectionalCMA(BaseModule):
+    """A pair of :class:`CrossTaskMultiEmbeddingAttention` modules.
+
+    FSRE-Depth uses two CMA modules per decoder layer (Sec. 3.3): one with
+    depth as the target and segmentation as the reference, one with the
+    roles swapped. Both read the *original* features of the layer, so the
+    two refinements are independent of each other's output. ``direction``
+    selects the target task(s) of the Table 4a ablation: ``'depth'`` (T =
+    D) refines only the depth feature, ``'seg'`` (T = S) only the
+    segmentation feature, ``'both'`` (T = D, S) both; an unrefined feature
+    is returned unchanged (the same tensor).
+
+    Args:
+        channels (int): Channels C of both decoder features.
+        num_embeddings (int): Number H of embeddings. Default: 4.
+        embed_ratio (int): Ratio C' / C. Default: 2.
+        direction (str): 'both', 'depth' or 'seg'. Default: 'both'.
+        conv_cfg (dict, optional): Config of conv layers. Default: None.
+        norm_cfg (dict, optional): Config of norm layers.
+            Default: ``dict(type='BN')``.
+        act_cfg (dict, optional): Activation of the fusion convs.
+            Default: ``dict(type='ELU')``.
+        padding_mode (str): Padding of the 3x3 fusion convs.
+            Default: 'reflect'.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Default: None.
+    """
+
+    DIRECTIONS = ('both', 'depth', 'seg')
+
+    def __init__(self,
+                 channels: int,
+                 num_embeddings: int = 4,
+                 embed_ratio: int = 2,
+                 direction: str = 'both',
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: OptConfigType = dict(type='BN'),
+                 act_cfg: OptConfigType = dict(type='ELU'),
+                 padding_mode: str = 'reflect',
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg)
+        if direction not in self.DIRECTIONS:
+            raise ValueError(f'BidirectionalCMA: direction must be one of '
+                             f'{self.DIRECTIONS}, got {direction!r}')
+        self.direction = direction
+        cma_kwargs: ConfigType = dict(
+            channels=channels,
+            num_embeddings=num_embeddings,
+            embed_ratio=embed_ratio,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            padding_mode=padding_mode)
+        self.depth_cma = (
+            CrossTaskMultiEmbeddingAttention(
+                **cma_kwargs) if direction in ('both', 'depth') else None)
+        self.seg_cma = (
+            CrossTaskMultiEmbeddingAttention(
+                **cma_kwargs) if direction in ('both', 'seg') else None)
+
+    def forward(self, depth_feat: Tensor,
+                seg_feat: Tensor) -> Tuple[Tensor, Tensor]:
+        """Refine the selected task features.
+
+        Args:
+            depth_feat (Tensor): Depth decoder feature ``(B, C, h, w)``.
+            seg_feat (Tensor): Segmentation decoder feature
+                ``(B, C, h, w)``.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``(depth_feat', seg_feat')``, each
+            ``(B, C, h, w)``; a task that is not a target is returned as is.
+        """
+        new_depth = depth_feat if self.depth_cma is None else \
+            self.depth_cma(seg_feat, depth_feat)
+        new_seg = seg_feat if self.seg_cma is None else \
+            self.seg_cma(depth_feat, seg_feat)
+        return new_depth, new_seg

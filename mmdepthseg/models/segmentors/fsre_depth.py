@@ -1,0 +1,219 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""FSRE-Depth: self-supervised monocular depth with semantic guidance."""
+from typing import Dict, List, Optional
+
+import torch
+from mmseg.models.utils import resize
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
+from torch import Tensor
+
+from mmdepthseg.registry import MODELS
+from ..layers.geometry import disp_to_depth, view_synthesis
+from ..utils import stack_pixel_field
+from .multi_task_segmentor import MultiTaskSegmentor
+
+
+@MODELS.register_module()
+class FSREDepth(MultiTaskSegmentor):
+    """FSRE-Depth (Jung et al., ICCV 2021), on the multi-task segmentor.
+
+    A shared encoder feeds :class:`~mmdepthseg.models.decode_heads.
+    FSREDualDecoder` (depth and segmentation decoders joined by cross-task
+    multi-embedding attention); a separate :class:`~mmdepthseg.models.pose.
+    PoseNet` predicts the motion to the neighbouring frames. The training
+    loss is Eq. 9 of the paper::
+
+        L = L_photo + beta * L_smooth + gamma * L_CE + delta * L_SGT
+
+    with the weights inside the loss modules (``beta`` = 1e-3,
+    ``gamma`` = 0.3, ``delta`` = 0.1 by default).
+
+    - **Photometric** (Sec. 3.1): each scale's disparity is upsampled to the
+      input size, converted to depth (0.1-100 m), and the un-augmented
+      source frames are warped into the target with the predicted poses;
+      per-pixel minimum over sources and auto-masking against the identity
+      reprojection, whose errors are computed **once** per step (they do not
+      depend on the scale). The scales are averaged (Monodepth2; the paper
+      does not weight them).
+    - **Smoothness**: edge-aware, on mean-normalised disparity against the
+      image resized to that scale, divided by ``2^s``, averaged over scales.
+    - **CE** on the pseudo labels of the target frame (view 0 of
+      ``gt_sem_seg``), ``ignore_index`` ignored.
+    - **SGT** (Sec. 3.2) on the depth-decoder features of the decoder's
+      ``feature_layers`` (paper: 1, 2, 3), summed over the layers.
+
+    Setting ``seg_loss`` / ``sgt_loss`` to None and the decoder's
+    ``cma_layers`` to ``()`` gives the ablations of Table 1b (Monodepth2
+    baseline, +CE, +SGT, +CMA).
+
+    Frames are named by the dataset's ``view_names``: ``'t'`` is the target
+    (view 0), ``'t-k'`` sources before it and ``'t+k'`` after it.
+
+    Args:
+        backbone (dict): Encoder config (``ResNetEncoder``).
+        decoder (dict): ``FSREDualDecoder`` config.
+        pose_net (dict): ``PoseNet`` config.
+        photometric_loss (dict): Photometric loss config.
+        smoothness_loss (dict): Smoothness loss config.
+        seg_loss (dict, optional): Cross-entropy config (MMSegmentation's
+            ``CrossEntropyLoss``); None disables it.
+        sgt_loss (dict, optional): ``SemanticGuidedTripletLoss`` config;
+            None disables it.
+        min_depth (float): Smallest depth. Default: 0.1.
+        max_depth (float): Largest depth. Default: 100.
+        ignore_index (int): Label of unlabelled pixels. Default: 255.
+        train_cfg, test_cfg, data_preprocessor, init_cfg: As for
+            :class:`MultiTaskSegmentor`.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 decoder: ConfigType,
+                 pose_net: ConfigType = dict(type='PoseNet'),
+                 photometric_loss: ConfigType = dict(
+                     type='PhotometricReprojectionLoss'),
+                 smoothness_loss: ConfigType = dict(
+                     type='EdgeAwareSmoothnessLoss', loss_weight=1e-3),
+                 seg_loss: OptConfigType = dict(
+                     type='CrossEntropyLoss',
+                     loss_weight=0.3,
+                     avg_non_ignore=True,
+                     loss_name='loss_ce'),
+                 sgt_loss: OptConfigType = dict(
+                     type='SemanticGuidedTripletLoss', loss_weight=0.1),
+                 min_depth: float = 0.1,
+                 max_depth: float = 100.0,
+                 ignore_index: int = 255,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        decoder = dict(decoder)
+        decoder.setdefault('in_channels', self.backbone.out_channels)
+        self.decoder = MODELS.build(decoder)
+        self.pose_net = MODELS.build(pose_net)
+        self.photometric_loss = MODELS.build(photometric_loss)
+        self.smoothness_loss = MODELS.build(smoothness_loss)
+        self.seg_loss = MODELS.build(seg_loss) if seg_loss else None
+        self.sgt_loss = MODELS.build(sgt_loss) if sgt_loss else None
+        self.min_depth = min_depth
+        self.max_depth = max_depth
+        self.ignore_index = ignore_index
+
+    def _init_heads(self, depth_head: OptConfigType,
+                    seg_head: OptConfigType) -> None:
+        """FSRE decodes with one dual decoder instead of two heads."""
+        self.depth_head = None
+        self.seg_head = None
+
+    def _depth(self, disp: Tensor) -> Tensor:
+        return disp_to_depth(disp, self.min_depth, self.max_depth)[1]
+
+    @staticmethod
+    def _source_order(view_names) -> List[bool]:
+        """For views 1..V-1: whether each source precedes the target."""
+        order = []
+        for name in view_names[1:]:
+            if name.startswith('t-'):
+                order.append(True)
+            elif name.startswith('t+'):
+                order.append(False)
+            else:
+                raise ValueError(
+                    f"FSREDepth expects temporal views named 't-k' / 't+k' "
+                    f'after the target, got view_names={tuple(view_names)}')
+        return order
+
+    def loss(self, inputs: Tensor,
+             data_samples: SampleList) -> Dict[str, Tensor]:
+        """Self-supervised losses of one batch.
+
+        Args:
+            inputs (Tensor): ``(B, 3V, H, W)`` normalised frames, target
+                first.
+            data_samples (list[SegDataSample]): With ``unaug_img``
+                ``(3V, H, W)`` in [0, 1], metainfo ``intrinsics`` (3x3 at the
+                input size) and ``view_names``, and ``gt_sem_seg`` pseudo
+                labels when CE or SGT is on.
+
+        Returns:
+            dict[str, Tensor]: ``loss_photo``, ``loss_smooth`` and, when on,
+            ``loss_ce``, ``loss_sgt``.
+        """
+        before = self._source_order(data_samples[0].view_names)
+        out = self.decoder(self.extract_feat(inputs))
+        K = torch.stack([
+            torch.as_tensor(ds.intrinsics, dtype=torch.float32)
+            for ds in data_samples
+        ]).to(inputs)
+        unaug = stack_pixel_field(data_samples, 'unaug_img').to(inputs)
+        target = unaug[:, :3]
+        sources = [
+            unaug[:, 3 * j:3 * j + 3] for j in range(1,
+                                                     len(before) + 1)
+        ]
+        poses = [
+            self.pose_net(inputs[:, :3], inputs[:, 3 * j:3 * j + 3], b)
+            for j, b in enumerate(before, start=1)
+        ]
+        identity = self.photometric_loss.identity_error(
+            sources, target) if self.photometric_loss.automask else None
+
+        size = target.shape[-2:]
+        num_scales = len(out['disps'])
+        photo, smooth = 0., 0.
+        for scale, disp in enumerate(out['disps']):
+            depth = self._depth(
+                resize(disp, size=size, mode='bilinear', align_corners=False))
+            warped = [
+                view_synthesis(src, depth, K, T)[0]
+                for src, T in zip(sources, poses)
+            ]
+            photo = photo + self.photometric_loss(
+                warped, target, identity=identity)
+            img = target if scale == 0 else resize(
+                target, size=disp.shape[-2:], mode='area')
+            smooth = smooth + self.smoothness_loss(disp, img) / 2**scale
+        losses = {
+            self.photometric_loss.loss_name: photo / num_scales,
+            self.smoothness_loss.loss_name: smooth / num_scales
+        }
+
+        if self.seg_loss is not None or self.sgt_loss is not None:
+            label = stack_pixel_field(data_samples, 'gt_sem_seg')[:, 0].long()
+        if self.seg_loss is not None:
+            losses[self.seg_loss.loss_name] = self.seg_loss(
+                out['seg_logits'], label, ignore_index=self.ignore_index)
+        if self.sgt_loss is not None:
+            losses[self.sgt_loss.loss_name] = sum(
+                self.sgt_loss(feat, label)
+                for feat in out['depth_feats'].values())
+        return losses
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: Optional[SampleList] = None) -> SampleList:
+        """Depth (relative scale: self-supervised) and segmentation.
+
+        Returns:
+            list[SegDataSample]: ``pred_depth_map`` (from the finest
+            disparity, in the 0.1-100 range of the training scale; evaluate
+            with median scaling), ``seg_logits`` and ``pred_sem_seg`` at
+            ``ori_shape``.
+        """
+        out = self.decoder(self.extract_feat(inputs))
+        return self.postprocess_result(out['seg_logits'], data_samples,
+                                       self._depth(out['disps'][0]))
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: Optional[SampleList] = None) -> dict:
+        """Raw decoder outputs (``disps``, ``seg_logits``, ``depth_feats``).
+        """
+        return self.decoder(self.extract_feat(inputs))

@@ -1,0 +1,213 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+import math
+
+import pytest
+import torch
+
+from mmdepthseg.models.layers.cma import (BidirectionalCMA,
+                                          CrossTaskMultiEmbeddingAttention)
+from mmdepthseg.registry import MODELS
+
+B, C, H, W = 2, 8, 6, 10
+
+
+def _feats(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(B, C, H, W,
+                        generator=g), torch.randn(B, C, H, W, generator=g))
+
+
+def _linear(conv_module, x):
+    """Apply a 1x1 ConvModule's weight and bias by hand: (B, C, h, w) ->
+    (B, C_out, h*w)."""
+    weight = conv_module.conv.weight[:, :, 0, 0]
+    bias = conv_module.conv.bias
+    return torch.einsum('oc,bcn->bon', weight, x.flatten(2)) + bias[:, None]
+
+
+def _hand_scores(cma, ref, target, num_emb, emb_ch):
+    """Eq. 13 by hand: per pixel <phi_k(target), phi_q(ref)> / sqrt(C')."""
+    q = _linear(cma.query_proj, ref).reshape(B, num_emb, emb_ch, H * W)
+    k = _linear(cma.key_proj, target).reshape(B, num_emb, emb_ch, H * W)
+    scores = torch.zeros(B, num_emb, H * W)
+    for h in range(num_emb):  # explicit loop over embeddings, small case
+        scores[:, h] = (q[:, h] * k[:, h]).sum(1) / math.sqrt(emb_ch)
+    return scores
+
+
+def test_registered_and_output_shapes():
+    ref, target = _feats()
+    cma = MODELS.build(
+        dict(type='CrossTaskMultiEmbeddingAttention', channels=C))
+    assert cma.embed_channels == 2 * C and cma.num_embeddings == 4
+    assert cma.query_proj.conv.out_channels == 4 * 2 * C
+    assert cma(ref, target).shape == (B, C, H, W)
+    assert cma.attention_weights(ref, target).shape == (B, 4, H * W)
+    bi = MODELS.build(dict(type='BidirectionalCMA', channels=C))
+    d, s = bi(target, ref)
+    assert d.shape == s.shape == (B, C, H, W)
+
+
+def test_single_embedding_uses_raw_scaled_score_without_softmax():
+    torch.manual_seed(0)
+    ref, target = _feats(1)
+    cma = CrossTaskMultiEmbeddingAttention(C, num_embeddings=1, embed_ratio=2)
+    weights = cma.attention_weights(ref, target)
+    expected = _hand_scores(cma, ref, target, 1, 2 * C)
+    assert weights.shape == (B, 1, H * W)
+    assert torch.allclose(weights, expected, atol=1e-5)
+    # identity rho: raw scores take both signs and do not sum to one
+    assert (weights < 0).any() and (weights > 0).any()
+    assert not torch.allclose(weights.sum(1), torch.ones(B, H * W))
+
+
+def test_multi_embedding_softmax_over_embeddings():
+    torch.manual_seed(0)
+    ref, target = _feats(2)
+    cma = CrossTaskMultiEmbeddingAttention(C, num_embeddings=3, embed_ratio=2)
+    weights = cma.attention_weights(ref, target)
+    assert weights.shape == (B, 3, H * W)
+    assert torch.allclose(weights.sum(1), torch.ones(B, H * W), atol=1e-6)
+    expected = _hand_scores(cma, ref, target, 3, 2 * C).softmax(dim=1)
+    assert torch.allclose(weights, expected, atol=1e-6)
+
+
+def test_scores_are_scaled_by_sqrt_embed_channels():
+    # identity-like projections: q = ref, k = target (C' = C with ratio 1),
+    # so the score is <ref(i), target(i)> / sqrt(C) exactly.
+    ref, target = _feats(3)
+    cma = CrossTaskMultiEmbeddingAttention(C, num_embeddings=1, embed_ratio=1)
+    with torch.no_grad():
+        for proj in (cma.query_proj, cma.key_proj):
+            proj.conv.weight.copy_(torch.eye(C)[:, :, None, None])
+            proj.conv.bias.zero_()
+    weights = cma.attention_weights(ref, target)
+    expected = (ref * target).sum(1).flatten(1) / math.sqrt(C)
+    assert torch.allclose(weights[:, 0], expected, atol=1e-5)
+    # ratio 3 with the same query/key in the first C channels and zeros
+    # elsewhere: same dot product, divided by sqrt(3C) instead
+    cma3 = CrossTaskMultiEmbeddingAttention(C, num_embeddings=1, embed_ratio=3)
+    with torch.no_grad():
+        for proj in (cma3.query_proj, cma3.key_proj):
+            w = torch.zeros(3 * C, C)
+            w[:C] = torch.eye(C)
+            proj.conv.weight.copy_(w[:, :, None, None])
+            proj.conv.bias.zero_()
+    weights3 = cma3.attention_weights(ref, target)
+    assert torch.allclose(
+        weights3[:, 0], (ref * target).sum(1).flatten(1) / math.sqrt(3 * C),
+        atol=1e-5)
+
+
+def test_attention_is_pixel_wise():
+    # changing the reference at one pixel changes the weights only there
+    torch.manual_seed(0)
+    ref, target = _feats(4)
+    cma = CrossTaskMultiEmbeddingAttention(C, num_embeddings=2)
+    before = cma.attention_weights(ref, target)
+    ref2 = ref.clone()
+    ref2[:, :, 2, 3] += 5.0
+    after = cma.attention_weights(ref2, target)
+    changed = (before - after).abs().amax(dim=(0, 1)) > 1e-6
+    expected = torch.zeros(H * W, dtype=torch.bool)
+    expected[2 * W + 3] = True
+    assert torch.equal(changed, expected)
+
+
+def test_forward_matches_hand_computation():
+    torch.manual_seed(0)
+    ref, target = _feats(5)
+    cma = CrossTaskMultiEmbeddingAttention(C, num_embeddings=2).eval()
+    with torch.no_grad():
+        # non-trivial BN statistics so the eval-mode norm is exercised
+        for m in cma.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+        weights = _hand_scores(cma, ref, target, 2, 2 * C).softmax(1)
+        v = _linear(cma.value_proj, target).reshape(B, 2, 2 * C, H * W)
+        refined = (v[:, 0] * weights[:, 0:1] + v[:, 1] * weights[:, 1:2])
+        refined = refined.reshape(B, 2 * C, H, W)
+        expected = cma.fusion(
+            torch.cat([cma.out_proj(refined), target], dim=1))
+        out = cma(ref, target)
+    assert torch.allclose(out, expected, atol=1e-5)
+    # phi_w is conv + BN without activation, fusion convs are 3x3 with
+    # reflect padding, norm and activation
+    assert not cma.out_proj.with_activation
+    assert cma.out_proj.with_norm
+    for conv in cma.fusion:
+        assert conv.conv.kernel_size == (3, 3)
+        assert conv.with_norm and conv.with_activation
+        assert conv.with_explicit_padding  # reflection pad layer
+        assert isinstance(conv.padding_layer, torch.nn.ReflectionPad2d)
+    assert cma.fusion[0].conv.in_channels == 2 * C
+
+
+def test_bidirectional_both_gradients_reach_both_features_and_params():
+    torch.manual_seed(0)
+    depth, seg = _feats(6)
+    depth.requires_grad_(True)
+    seg.requires_grad_(True)
+    bi = BidirectionalCMA(C, direction='both')
+    d_out, s_out = bi(depth, seg)
+    g = torch.Generator().manual_seed(7)
+    loss = (d_out * torch.randn(d_out.shape, generator=g)).sum() + \
+        (s_out * torch.randn(s_out.shape, generator=g)).sum()
+    loss.backward()
+    assert depth.grad.abs().sum() > 0 and seg.grad.abs().sum() > 0
+    for name, p in bi.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_cross_task_gradient_each_direction():
+    # the refined depth depends on the segmentation feature (reference)
+    torch.manual_seed(0)
+    depth, seg = _feats(8)
+    seg.requires_grad_(True)
+    bi = BidirectionalCMA(C, direction='depth')
+    d_out, _ = bi(depth, seg)
+    (d_out * torch.randn_like(d_out)).sum().backward()
+    assert seg.grad.abs().sum() > 0
+    depth.requires_grad_(True)
+    bi = BidirectionalCMA(C, direction='seg')
+    _, s_out = bi(depth, seg.detach())
+    (s_out * torch.randn_like(s_out)).sum().backward()
+    assert depth.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('direction', ['depth', 'seg'])
+def test_unidirectional_leaves_other_task_unchanged(direction):
+    depth, seg = _feats(9)
+    bi = BidirectionalCMA(C, direction=direction)
+    d_out, s_out = bi(depth, seg)
+    if direction == 'depth':
+        assert bi.seg_cma is None and bi.depth_cma is not None
+        assert s_out is seg
+        assert not torch.allclose(d_out, depth)
+    else:
+        assert bi.depth_cma is None and bi.seg_cma is not None
+        assert d_out is depth
+        assert not torch.allclose(s_out, seg)
+
+
+def test_both_uses_original_features_as_references():
+    torch.manual_seed(0)
+    depth, seg = _feats(10)
+    bi = BidirectionalCMA(C, direction='both').eval()
+    with torch.no_grad():
+        d_out, s_out = bi(depth, seg)
+        assert torch.allclose(d_out, bi.depth_cma(seg, depth))
+        assert torch.allclose(s_out, bi.seg_cma(depth, seg))
+
+
+def test_invalid_arguments_raise():
+    with pytest.raises(ValueError, match='diagonal'):
+        BidirectionalCMA(C, direction='diagonal')
+    with pytest.raises(ValueError, match='num_embeddings'):
+        CrossTaskMultiEmbeddingAttention(C, num_embeddings=0)
+    cma = CrossTaskMultiEmbeddingAttention(C)
+    with pytest.raises(ValueError, match='same|one shape'):
+        cma(torch.randn(B, C, H, W), torch.randn(B, C, H, W + 1))
+    with pytest.raises(ValueError, match=f'{C}'):
+        cma(torch.randn(B, C + 1, H, W), torch.randn(B, C + 1, H, W))

@@ -1,0 +1,227 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+import math
+
+import pytest
+import torch
+
+from mmdepthseg.models.losses.sgt_loss import SemanticGuidedTripletLoss
+from mmdepthseg.registry import MODELS
+
+
+def naive_sgt(feats, label, k, margin, min_count, ignore_index=255):
+    """Per-pixel loops, straight from Eq. 5-8 (anchor excluded, no padding
+    candidates outside the image, ignored pixels neither pos nor neg)."""
+    unit = feats / feats.norm(dim=1, keepdim=True)
+    b_size, _, height, width = feats.shape
+    r = k // 2
+    losses = []
+    for b in range(b_size):
+        for y in range(height):
+            for x in range(width):
+                anchor = int(label[b, y, x])
+                if anchor == ignore_index:
+                    continue
+                pos, neg = [], []
+                for v in range(y - r, y + r + 1):
+                    for u in range(x - r, x + r + 1):
+                        if (v, u) == (y, x) or not (0 <= v < height
+                                                    and 0 <= u < width):
+                            continue
+                        lab = int(label[b, v, u])
+                        if lab == ignore_index:
+                            continue
+                        dist = (unit[b, :, y, x] - unit[b, :, v, u]).norm()
+                        (pos if lab == anchor else neg).append(dist)
+                if len(pos) > min_count and len(neg) > min_count:
+                    d_pos = torch.stack(pos).mean()
+                    d_neg = torch.stack(neg).mean()
+                    losses.append((d_pos - d_neg + margin).clamp(min=0))
+    if not losses:
+        return torch.tensor(0.)
+    return torch.stack(losses).mean()
+
+
+def test_matches_naive_per_pixel_reference():
+    gen = torch.Generator().manual_seed(0)
+    feats = torch.randn(2, 4, 6, 7, generator=gen)
+    label = torch.randint(0, 3, (2, 6, 7), generator=gen)
+    label[0, 2, 3] = 255  # an ignored anchor / neighbour
+    label[1, 0, :3] = 255
+    for k, t in [(3, 0), (3, 2), (5, 4), (5, 1)]:
+        loss = SemanticGuidedTripletLoss(
+            patch_size=k, margin=0.3, min_count=t, loss_weight=1.0)
+        expected = naive_sgt(feats, label, k, 0.3, t)
+        assert expected > 0  # the comparison is not trivially 0 == 0
+        assert loss(feats, label).item() == pytest.approx(
+            expected.item(), abs=1e-5)
+
+
+def test_exact_value_by_hand():
+    # label (3x3), K=3, T=2. Only the centre patch counts:
+    #   centre (class 0): 5 positives, 3 negatives -> both > 2
+    #   (0,1): pos 3 / neg 2; (1,2): pos 2 / neg 3; others pos or neg <= 2.
+    label = torch.tensor([[[0, 0, 1], [0, 0, 1], [0, 0, 1]]])
+    # raw features (C=2); normalised: e=(1,0), n=(0,1), w=(-1,0)
+    feats = torch.tensor([
+        [[2., 0.], [1., 0.], [3., 0.]],  # row 0: e e e
+        [[1., 0.], [2., 0.], [0., 7.]],  # row 1: e e(anchor) n
+        [[0., 5.], [0., 5.], [-4., 0.]],  # row 2: n n w
+    ]).permute(2, 0, 1)[None]
+    # positives of the anchor e: (0,0) e, (0,1) e, (1,0) e -> 0, 0, 0;
+    #   (2,0) n, (2,1) n -> sqrt(2) each      => d+ = 2*sqrt(2)/5
+    # negatives: (0,2) e -> 0; (1,2) n -> sqrt(2); (2,2) w -> 2
+    #                                       => d- = (sqrt(2) + 2)/3
+    # m = 1: L = 2*sqrt(2)/5 + 1 - (sqrt(2) + 2)/3 = 0.4276...
+    expected = 2 * math.sqrt(2) / 5 + 1 - (math.sqrt(2) + 2) / 3
+    loss = SemanticGuidedTripletLoss(
+        patch_size=3, margin=1.0, min_count=2, loss_weight=1.0)
+    assert loss(feats, label).item() == pytest.approx(expected, abs=1e-5)
+    # the anchor itself is not a positive: with it d+ would be 2*sqrt(2)/6
+    with_anchor = 2 * math.sqrt(2) / 6 + 1 - (math.sqrt(2) + 2) / 3
+    assert loss(feats, label).item() != pytest.approx(with_anchor, abs=1e-3)
+
+
+def _two_region_case():
+    """Left half class 0 with feature (1,0), right half class 1 (0,1)."""
+    label = torch.zeros(1, 6, 8, dtype=torch.long)
+    label[:, :, 4:] = 1
+    feats = torch.zeros(1, 2, 6, 8)
+    feats[:, 0, :, :4] = 1.
+    feats[:, 1, :, 4:] = 1.
+    return feats, label
+
+
+def test_zero_loss_when_margin_holds():
+    # d+ = 0, d- = sqrt(2) >= 0 + m for m = 0.3 (and up to sqrt(2))
+    feats, label = _two_region_case()
+    for margin in (0.3, 1.0, 1.4):
+        loss = SemanticGuidedTripletLoss(
+            patch_size=3, margin=margin, min_count=0, loss_weight=1.0)
+        assert loss(feats, label).item() == pytest.approx(0., abs=1e-6)
+    # the hinge opens once the margin exceeds the gap: m - sqrt(2) per patch
+    loss = SemanticGuidedTripletLoss(
+        patch_size=3, margin=2.0, min_count=0, loss_weight=1.0)
+    assert loss(feats, label).item() == pytest.approx(
+        2 - math.sqrt(2), abs=1e-6)
+
+
+def test_patch_not_counted_at_or_below_threshold():
+    # one class-1 pixel inside a class-0 region; features make any counted
+    # patch have a positive loss (all features equal -> d+ = d- = 0, L = m)
+    label = torch.zeros(1, 5, 5, dtype=torch.long)
+    label[0, 2, 2] = 1
+    feats = torch.ones(1, 3, 5, 5)
+    # K=3, T=2 (default K-1): the odd pixel has |P+| = 0; its neighbours have
+    # |P-| = 1 <= 2 -> nothing counts
+    loss = SemanticGuidedTripletLoss(patch_size=3, margin=0.3, loss_weight=1.0)
+    assert loss.min_count == 2
+    assert loss(feats, label).item() == 0.
+    # T=0: the 8 neighbours count (|P+| >= 4 > 0, |P-| = 1 > 0), L = m each
+    loss = SemanticGuidedTripletLoss(
+        patch_size=3, margin=0.3, min_count=0, loss_weight=1.0)
+    assert loss(feats, label).item() == pytest.approx(0.3, abs=1e-3)
+    # |P-| = 1 is exactly T=1: not counted (strictly greater is required)
+    loss = SemanticGuidedTripletLoss(
+        patch_size=3, margin=0.3, min_count=1, loss_weight=1.0)
+    assert loss(feats, label).item() == 0.
+
+
+def test_ignore_index_is_neither_positive_nor_negative():
+    label = torch.zeros(1, 5, 5, dtype=torch.long)
+    label[0, 2, 2] = 1
+    feats = torch.ones(1, 3, 5, 5)
+    loss = SemanticGuidedTripletLoss(
+        patch_size=3, margin=0.3, min_count=0, loss_weight=1.0)
+    # ignoring the only negative: no patch has a negative any more
+    ignored = label.clone()
+    ignored[0, 2, 2] = 255
+    assert loss(feats, ignored).item() == 0.
+    # an ignored anchor is not counted: give (1,1) a negative feature gap
+    # that would make its loss differ, then ignore it -> only 7 patches left
+    feats2 = feats.clone()
+    feats2[0, :, 1, 1] = -1.  # opposite direction: distance 2 to all others
+    label2 = label.clone()
+    label2[0, 1, 1] = 255
+    expected = naive_sgt(feats2, label2, 3, 0.3, 0)
+    assert loss(feats2, label2).item() == pytest.approx(
+        expected.item(), abs=1e-5)
+    # 7 counted neighbours of (2,2), d+ = d- = 0 for each -> L = m
+    assert expected.item() == pytest.approx(0.3, abs=1e-6)
+
+
+def test_ignored_anchor_is_not_counted():
+    # ignored pixels next to each other must not act as one class: with 255
+    # anchors skipped, class-0 anchors see only class-0 pixels -> nothing
+    # counts (a 255 anchor would have 255 positives and 0 negatives)
+    label = torch.zeros(1, 4, 4, dtype=torch.long)
+    label[0, 1::2] = 255
+    feats = torch.ones(1, 3, 4, 4)
+    loss = SemanticGuidedTripletLoss(
+        patch_size=3, margin=0.3, min_count=0, loss_weight=1.0)
+    assert loss(feats, label).item() == 0.
+    # the same map with the 255 rows as a real class 7 has counted patches
+    assert loss(feats, label.masked_fill(label == 255, 7)).item() == \
+        pytest.approx(0.3, abs=1e-3)
+
+
+def test_label_resized_with_nearest_and_channel_dim_accepted():
+    gen = torch.Generator().manual_seed(1)
+    feats = torch.randn(1, 4, 6, 7, generator=gen)
+    big = torch.randint(0, 3, (1, 12, 14), generator=gen)
+    loss = SemanticGuidedTripletLoss(patch_size=3, min_count=0)
+    expected = loss(feats, big[:, ::2, ::2])
+    assert loss(feats, big).item() == pytest.approx(expected.item())
+    assert loss(feats, big[:, None]).item() == pytest.approx(expected.item())
+
+
+def test_gradients_flow_to_feats():
+    gen = torch.Generator().manual_seed(2)
+    feats = torch.randn(1, 3, 4, 5, dtype=torch.float64, generator=gen)
+    label = torch.randint(0, 2, (1, 4, 5), generator=gen)
+    loss = SemanticGuidedTripletLoss(patch_size=3, margin=0.5, min_count=0)
+    feats.requires_grad_(True)
+    loss(feats, label).backward()
+    assert torch.isfinite(feats.grad).all() and feats.grad.abs().sum() > 0
+    assert torch.autograd.gradcheck(lambda f: loss(f, label), (feats, ))
+
+
+def test_no_counted_patch_is_zero_connected_to_the_graph():
+    feats = torch.randn(1, 3, 4, 4, requires_grad=True)
+    label = torch.zeros(1, 4, 4, dtype=torch.long)  # one class: no negatives
+    value = SemanticGuidedTripletLoss()(feats, label)
+    assert value.item() == 0.
+    value.backward()
+    assert torch.equal(feats.grad, torch.zeros_like(feats))
+
+
+def test_loss_weight_scales_the_loss_and_build_from_registry():
+    feats, label = _two_region_case()
+    unit = SemanticGuidedTripletLoss(
+        patch_size=3, margin=2.0, min_count=0, loss_weight=1.0)(feats, label)
+    built = MODELS.build(
+        dict(
+            type='SemanticGuidedTripletLoss',
+            patch_size=3,
+            margin=2.0,
+            min_count=0))  # default loss_weight 0.1
+    assert built(feats, label).item() == pytest.approx(0.1 * unit.item())
+    assert built.loss_name == 'loss_sgt'
+    assert SemanticGuidedTripletLoss(
+        loss_name='loss_sgt_l1').loss_name == 'loss_sgt_l1'
+    default = SemanticGuidedTripletLoss()
+    assert (default.patch_size, default.margin, default.min_count,
+            default.loss_weight) == (5, 0.3, 4, 0.1)
+
+
+def test_bad_arguments_and_inputs_raise():
+    with pytest.raises(ValueError, match='patch_size'):
+        SemanticGuidedTripletLoss(patch_size=4)
+    with pytest.raises(ValueError, match='min_count'):
+        SemanticGuidedTripletLoss(min_count=-1)
+    loss = SemanticGuidedTripletLoss()
+    with pytest.raises(ValueError, match='feats'):
+        loss(torch.randn(3, 4, 5), torch.zeros(3, 4, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match='seg_label'):
+        loss(torch.randn(2, 3, 4, 5), torch.zeros(3, 4, 5, dtype=torch.long))
+    with pytest.raises(TypeError, match='integer'):
+        loss(torch.randn(1, 3, 4, 5), torch.zeros(1, 4, 5))
