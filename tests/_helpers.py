@@ -46,3 +46,31 @@ def tiny_baseline_cfg(data_root: str,
     cfg.default_hooks.logger.interval = 10
     cfg.randomness = dict(seed=0)
     return cfg
+
+
+FSRE_SYNTH_CFG = osp.join(REPO_ROOT, 'configs', 'synthetic',
+                          'fsre_r18_synthkitti.py')
+
+
+def tiny_fsre_cfg(data_root: str,
+                  work_dir: str,
+                  max_iters: int,
+                  shape=(64, 192)) -> Config:
+    """The synthetic FSRE config at a CPU-test size, no workers."""
+    cfg = Config.fromfile(FSRE_SYNTH_CFG)
+    cfg.work_dir = work_dir
+    h, w = shape
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+        for step in cfg[loader].dataset.pipeline:
+            if step.type == 'MultiViewResize':
+                step.scale = (w, h)
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = max_iters
+    cfg.param_scheduler = []
+    cfg.default_hooks.logger.interval = 20
+    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.randomness = dict(seed=0)
+    return cfg

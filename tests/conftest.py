@@ -39,3 +39,14 @@ def _mmdepthseg_default_scope():
     from mmdepthseg.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     init_default_scope('mmdepthseg')
+
+
+@pytest.fixture(scope='session')
+def synthetic_kitti(tmp_path_factory) -> str:
+    """A small generated KITTI raw tree (96x320): 2 drives x 16 frames with
+    calibration, velodyne scans, semantic trees and split files."""
+    from mmdepthseg.datasets.synthetic import write_kitti_raw
+    root = str(tmp_path_factory.mktemp('synthetic_kitti'))
+    write_kitti_raw(
+        root, seed=0, num_drives=2, frames_per_drive=16, height=96, width=320)
+    return root

@@ -22,9 +22,12 @@ test_pipeline = [
     dict(type='LoadDepthSegAnnotations'),
     dict(type='PackMultiViewInputs')
 ]
+# iteration-based training on a few frames: an infinite sampler avoids
+# MMEngine's 2 s pause at every epoch end
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         data_root=data_root,
         split_file='splits/synthetic/train_files.txt',

@@ -1,0 +1,21 @@
+# FSRE-Depth, ResNet-18, high resolution 320x1024.
+_base_ = './fsre_r18_kitti.py'
+img_scale = (1024, 320)  # (w, h)
+train_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(type='LoadDepthSegAnnotations'),
+    dict(type='MultiViewResize', scale=img_scale, keep_ratio=False),
+    dict(type='MultiViewRandomFlip', prob=0.5),
+    dict(type='KeepUnaugmentedImage'),
+    dict(type='MultiViewColorJitter', prob=0.5),
+    dict(type='PackMultiViewInputs')
+]
+test_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(type='MultiViewResize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadDepthSegAnnotations'),
+    dict(type='PackMultiViewInputs')
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

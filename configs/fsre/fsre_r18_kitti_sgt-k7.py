@@ -1,0 +1,3 @@
+# Table 3b: SGT patch size K = 7 (T = K - 1).
+_base_ = './fsre_r18_kitti.py'
+model = dict(sgt_loss=dict(patch_size=7))

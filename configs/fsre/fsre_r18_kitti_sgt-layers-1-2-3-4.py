@@ -1,0 +1,3 @@
+# Table 3a: SGT on decoder layers (1, 2, 3, 4).
+_base_ = './fsre_r18_kitti.py'
+model = dict(decoder=dict(feature_layers=(1, 2, 3, 4)))

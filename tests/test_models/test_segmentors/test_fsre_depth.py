@@ -1,0 +1,103 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmdepthseg.registry import MODELS
+
+CFG = 'configs/_base_/models/fsre_r18.py'
+H, W = 64, 128
+
+
+def _model(**overrides):
+    cfg = Config.fromfile(CFG).model
+    cfg.merge_from_dict(overrides) if hasattr(cfg, 'merge_from_dict') \
+        else cfg.update(overrides)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def _batch(model, views=('t', 't-1', 't+1'), batch=2, training=True):
+    rng = np.random.default_rng(0)
+    inputs, samples = [], []
+    K = np.array([[0.58 * W, 0, W / 2], [0, 1.92 * H, H / 2], [0, 0, 1]],
+                 dtype=np.float32)
+    for _ in range(batch):
+        img = torch.from_numpy(
+            rng.integers(0, 255, (3 * len(views), H, W), dtype=np.uint8))
+        s = SegDataSample()
+        s.set_metainfo(
+            dict(
+                view_names=views,
+                intrinsics=K,
+                img_shape=(H, W),
+                ori_shape=(2 * H, 2 * W)))
+        s.unaug_img = PixelData(data=img.clone())
+        s.gt_sem_seg = PixelData(
+            data=torch.from_numpy(rng.integers(0, 3, (1, H, W))))
+        inputs.append(img)
+        samples.append(s)
+    return model.data_preprocessor(
+        dict(inputs=inputs, data_samples=samples), training)
+
+
+def test_losses_of_eq9_and_gradients_reach_every_part():
+    model = _model()
+    losses = model(**_batch(model), mode='loss')
+    assert set(losses) == {'loss_photo', 'loss_smooth', 'loss_ce', 'loss_sgt'}
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    for part in ('backbone.conv1', 'pose_net.encoder.conv1',
+                 'decoder.depth_decoder.stages.0.conv_in',
+                 'decoder.seg_decoder.stages.4.conv_fuse',
+                 'decoder.cma.0.depth_cma.query_proj'):
+        module = model.get_submodule(part)
+        conv = getattr(module, 'conv', module)
+        assert conv.weight.grad is not None and conv.weight.grad.abs().sum(
+        ) > 0, part
+
+
+def test_identity_reprojection_is_computed_once_per_step(monkeypatch):
+    model = _model()
+    calls = []
+    original = model.photometric_loss.identity_error
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model.photometric_loss, 'identity_error', counting)
+    model(**_batch(model), mode='loss')
+    assert len(calls) == 1  # not once per scale (4 scales)
+
+
+@pytest.mark.parametrize('overrides,keys', [
+    (dict(seg_loss=None, sgt_loss=None), {'loss_photo', 'loss_smooth'}),
+    (dict(sgt_loss=None), {'loss_photo', 'loss_smooth', 'loss_ce'}),
+])
+def test_ablations_drop_their_terms(overrides, keys):
+    model = _model(**overrides)
+    losses = model(**_batch(model, batch=1), mode='loss')
+    assert set(losses) == keys
+
+
+def test_predict_returns_depth_and_classes_at_original_size():
+    model = _model().eval()
+    with torch.no_grad():
+        out = model(
+            **_batch(model, views=('l', ), training=False), mode='predict')
+    assert out[0].pred_depth_map.data.shape == (1, 2 * H, 2 * W)
+    assert out[0].pred_sem_seg.data.shape == (1, 2 * H, 2 * W)
+    depth = out[0].pred_depth_map.data
+    assert (depth >= 0.1 - 1e-4).all() and (depth <= 100 + 1e-3).all()
+
+
+def test_views_must_be_temporal():
+    model = _model()
+    with pytest.raises(ValueError, match='view_names'):
+        model(**_batch(model, views=('l', 'r'), batch=1), mode='loss')
