@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdepthseg-installed
 DEMO_DIR ?= work_dirs/demo
-DEMO_DATA ?= data/synthetic_cityscapes
-DEMO_CONFIG ?= configs/baseline/baseline_r18-unet_1xb4-600it_synthetic-cityscapes-128x256.py
+DEMO_DATA ?= data/synthetic_kitti
+DEMO_CONFIG ?= configs/synthetic/fsre_r18_synthkitti.py
+DEMO_LAYOUT ?= kitti
 PYTEST_ARGS ?=
 
 .PHONY: install demo test lint clean
@@ -17,7 +18,7 @@ $(STAMP): tools/install.sh setup.py requirements/runtime.txt requirements/tests.
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) tools/misc/run_demo.py --config $(DEMO_CONFIG) --data-root $(DEMO_DATA) --work-dir $(DEMO_DIR)
+	$(PY) tools/misc/run_demo.py --config $(DEMO_CONFIG) --data-root $(DEMO_DATA) --layout $(DEMO_LAYOUT) --work-dir $(DEMO_DIR)
 
 test: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -11,3 +11,6 @@ model = dict(
     pose_net=dict(pretrained=pretrained))
 # pseudo segmentation labels (tools/generate_pseudo_seg.py) next to image_02
 train_dataloader = dict(dataset=dict(seg_dir='semantic_{cam:02d}'))
+# self-supervised depth is known only up to scale: colour ground truth and
+# prediction each with its own range in the pictures
+visualizer = dict(shared_depth_range=False)

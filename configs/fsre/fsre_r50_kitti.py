@@ -3,5 +3,4 @@ _base_ = './fsre_r18_kitti.py'
 pretrained_r50 = 'https://download.pytorch.org/models/resnet50-0676ba61.pth'
 model = dict(
     backbone=dict(
-        depth=50,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained_r50)))
+        depth=50, init_cfg=dict(type='Pretrained', checkpoint=pretrained_r50)))

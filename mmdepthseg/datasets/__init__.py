@@ -4,7 +4,10 @@
 # pull in the renderer.
 from .cityscapes_depth import CityscapesDepthSegDataset
 from .kitti_raw import KittiRawDataset
+from .kitti_semantic import KittiSemanticDataset
 from .transforms import *  # noqa: F401,F403
 from .transforms import __all__ as _transforms_all
 
-__all__ = ['KittiRawDataset', 'CityscapesDepthSegDataset'] + _transforms_all
+__all__ = [
+    'KittiRawDataset', 'CityscapesDepthSegDataset', 'KittiSemanticDataset'
+] + _transforms_all

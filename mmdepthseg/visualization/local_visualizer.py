@@ -94,6 +94,11 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
             'magma'.
         depth_percentile (float): Percentile of the sample's valid inverse
             depths mapped to the brightest colour. Defaults to 95.
+        shared_depth_range (bool): Colour ground truth and prediction with
+            one range (metric models: equal colours mean equal depths).
+            Self-supervised models predict depth only up to scale, so their
+            configs set False and each map gets its own range.
+            Defaults to True.
     """
 
     def __init__(self,
@@ -107,6 +112,7 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
                  alpha: float = 1.0,
                  depth_cmap: str = 'magma',
                  depth_percentile: float = 95.0,
+                 shared_depth_range: bool = True,
                  **kwargs) -> None:
         # mmseg 1.2.2's __init__ passes (palette, classes) swapped to
         # ``set_dataset_meta``; set the meta ourselves afterwards.
@@ -115,6 +121,7 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
         self.set_dataset_meta(classes, palette, dataset_name)
         self.depth_cmap = depth_cmap
         self.depth_percentile = depth_percentile
+        self.shared_depth_range = shared_depth_range
 
     def set_dataset_meta(self,
                          classes: Optional[List] = None,
@@ -224,9 +231,8 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
         if not rows:
             return image
 
-        depth_range = inverse_depth_range(
-            [d for d, _ in rows if d is not None], self.depth_percentile)
-        vmin, vmax = depth_range if depth_range else (None, None)
+        shared = inverse_depth_range([d for d, _ in rows if d is not None],
+                                     self.depth_percentile)
         classes, palette = self._classes_and_palette()
         has_depth = any(d is not None for d, _ in rows)
         has_seg = any(s is not None for _, s in rows)
@@ -235,10 +241,14 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
         lines = []
         for depth, seg in rows:
             panels = [image]
-            if has_depth:
+            if has_depth and depth is None:
+                panels.append(blank)
+            elif has_depth:
+                own = shared if self.shared_depth_range else \
+                    inverse_depth_range([depth], self.depth_percentile)
+                vmin, vmax = own if own else (None, None)
                 panels.append(
-                    blank if depth is None else colorize_depth(
-                        depth, vmin, vmax, cmap=self.depth_cmap))
+                    colorize_depth(depth, vmin, vmax, cmap=self.depth_cmap))
             if has_seg:
                 panels.append(
                     blank if seg is None else self.

@@ -72,8 +72,10 @@ def test_test_tool_reports_both_tasks_and_draws(trained):
         assert key in out
     pics = glob.glob(
         osp.join(work_dir, '*', 'vis', '**', '*.png'), recursive=True)
-    # one picture per val frame (1 city x 12 frames)
+    # one picture per val frame (1 city x 12 frames), mirroring the tree
     assert len(pics) == 12
+    assert all(
+        osp.join('vis', 'leftImg8bit', 'val', 'frankfurt') in p for p in pics)
 
 
 def test_distributed_cpu_testing_evaluates_every_frame_once(trained):

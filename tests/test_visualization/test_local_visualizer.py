@@ -163,3 +163,21 @@ def test_registered_and_saves_through_backend_with_seg_hook(tmp_path):
     drawn = _read_rgb(files[0])
     assert drawn.shape == (2 * H, 3 * W, 3)
     assert (drawn[:H, :W] == image).all()
+
+
+def test_scale_free_depth_gets_its_own_colour_range():
+    # a self-supervised prediction 1/50 of the metric ground truth
+    gt = np.tile(np.linspace(5.0, 50.0, W), (H, 1))
+    sample = _sample(gt_depth=gt, pred_depth=gt / 50)
+    image = np.zeros((H, W, 3), dtype=np.uint8)
+    shared = _visualizer().draw_panels(image, sample, True, True, False)
+    own = _visualizer(shared_depth_range=False).draw_panels(
+        image, sample, True, True, False)
+    gt_shared, gt_own = shared[:H, W:2 * W], own[:H, W:2 * W]
+    pred_own = own[H:, W:2 * W]
+    # with one range the metric map is crushed into the dark end ...
+    assert gt_shared.mean() < 10
+    # ... with its own range it shows its structure, exactly like the
+    # prediction, which differs from it only by scale
+    assert gt_own.mean() > 50
+    np.testing.assert_allclose(gt_own, pred_own, atol=2)

@@ -1,5 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""`make demo`: generate street scenes, train the baseline, evaluate, draw.
+"""`make demo`: generate street scenes, train a model, evaluate, draw.
 
 Runs the same commands a user would (`tools/misc/make_synthetic_dataset.py`,
 `tools/train.py`, `tools/test.py --show-dir`) and prints one depth +
@@ -19,7 +19,12 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--config', required=True)
-    parser.add_argument('--data-root', default='data/synthetic_cityscapes')
+    parser.add_argument('--data-root', default='data/synthetic_kitti')
+    parser.add_argument(
+        '--layout',
+        choices=['kitti', 'cityscapes'],
+        default='kitti',
+        help='on-disk layout of the generated data the config reads')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--max-iters', type=int, default=None)
     parser.add_argument('--seed', type=int, default=0)
@@ -43,7 +48,10 @@ def latest_metrics(work_dir: str) -> dict:
 
 def print_table(metrics: dict) -> None:
     seg = [k for k in ('mIoU', 'mAcc', 'aAcc') if k in metrics]
-    depth = [k for k in metrics if k not in seg and k not in ('step', )]
+    depth = [
+        k for k in metrics
+        if k not in seg and k not in ('step', 'time', 'data_time')
+    ]
     print('\n' + '=' * 60)
     print('depth + segmentation on held-out generated frames')
     print('-' * 60)
@@ -58,10 +66,11 @@ def main() -> None:
     args = parse_args()
     py = sys.executable
     t0 = time.time()
-    if not osp.isdir(osp.join(ROOT, args.data_root, 'leftImg8bit')):
+    marker = 'splits' if args.layout == 'kitti' else 'leftImg8bit'
+    if not osp.isdir(osp.join(ROOT, args.data_root, marker)):
         run([
             py, 'tools/misc/make_synthetic_dataset.py', '--layout',
-            'cityscapes', '--out', args.data_root, '--seed',
+            args.layout, '--out', args.data_root, '--seed',
             str(args.seed)
         ])
     train_cmd = [

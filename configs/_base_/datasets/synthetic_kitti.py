@@ -39,6 +39,7 @@ val_dataloader = dict(
         data_root=data_root,
         split_file='splits/synthetic/val_files.txt',
         velodyne_pixel_offset=0,
+        seg_dir='semantic_{cam:02d}',
         pipeline=test_pipeline))
 test_dataloader = dict(
     num_workers=2,
@@ -46,4 +47,18 @@ test_dataloader = dict(
         data_root=data_root,
         split_file='splits/synthetic/test_files.txt',
         velodyne_pixel_offset=0,
+        seg_dir='semantic_{cam:02d}',
         pipeline=test_pipeline))
+# the generated frames have true labels: report depth (Eigen protocol) and
+# segmentation in one table
+val_evaluator = dict(
+    _delete_=True,
+    type='DepthSegMetric',
+    iou_cfg=dict(type='IoUMetric', iou_metrics=['mIoU']),
+    depth_cfg=dict(
+        type='DepthMetric',
+        min_depth=1e-3,
+        max_depth=80.,
+        crop='garg',
+        median_scaling=True))
+test_evaluator = val_evaluator

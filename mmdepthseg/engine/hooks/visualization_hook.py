@@ -1,4 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+import os
 import os.path as osp
 from typing import Optional, Sequence
 
@@ -49,6 +50,21 @@ class DepthSegVisualizationHook(SegVisualizationHook):
         self.test_out_dir = test_out_dir
         self._test_index = 0
 
+    @staticmethod
+    def _relative_stem(img_path: str, data_root: Optional[str]) -> str:
+        """The image's path below the data root, without extension.
+
+        Pictures mirror the dataset's tree, so frames that share a file name
+        (KITTI's ``0000000000.png`` of every drive) do not overwrite each
+        other.
+        """
+        stem = osp.splitext(img_path)[0]
+        if data_root:
+            rel = osp.relpath(stem, data_root)
+            if not rel.startswith(os.pardir):
+                return rel
+        return osp.basename(stem)
+
     def after_test_iter(self, runner: Runner, batch_idx: int, data_batch: dict,
                         outputs: Sequence[SegDataSample]) -> None:
         if not self.draw:
@@ -57,18 +73,19 @@ class DepthSegVisualizationHook(SegVisualizationHook):
             super().after_test_iter(runner, batch_idx, data_batch, outputs)
             return
         out_dir = osp.join(runner.log_dir, self.test_out_dir)
+        data_root = getattr(runner.test_dataloader.dataset, 'data_root', None)
         for output in outputs:
             img_path = output.img_path
             img = mmcv.imfrombytes(
                 fileio.get(img_path, backend_args=self.backend_args),
                 channel_order='rgb')
-            stem = osp.splitext(osp.basename(img_path))[0]
+            rel = self._relative_stem(img_path, data_root)
             self._visualizer.add_datasample(
-                f'test_{stem}',
+                f'test_{osp.basename(rel)}',
                 img,
                 data_sample=output,
                 show=self.show,
                 wait_time=self.wait_time,
-                out_file=osp.join(out_dir, f'{stem}.png'),
+                out_file=osp.join(out_dir, f'{rel}.png'),
                 step=self._test_index)
             self._test_index += 1
