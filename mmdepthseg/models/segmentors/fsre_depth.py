@@ -47,7 +47,8 @@ class FSREDepth(MultiTaskSegmentor):
     baseline, +CE, +SGT, +CMA).
 
     Frames are named by the dataset's ``view_names``: ``'t'`` is the target
-    (view 0), ``'t-k'`` sources before it and ``'t+k'`` after it.
+    (view 0), ``'t-k'`` sources before it and ``'t+k'`` after it, ``'s'`` the
+    stereo partner (warped with the rig's ``stereo_T``).
 
     Args:
         backbone (dict): Encoder config (``ResNetEncoder``).
@@ -115,20 +116,34 @@ class FSREDepth(MultiTaskSegmentor):
     def _depth(self, disp: Tensor) -> Tensor:
         return disp_to_depth(disp, self.min_depth, self.max_depth)[1]
 
-    @staticmethod
-    def _source_order(view_names) -> List[bool]:
-        """For views 1..V-1: whether each source precedes the target."""
-        order = []
-        for name in view_names[1:]:
-            if name.startswith('t-'):
-                order.append(True)
-            elif name.startswith('t+'):
-                order.append(False)
+    def _source_poses(self, inputs: Tensor,
+                      data_samples: SampleList) -> List[Tensor]:
+        """``T_target2source`` ``(B, 4, 4)`` for views 1..V-1.
+
+        Temporal sources (``'t-k'`` before, ``'t+k'`` after the target) get
+        the pose network's prediction; the stereo partner ``'s'`` gets the
+        rig's fixed ``stereo_T`` from the metainfo (Monodepth2's M+S
+        setting).
+        """
+        view_names = tuple(data_samples[0].view_names)
+        poses = []
+        for j, name in enumerate(view_names[1:], start=1):
+            source = inputs[:, 3 * j:3 * j + 3]
+            if name.startswith(('t-', 't+')):
+                poses.append(
+                    self.pose_net(inputs[:, :3], source,
+                                  name.startswith('t-')))
+            elif name == 's':
+                poses.append(
+                    torch.stack([
+                        torch.as_tensor(ds.stereo_T, dtype=torch.float32)
+                        for ds in data_samples
+                    ]).to(inputs))
             else:
                 raise ValueError(
-                    f"FSREDepth expects temporal views named 't-k' / 't+k' "
-                    f'after the target, got view_names={tuple(view_names)}')
-        return order
+                    "FSREDepth expects source views named 't-k', 't+k' or "
+                    f"'s' after the target, got view_names={view_names}")
+        return poses
 
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
@@ -146,7 +161,7 @@ class FSREDepth(MultiTaskSegmentor):
             dict[str, Tensor]: ``loss_photo``, ``loss_smooth`` and, when on,
             ``loss_ce``, ``loss_sgt``.
         """
-        before = self._source_order(data_samples[0].view_names)
+        poses = self._source_poses(inputs, data_samples)
         out = self.decoder(self.extract_feat(inputs))
         K = torch.stack([
             torch.as_tensor(ds.intrinsics, dtype=torch.float32)
@@ -154,14 +169,7 @@ class FSREDepth(MultiTaskSegmentor):
         ]).to(inputs)
         unaug = stack_pixel_field(data_samples, 'unaug_img').to(inputs)
         target = unaug[:, :3]
-        sources = [
-            unaug[:, 3 * j:3 * j + 3] for j in range(1,
-                                                     len(before) + 1)
-        ]
-        poses = [
-            self.pose_net(inputs[:, :3], inputs[:, 3 * j:3 * j + 3], b)
-            for j, b in enumerate(before, start=1)
-        ]
+        sources = [unaug[:, 3 * j:3 * j + 3] for j in range(1, len(poses) + 1)]
         identity = self.photometric_loss.identity_error(
             sources, target) if self.photometric_loss.automask else None
 

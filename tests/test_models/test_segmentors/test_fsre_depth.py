@@ -97,7 +97,21 @@ def test_predict_returns_depth_and_classes_at_original_size():
     assert (depth >= 0.1 - 1e-4).all() and (depth <= 100 + 1e-3).all()
 
 
-def test_views_must_be_temporal():
+def test_views_must_be_temporal_or_stereo():
     model = _model()
     with pytest.raises(ValueError, match='view_names'):
         model(**_batch(model, views=('l', 'r'), batch=1), mode='loss')
+
+
+def test_stereo_partner_is_warped_with_the_rig_transform(monkeypatch):
+    model = _model(seg_loss=None, sgt_loss=None)
+    data = _batch(model, views=('t', 't-1', 't+1', 's'), batch=1)
+    stereo_T = np.eye(4, dtype=np.float32)
+    stereo_T[0, 3] = -0.1
+    for ds in data['data_samples']:
+        ds.set_metainfo(dict(stereo_T=stereo_T))
+    poses = model._source_poses(data['inputs'], data['data_samples'])
+    assert len(poses) == 3
+    torch.testing.assert_close(poses[2][0], torch.from_numpy(stereo_T))
+    losses = model(**data, mode='loss')
+    assert torch.isfinite(losses['loss_photo'])
