@@ -98,7 +98,7 @@ TASK_UTILS = Registry(
     'task util',
     parent=MMSEG_TASK_UTILS,
     scope=_SCOPE,
-    locations=['mmdepthseg.models'])
+    locations=['mmdepthseg.models', 'mmdepthseg.stereo'])
 VISUALIZERS = Registry(
     'visualizer',
     parent=MMSEG_VISUALIZERS,

@@ -20,6 +20,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmdepthseg.engine  # noqa: F401,F403
     import mmdepthseg.evaluation  # noqa: F401,F403
     import mmdepthseg.models  # noqa: F401,F403
+    import mmdepthseg.stereo  # noqa: F401,F403
     import mmdepthseg.visualization  # noqa: F401,F403
 
     if init_default_scope:

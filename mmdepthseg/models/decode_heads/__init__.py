@@ -4,8 +4,10 @@ from .fsre_decoder import FSREDualDecoder
 from .unet_decoder import UNetDecoder, UNetDecoderStage
 from .unet_depth_head import UNetDepthHead
 from .unet_seg_head import UNetSegHead
+from .vgg_decoder import SymmetricDecoder, SymmetricDepthHead, SymmetricSegHead
 
 __all__ = [
     'BaseDepthHead', 'UNetDecoder', 'UNetDecoderStage', 'UNetDepthHead',
-    'UNetSegHead', 'FSREDualDecoder'
+    'UNetSegHead', 'FSREDualDecoder', 'SymmetricDecoder', 'SymmetricDepthHead',
+    'SymmetricSegHead'
 ]

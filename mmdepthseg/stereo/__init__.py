@@ -1,0 +1,21 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Stereo matching, confidence and pseudo depth labels (Pseudo-MTL)."""
+from .confidence import (LRConsistencyConfidence, lr_consistency_error,
+                         sample_rows_linear, soft_threshold)
+from .matchers import BaseStereoMatcher, SGBMMatcher
+from .pseudo_depth import (CONF_SCALE, DEPTH_SCALE, compute_pseudo_depth,
+                           decode_conf_png, decode_depth_png,
+                           disparity_to_depth, encode_conf_png,
+                           encode_depth_png, generate_dataset_pseudo_depth,
+                           generate_pseudo_depth, list_cityscapes_stereo_pairs,
+                           list_kitti_stereo_pairs, pair_fx_baseline)
+
+__all__ = [
+    'BaseStereoMatcher', 'SGBMMatcher', 'LRConsistencyConfidence',
+    'lr_consistency_error', 'sample_rows_linear', 'soft_threshold',
+    'DEPTH_SCALE', 'CONF_SCALE', 'disparity_to_depth', 'encode_depth_png',
+    'decode_depth_png', 'encode_conf_png', 'decode_conf_png',
+    'compute_pseudo_depth', 'generate_pseudo_depth',
+    'generate_dataset_pseudo_depth', 'list_kitti_stereo_pairs',
+    'list_cityscapes_stereo_pairs', 'pair_fx_baseline'
+]

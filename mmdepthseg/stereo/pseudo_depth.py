@@ -1,0 +1,348 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Pseudo depth and confidence labels from stereo pairs (Pseudo-MTL).
+
+For every rectified stereo pair of a dataset tree a matcher
+(:mod:`~mmdepthseg.stereo.matchers`) gives the disparity of both views, a
+confidence measure (:mod:`~mmdepthseg.stereo.confidence`) its reliability,
+and the dataset's calibration turns disparity into metric depth
+``depth = fx * baseline / disparity``.
+
+Stored format (both 16-bit single-channel PNGs, ``0`` = invalid):
+
+- depth: ``p = round(depth * 256)`` (metres = ``p / 256``; depths that do
+  not fit, above 255.996 m, are stored as 0);
+- confidence: ``p = round(conf * 65535)`` (``conf = p / 65535``); pixels
+  with invalid depth have confidence 0.
+
+Output trees (mirroring the image trees):
+
+- KITTI raw: ``<date>/<drive>/image_02/data/<frame>.png`` ->
+  ``<date>/<drive>/pseudo_depth_02/data/<frame>.png`` and
+  ``pseudo_conf_02/data/<frame>.png``; the same with ``03`` for the right
+  view. Calibration: ``<date>/calib_cam_to_cam.txt``, ``fx =
+  P_rect_02[0, 0]`` (scaled by ``image width / S_rect_02 width`` if the
+  images were resized) and the 02-03 baseline from ``P_rect_02``/``03``.
+- Cityscapes: ``leftImg8bit/<split>/<city>/<stem>_leftImg8bit.png`` ->
+  ``pseudoDepth/<split>/<city>/<stem>_leftPseudoDepth.png``,
+  ``pseudoDepth/.../<stem>_rightPseudoDepth.png``,
+  ``pseudoConf/.../<stem>_leftPseudoConf.png`` and
+  ``pseudoConf/.../<stem>_rightPseudoConf.png``. Calibration:
+  ``camera/<split>/<city>/<stem>_camera.json`` (``fx`` and ``baseline``;
+  the JSON must describe the resolution of the stored images).
+
+Every file is written atomically; a pair whose four outputs all exist is
+skipped (resumable); a pair whose images differ in size is reported with a
+warning naming both files and skipped.
+"""
+import glob
+import os.path as osp
+import warnings
+from typing import Dict, List, Optional, Sequence, Union
+
+import cv2
+import numpy as np
+from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
+
+from mmdepthseg.datasets.converters.kitti import atomic_write_bytes
+from mmdepthseg.datasets.utils import (kitti_stereo_baseline, load_kitti_calib,
+                                       read_cityscapes_camera, read_image)
+from mmdepthseg.registry import TASK_UTILS
+from .confidence import LRConsistencyConfidence
+from .matchers import BaseStereoMatcher, SGBMMatcher
+
+#: depth PNG value = round(depth [m] * DEPTH_SCALE)
+DEPTH_SCALE = 256.0
+#: confidence PNG value = round(confidence * CONF_SCALE)
+CONF_SCALE = 65535.0
+#: output keys of a pair, in writing order
+OUTPUT_KEYS = ('conf_left', 'conf_right', 'depth_left', 'depth_right')
+
+
+def disparity_to_depth(disp: np.ndarray, fx_baseline: float) -> np.ndarray:
+    """``depth = fx * baseline / disparity``; 0 where disparity is invalid.
+
+    Args:
+        disp (np.ndarray): (H, W) disparity in pixels (``<= 0`` or non-finite
+            = invalid).
+        fx_baseline (float): Focal length (pixels) times baseline (metres).
+
+    Returns:
+        np.ndarray: (H, W) float32 depth in metres.
+    """
+    disp = np.asarray(disp, dtype=np.float64)
+    valid = np.isfinite(disp) & (disp > 0)
+    depth = np.where(valid, fx_baseline / np.where(valid, disp, 1.0), 0.0)
+    return depth.astype(np.float32)
+
+
+def encode_depth_png(depth: np.ndarray) -> np.ndarray:
+    """Depth (m) -> uint16 ``round(depth * 256)``; 0 invalid/out of range."""
+    p = np.rint(np.nan_to_num(depth, nan=0.0, posinf=0.0) * DEPTH_SCALE)
+    return np.where((p > 0) & (p <= 65535), p, 0).astype(np.uint16)
+
+
+def decode_depth_png(png: np.ndarray) -> np.ndarray:
+    """uint16 depth PNG -> float32 metres (0 = invalid)."""
+    return png.astype(np.float32) / DEPTH_SCALE
+
+
+def encode_conf_png(conf: np.ndarray) -> np.ndarray:
+    """Confidence in [0, 1] -> uint16 ``round(conf * 65535)``."""
+    conf = np.clip(np.nan_to_num(conf, nan=0.0), 0.0, 1.0)
+    return np.rint(conf * CONF_SCALE).astype(np.uint16)
+
+
+def decode_conf_png(png: np.ndarray) -> np.ndarray:
+    """uint16 confidence PNG -> float32 in [0, 1]."""
+    return png.astype(np.float32) / CONF_SCALE
+
+
+def _write_png(path: str, img: np.ndarray) -> None:
+    ok, buf = cv2.imencode('.png', img)
+    if not ok:
+        raise IOError(f'could not encode a PNG for {path}')
+    atomic_write_bytes(path, buf.tobytes())
+
+
+# ---------------------------------------------------------------------------
+# Pair listing
+# ---------------------------------------------------------------------------
+def list_kitti_stereo_pairs(root: str, img_suffix: str = '.png') -> List[dict]:
+    """Stereo pairs of a KITTI raw tree.
+
+    Args:
+        root (str): Root holding ``<date>/<date>_drive_<NNNN>_sync``.
+        img_suffix (str): Image file ending. Defaults to '.png'.
+
+    Returns:
+        list[dict]: Sorted pairs with ``left``, ``right`` (image paths),
+        ``calib_dir`` (the date folder), ``fx_baseline`` (None: read from
+        the calibration by :func:`pair_fx_baseline`) and ``outputs``
+        (``depth_left``, ``depth_right``, ``conf_left``, ``conf_right`` ->
+        path). Left frames without a right image are skipped with a
+        warning.
+    """
+    pattern = osp.join(
+        osp.abspath(root), '*', '*_sync', 'image_02', 'data', f'*{img_suffix}')
+    pairs = []
+    for left in sorted(glob.glob(pattern)):
+        data_dir = osp.dirname(left)
+        drive_dir = osp.dirname(osp.dirname(data_dir))
+        frame = osp.splitext(osp.basename(left))[0]
+        right = osp.join(drive_dir, 'image_03', 'data', osp.basename(left))
+        if not osp.exists(right):
+            warnings.warn(f'no right image {right} for {left}; skipped')
+            continue
+
+        def out(kind, cam):
+            return osp.join(drive_dir, f'pseudo_{kind}_{cam}', 'data',
+                            frame + '.png')
+
+        pairs.append(
+            dict(
+                left=left,
+                right=right,
+                kind='kitti',
+                calib_dir=osp.dirname(drive_dir),
+                outputs=dict(
+                    depth_left=out('depth', '02'),
+                    depth_right=out('depth', '03'),
+                    conf_left=out('conf', '02'),
+                    conf_right=out('conf', '03'))))
+    return pairs
+
+
+def list_cityscapes_stereo_pairs(root: str,
+                                 splits: Optional[Sequence[str]] = None
+                                 ) -> List[dict]:
+    """Stereo pairs of a Cityscapes tree.
+
+    Args:
+        root (str): Root holding ``leftImg8bit``, ``rightImg8bit`` and
+            ``camera``.
+        splits (Sequence[str], optional): Splits to list (e.g.
+            ``['train', 'val']``); all when None.
+
+    Returns:
+        list[dict]: Sorted pairs like :func:`list_kitti_stereo_pairs`, with
+        ``camera`` (the JSON path) instead of ``calib_dir``.
+    """
+    root = osp.abspath(root)
+    split_glob = '*' if splits is None else None
+    lefts: List[str] = []
+    for split in ([split_glob] if splits is None else list(splits)):
+        lefts += glob.glob(
+            osp.join(root, 'leftImg8bit', split, '*', '*_leftImg8bit.png'))
+    pairs = []
+    for left in sorted(lefts):
+        rel = osp.relpath(left, osp.join(root, 'leftImg8bit'))
+        stem = rel[:-len('_leftImg8bit.png')]
+        right = osp.join(root, 'rightImg8bit', stem + '_rightImg8bit.png')
+        if not osp.exists(right):
+            warnings.warn(f'no right image {right} for {left}; skipped')
+            continue
+        pairs.append(
+            dict(
+                left=left,
+                right=right,
+                kind='cityscapes',
+                camera=osp.join(root, 'camera', stem + '_camera.json'),
+                outputs=dict(
+                    depth_left=osp.join(root, 'pseudoDepth',
+                                        stem + '_leftPseudoDepth.png'),
+                    depth_right=osp.join(root, 'pseudoDepth',
+                                         stem + '_rightPseudoDepth.png'),
+                    conf_left=osp.join(root, 'pseudoConf',
+                                       stem + '_leftPseudoConf.png'),
+                    conf_right=osp.join(root, 'pseudoConf',
+                                        stem + '_rightPseudoConf.png'))))
+    return pairs
+
+
+def pair_fx_baseline(pair: dict, width: int) -> float:
+    """``fx * baseline`` (pixels * metres) of a listed pair.
+
+    Args:
+        pair (dict): An entry of a ``list_*_stereo_pairs`` result (or any
+            dict with ``fx_baseline``).
+        width (int): Width of the pair's images (KITTI: ``fx`` is scaled
+            by ``width / S_rect_02`` width).
+    """
+    if pair.get('fx_baseline') is not None:
+        return float(pair['fx_baseline'])
+    if pair['kind'] == 'kitti':
+        calib = load_kitti_calib(pair['calib_dir'])
+        fx = float(calib['P_rect_02'][0, 0])
+        if 'S_rect_02' in calib and calib['S_rect_02'][0] > 0:
+            fx *= width / float(calib['S_rect_02'][0])
+        return fx * kitti_stereo_baseline(calib)
+    if pair['kind'] == 'cityscapes':
+        cam = read_cityscapes_camera(pair['camera'])
+        return cam['fx'] * cam['baseline']
+    raise ValueError(f"unknown pair kind {pair.get('kind')!r}")
+
+
+# ---------------------------------------------------------------------------
+# Generation
+# ---------------------------------------------------------------------------
+def _build(cfg, default_type):
+    if cfg is None:
+        return default_type()
+    if isinstance(cfg, dict):
+        return TASK_UTILS.build(cfg)
+    return cfg
+
+
+def compute_pseudo_depth(left: np.ndarray, right: np.ndarray,
+                         fx_baseline: float, matcher: BaseStereoMatcher,
+                         confidence) -> Dict[str, np.ndarray]:
+    """Pseudo depth and confidence of both views of one pair.
+
+    Returns:
+        dict: ``disp_left``, ``disp_right`` (pixels), ``depth_left``,
+        ``depth_right`` (m), ``conf_left``, ``conf_right`` ([0, 1]); (H, W)
+        float32, 0 = invalid (confidence is 0 wherever depth is).
+    """
+    disp_l, disp_r = matcher(left, right)
+    conf_l, conf_r = confidence(disp_l, disp_r)
+    depth_l = disparity_to_depth(disp_l, fx_baseline)
+    depth_r = disparity_to_depth(disp_r, fx_baseline)
+    return dict(
+        disp_left=disp_l,
+        disp_right=disp_r,
+        depth_left=depth_l,
+        depth_right=depth_r,
+        conf_left=np.where(depth_l > 0, conf_l, 0.0).astype(np.float32),
+        conf_right=np.where(depth_r > 0, conf_r, 0.0).astype(np.float32))
+
+
+def generate_pseudo_depth(pairs: Sequence[dict],
+                          matcher: Union[BaseStereoMatcher, dict, None] = None,
+                          confidence: Union[object, dict, None] = None,
+                          progress: bool = True) -> Dict[str, int]:
+    """Write pseudo depth and confidence PNGs for listed stereo pairs.
+
+    Args:
+        pairs (Sequence[dict]): From :func:`list_kitti_stereo_pairs` or
+            :func:`list_cityscapes_stereo_pairs`.
+        matcher (BaseStereoMatcher | dict, optional): A matcher or its
+            ``TASK_UTILS`` config. Defaults to ``SGBMMatcher()``.
+        confidence (callable | dict, optional): ``(disp_l, disp_r) ->
+            (conf_l, conf_r)`` or its config. Defaults to
+            ``LRConsistencyConfidence()``.
+        progress (bool): Show an MMEngine progress bar. Defaults to True.
+
+    Returns:
+        dict: ``written``, ``skipped`` (outputs already present) and
+        ``size_mismatch`` (pairs reported and skipped) counts.
+    """
+    matcher = _build(matcher, SGBMMatcher)
+    confidence = _build(confidence, LRConsistencyConfidence)
+    counts = dict(written=0, skipped=0, size_mismatch=0)
+    bar = ProgressBar(len(pairs)) if progress and len(pairs) else None
+    for pair in pairs:
+        outputs = pair['outputs']
+        if all(osp.exists(outputs[k]) for k in OUTPUT_KEYS):
+            counts['skipped'] += 1
+        else:
+            left = read_image(pair['left'])
+            right = read_image(pair['right'])
+            if left.shape != right.shape:
+                msg = (f'stereo pair skipped, image sizes differ: '
+                       f'{pair["left"]} is {left.shape[1]}x{left.shape[0]} '
+                       f'but {pair["right"]} is '
+                       f'{right.shape[1]}x{right.shape[0]}')
+                warnings.warn(msg)
+                print_log(msg, logger='current', level=30)
+                counts['size_mismatch'] += 1
+            else:
+                fxb = pair_fx_baseline(pair, left.shape[1])
+                res = compute_pseudo_depth(left, right, fxb, matcher,
+                                           confidence)
+                for key in OUTPUT_KEYS:
+                    enc = encode_depth_png if key.startswith('depth') \
+                        else encode_conf_png
+                    _write_png(outputs[key], enc(res[key]))
+                counts['written'] += 1
+        if bar is not None:
+            bar.update()
+    return counts
+
+
+def generate_dataset_pseudo_depth(root: str,
+                                  dataset: str = 'kitti',
+                                  matcher: Union[BaseStereoMatcher, dict,
+                                                 None] = None,
+                                  confidence: Union[object, dict, None] = None,
+                                  img_suffix: str = '.png',
+                                  splits: Optional[Sequence[str]] = None,
+                                  progress: bool = True) -> Dict[str, int]:
+    """List the pairs of a dataset tree and run
+    :func:`generate_pseudo_depth` on them.
+
+    Args:
+        root (str): Dataset root.
+        dataset (str): ``'kitti'`` (KITTI raw) or ``'cityscapes'``.
+        matcher, confidence, progress: See :func:`generate_pseudo_depth`.
+        img_suffix (str): KITTI image ending. Defaults to '.png'.
+        splits (Sequence[str], optional): Cityscapes splits; all if None.
+
+    Returns:
+        dict: Counts of :func:`generate_pseudo_depth` plus ``pairs``.
+    """
+    if not osp.isdir(root):
+        raise FileNotFoundError(f'dataset root not found: {root}')
+    if dataset == 'kitti':
+        pairs = list_kitti_stereo_pairs(root, img_suffix)
+    elif dataset == 'cityscapes':
+        pairs = list_cityscapes_stereo_pairs(root, splits)
+    else:
+        raise ValueError("dataset must be 'kitti' or 'cityscapes', got "
+                         f'{dataset!r}')
+    if not pairs:
+        raise FileNotFoundError(f'no {dataset} stereo pairs found under '
+                                f'{root} (see docs/en/dataset_formats.md)')
+    counts = generate_pseudo_depth(pairs, matcher, confidence, progress)
+    counts['pairs'] = len(pairs)
+    return counts
