@@ -1,4 +1,7 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+from .confidence_l1_loss import ConfidenceWeightedL1Loss
+from .cross_view_loss import (CrossViewDepthConsistencyLoss,
+                              CrossViewSegConsistencyLoss, cross_view_warp)
 from .depth_l1_loss import DepthL1Loss
 from .photometric_loss import PhotometricReprojectionLoss
 from .sgt_loss import SemanticGuidedTripletLoss
@@ -6,5 +9,7 @@ from .smoothness_loss import EdgeAwareSmoothnessLoss
 
 __all__ = [
     'DepthL1Loss', 'PhotometricReprojectionLoss', 'EdgeAwareSmoothnessLoss',
-    'SemanticGuidedTripletLoss'
+    'SemanticGuidedTripletLoss', 'ConfidenceWeightedL1Loss',
+    'CrossViewDepthConsistencyLoss', 'CrossViewSegConsistencyLoss',
+    'cross_view_warp'
 ]
