@@ -1,0 +1,90 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmdepthseg.registry import MODELS
+
+H, W = 64, 128
+CHANNELS = [64, 64, 128, 256, 512]
+
+
+def _model(**overrides):
+    cfg = dict(
+        type='PseudoMTL',
+        data_preprocessor=dict(
+            type='MultiViewDataPreProcessor',
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True,
+            size_divisor=32),
+        backbone=dict(type='ResNetEncoder', depth=18),
+        depth_head=dict(
+            type='UNetDepthHead', in_channels=CHANNELS, max_depth=80.),
+        seg_head=dict(
+            type='UNetSegHead',
+            in_channels=CHANNELS,
+            in_index=[0, 1, 2, 3, 4],
+            input_transform='multiple_select',
+            channels=16,
+            num_classes=7))
+    cfg.update(overrides)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def _batch(model, views=2, batch=2):
+    rng = np.random.default_rng(0)
+    inputs, samples = [], []
+    for _ in range(batch):
+        img = torch.from_numpy(
+            rng.integers(0, 255, (3 * views, H, W), dtype=np.uint8))
+        s = SegDataSample()
+        s.set_metainfo(
+            dict(
+                view_names=('l', 'r')[:views],
+                intrinsics=np.array([[100., 0, W / 2], [0, 100., H / 2],
+                                     [0, 0, 1]]),
+                baseline=0.5,
+                img_shape=(H, W),
+                ori_shape=(H, W)))
+        s.gt_pseudo_depth = PixelData(
+            data=torch.from_numpy(
+                rng.uniform(5, 50, (2, H, W)).astype(np.float32)))
+        s.gt_confidence = PixelData(
+            data=torch.from_numpy(
+                rng.uniform(0, 1, (2, H, W)).astype(np.float32)))
+        s.gt_sem_seg = PixelData(
+            data=torch.from_numpy(rng.integers(0, 7, (2, H, W))))
+        inputs.append(img)
+        samples.append(s)
+    return model.data_preprocessor(
+        dict(inputs=inputs, data_samples=samples), True)
+
+
+def test_eq11_terms_are_logged_and_train_the_network():
+    model = _model()
+    losses = model(**_batch(model), mode='loss')
+    assert {'loss_depth_conf', 'loss_ce'} <= set(losses)
+    for prefix in ('loss_depth_cv_', 'loss_seg_cv_'):
+        assert {prefix + t for t in ('lr', 'l', 'r')} <= set(losses)
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+    assert model.seg_head.conv_seg.weight.grad.abs().sum() > 0
+
+
+def test_consistency_terms_can_be_switched_off():
+    model = _model(depth_cv_loss=None, seg_cv_loss=None)
+    losses = model(**_batch(model, batch=1), mode='loss')
+    assert set(losses) == {'loss_depth_conf', 'loss_ce'}
+
+
+def test_monocular_input_is_refused():
+    model = _model()
+    with pytest.raises(ValueError, match='stereo pairs'):
+        model(**_batch(model, views=1, batch=1), mode='loss')
