@@ -28,15 +28,20 @@ class CityscapesDepthSegDataset(BaseDataset):
     Only ``img_path`` is required in ``data_prefix``; leave out
     ``seg_map_path`` for a depth-only source, ``disp_path`` for a seg-only
     source (both occur in SemiMTL), ``right_img_path`` unless ``views``
-    includes ``'r'``. ``camera_path`` gives the intrinsics, the baseline and,
-    with ``disp_path``, the depth (``depth = baseline * fx / disparity``,
-    decoded by ``LoadDepthSegAnnotations``).
+    includes ``'r'``. ``pseudo_depth_path`` + ``pseudo_conf_path`` (e.g.
+    ``'pseudoDepth/train'``, ``'pseudoConf/train'``) add the stereo pseudo
+    labels of every view (``pseudo_depth_paths``/``pseudo_conf_paths``,
+    ``<stem>_leftPseudoDepth.png``/``_rightPseudoDepth.png`` and
+    ``..._leftPseudoConf.png``/``_rightPseudoConf.png``, read by
+    ``LoadPseudoDepth``). ``camera_path`` gives the intrinsics, the
+    baseline and, with ``disp_path``, the depth (``depth = baseline * fx /
+    disparity``, decoded by ``LoadDepthSegAnnotations``).
 
     Args:
         data_root (str): The Cityscapes root.
         data_prefix (dict): Folders relative to ``data_root``; keys
             ``img_path``, ``seg_map_path``, ``disp_path``, ``camera_path``,
-            ``right_img_path``.
+            ``right_img_path``, ``pseudo_depth_path``, ``pseudo_conf_path``.
         views (Sequence[str]): ``('l',)`` or ``('l', 'r')``.
         img_suffix (str): Defaults to ``'_leftImg8bit.png'``.
         right_img_suffix (str): Defaults to ``'_rightImg8bit.png'``.
@@ -81,6 +86,11 @@ class CityscapesDepthSegDataset(BaseDataset):
         if 'disp_path' in data_prefix and 'camera_path' not in data_prefix:
             raise KeyError('depth from disparity needs data_prefix'
                            "['camera_path'] (e.g. 'camera/train')")
+        if ('pseudo_depth_path' in data_prefix) != ('pseudo_conf_path'
+                                                    in data_prefix):
+            raise KeyError("data_prefix needs both 'pseudo_depth_path' and "
+                           "'pseudo_conf_path' (e.g. 'pseudoDepth/train' and "
+                           "'pseudoConf/train') or neither")
         if label_id_format is None:
             label_id_format = 'cityscapes_labelIds' \
                 if 'labelIds' in seg_map_suffix else 'trainIds'
@@ -105,7 +115,8 @@ class CityscapesDepthSegDataset(BaseDataset):
             ``intrinsics``, ``baseline``/``stereo_T`` (stereo views),
             ``seg_map_paths`` + ``label_id_format``, and disparity depth
             inputs (``depth_map_paths``, ``depth_format='disparity'``,
-            ``disp_to_depth = baseline * fx``).
+            ``disp_to_depth = baseline * fx``) and stereo pseudo labels
+            (``pseudo_depth_paths``, ``pseudo_conf_paths``).
         """
         check_file_exists(self.data_root, 'Cityscapes data root')
         prefix = self.data_prefix
@@ -146,6 +157,16 @@ class CityscapesDepthSegDataset(BaseDataset):
                 check_file_exists(seg_path, 'segmentation label')
                 info['seg_map_paths'] = [seg_path]
                 info['label_id_format'] = self.label_id_format
+            if 'pseudo_depth_path' in prefix:
+                sides = ['left' if v == 'l' else 'right' for v in self.views]
+                info['pseudo_depth_paths'] = [
+                    osp.join(prefix['pseudo_depth_path'],
+                             f'{stem}_{side}PseudoDepth.png') for side in sides
+                ]
+                info['pseudo_conf_paths'] = [
+                    osp.join(prefix['pseudo_conf_path'],
+                             f'{stem}_{side}PseudoConf.png') for side in sides
+                ]
             if 'camera_path' in prefix:
                 cam = read_cityscapes_camera(
                     osp.join(prefix['camera_path'], stem + self.camera_suffix))

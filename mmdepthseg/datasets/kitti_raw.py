@@ -69,6 +69,17 @@ class KittiRawDataset(BaseDataset):
             formatted with the reference camera number, e.g.
             ``'semantic_{cam:02d}'``. None (default) loads no labels.
         seg_suffix (str): Extension of label files. Defaults to ``'.png'``.
+        pseudo_depth_dir (str, optional): Folder of stereo pseudo depth PNGs
+            inside a drive, formatted with each view's camera number, e.g.
+            ``'pseudo_depth_{cam:02d}'`` (the trees written by
+            :func:`~mmdepthseg.stereo.pseudo_depth.generate_dataset_pseudo_depth`).
+            Adds ``pseudo_depth_paths`` for the leading views that are the
+            reference frame or its stereo partner (both of ``(0, 's')``;
+            the reference only when temporal neighbours follow it), the
+            partner from its own camera's tree. None (default) = off.
+        pseudo_conf_dir (str, optional): The same for the confidence PNGs
+            (``'pseudo_conf_{cam:02d}'``); required with
+            ``pseudo_depth_dir``.
         intrinsics_mode (str): ``'normalised'`` (monodepth2's fixed
             normalised K scaled by the loaded image size) or ``'calib'``
             (``P_rect_0X[:, :3]`` of the reference camera). Defaults to
@@ -91,6 +102,8 @@ class KittiRawDataset(BaseDataset):
                  velodyne_pixel_offset: int = 1,
                  seg_dir: Optional[str] = None,
                  seg_suffix: str = '.png',
+                 pseudo_depth_dir: Optional[str] = None,
+                 pseudo_conf_dir: Optional[str] = None,
                  intrinsics_mode: str = 'normalised',
                  baseline: Optional[float] = None,
                  **kwargs) -> None:
@@ -111,6 +124,12 @@ class KittiRawDataset(BaseDataset):
         self.velodyne_pixel_offset = velodyne_pixel_offset
         self.seg_dir = seg_dir
         self.seg_suffix = seg_suffix
+        if (pseudo_depth_dir is None) != (pseudo_conf_dir is None):
+            raise ValueError('pseudo_depth_dir and pseudo_conf_dir must be '
+                             'given together, got '
+                             f'{pseudo_depth_dir!r} and {pseudo_conf_dir!r}')
+        self.pseudo_depth_dir = pseudo_depth_dir
+        self.pseudo_conf_dir = pseudo_conf_dir
         self.intrinsics_mode = intrinsics_mode
         self.baseline = baseline
         super().__init__(data_root=data_root, data_prefix=dict(), **kwargs)
@@ -149,7 +168,8 @@ class KittiRawDataset(BaseDataset):
             ``folder``, ``frame_index``, ``side``, and where configured
             ``baseline``/``stereo_T``, ``seg_map_paths`` and velodyne depth
             inputs (``depth_map_paths``, ``depth_format='velodyne'``,
-            ``velo2img``, ``depth_map_shape``).
+            ``velo2img``, ``depth_map_shape``) and stereo pseudo labels
+            (``pseudo_depth_paths``, ``pseudo_conf_paths``).
         """
         check_file_exists(self.data_root, 'KITTI raw data root')
         self._listing: Dict[str, FrozenSet[str]] = {}
@@ -258,4 +278,17 @@ class KittiRawDataset(BaseDataset):
             info['velo2img'] = kitti_velo_to_image(calib, cam)
             info['depth_map_shape'] = (int(round(height)), int(round(width)))
             info['velodyne_pixel_offset'] = self.velodyne_pixel_offset
+
+        if self.pseudo_depth_dir is not None:
+            cams = []
+            for fid in self.frame_ids:
+                if fid not in (0, 's'):
+                    break
+                cams.append(cam if fid == 0 else other_cam)
+            for key, tree in (('pseudo_depth_paths', self.pseudo_depth_dir),
+                              ('pseudo_conf_paths', self.pseudo_conf_dir)):
+                info[key] = [
+                    osp.join(self.data_root, folder, tree.format(cam=c),
+                             'data', f'{frame_index:010d}.png') for c in cams
+                ]
         return info

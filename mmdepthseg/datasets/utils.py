@@ -50,10 +50,49 @@ def _build_lut(mapping: Dict[int, int], ignore_index: int = 255) -> np.ndarray:
     return lut
 
 
+#: Cityscapes trainId -> category (Pseudo-MTL Table 3: 0 flat, 1
+#: construction, 2 object, 3 nature, 4 sky, 5 human, 6 vehicle), following
+#: the ``category`` of cityscapesScripts' ``labels.py``. Only the 19
+#: evaluated classes map to a category; everything else (void and the
+#: classes ignored in evaluation, as in the official category benchmark)
+#: becomes 255.
+CITYSCAPES_TRAIN_ID_TO_CATEGORY: Dict[int, int] = {
+    train_id: category
+    for category, train_ids in enumerate((
+        (0, 1),  # flat: road, sidewalk
+        (2, 3, 4),  # construction: building, wall, fence
+        (5, 6, 7),  # object: pole, traffic light, traffic sign
+        (8, 9),  # nature: vegetation, terrain
+        (10, ),  # sky
+        (11, 12),  # human: person, rider
+        (13, 14, 15, 16, 17, 18),  # vehicle: car ... bicycle
+    ))
+    for train_id in train_ids
+}
+
+#: Metainfo (``classes``, ``palette``) of the 7 Cityscapes categories; each
+#: colour is that of the category's main class (road, building, pole,
+#: vegetation, sky, person, car).
+CITYSCAPES_CATEGORIES: Dict[str, tuple] = dict(
+    classes=('flat', 'construction', 'object', 'nature', 'sky', 'human',
+             'vehicle'),
+    palette=([128, 64, 128], [70, 70, 70], [153, 153, 153], [107, 142, 35],
+             [70, 130, 180], [220, 20, 60], [0, 0, 142]))
+
 #: Lookup tables (uint8, 256 entries) that convert a stored label map into
-#: trainIds, by the name datasets put into ``results['label_id_format']``.
+#: training labels, by the name datasets put into
+#: ``results['label_id_format']``: trainIds, or the 7 categories
+#: (``*_to_categories``).
 LABEL_LUTS: Dict[str, np.ndarray] = {
-    'cityscapes_labelIds': _build_lut(CITYSCAPES_LABEL_ID_TO_TRAIN_ID),
+    'cityscapes_labelIds':
+    _build_lut(CITYSCAPES_LABEL_ID_TO_TRAIN_ID),
+    'cityscapes_trainIds_to_categories':
+    _build_lut(CITYSCAPES_TRAIN_ID_TO_CATEGORY),
+    'cityscapes_labelIds_to_categories':
+    _build_lut({
+        label_id: CITYSCAPES_TRAIN_ID_TO_CATEGORY[train_id]
+        for label_id, train_id in CITYSCAPES_LABEL_ID_TO_TRAIN_ID.items()
+    }),
 }
 
 
