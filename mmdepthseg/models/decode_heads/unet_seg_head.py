@@ -1,18 +1,17 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """Segmentation head on Monodepth2's U-Net-like decoder."""
-from typing import List, Sequence, Tuple, Union
+from typing import List, Sequence, Union
 
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
-from mmseg.utils import ConfigType, OptConfigType, SampleList
+from mmseg.utils import ConfigType, OptConfigType
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
-from ..utils import stack_pixel_field
+from .decoder_seg_head import DecoderSegHead
 from .unet_decoder import UNetDecoder
 
 
 @MODELS.register_module()
-class UNetSegHead(BaseDecodeHead):
+class UNetSegHead(DecoderSegHead):
     """Semantic segmentation with the U-Net-like decoder of Monodepth2.
 
     The same :class:`UNetDecoder` as :class:`UNetDepthHead` (as used for the
@@ -71,24 +70,17 @@ class UNetSegHead(BaseDecodeHead):
         init_cfg: ConfigType = dict(
             type='Normal', std=0.01, override=dict(name='conv_seg'))
     ) -> None:
-        if input_transform != 'multiple_select':
-            raise ValueError(
-                f"UNetSegHead needs input_transform='multiple_select' (the "
-                f'decoder takes every encoder level), got {input_transform!r}')
-        if channels != decoder_channels[-1]:
-            raise ValueError(
-                f'UNetSegHead: channels ({channels}) must equal the last '
-                f'decoder stage channels ({decoder_channels[-1]})')
         super().__init__(
-            list(in_channels),
+            in_channels,
             channels,
+            decoder_channels,
             num_classes=num_classes,
+            in_index=in_index,
+            input_transform=input_transform,
             dropout_ratio=dropout_ratio,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
-            in_index=list(in_index),
-            input_transform=input_transform,
             loss_decode=loss_decode,
             ignore_index=ignore_index,
             align_corners=align_corners,
@@ -102,19 +94,6 @@ class UNetSegHead(BaseDecodeHead):
             padding_mode=padding_mode,
             upsample_mode=upsample_mode)
 
-    def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
-        """Decode and classify.
-
-        Args:
-            inputs (tuple[Tensor]): Backbone features, fine to coarse; the
-                first is at 1/2 of the input resolution.
-
-        Returns:
-            Tensor: Logits ``(B, num_classes, H, W)`` at the input size.
-        """
-        feats: List[Tensor] = self._transform_inputs(inputs)
-        return self.cls_seg(self.decoder(feats)[0])
-
-    def _stack_batch_gt(self, batch_data_samples: SampleList) -> Tensor:
-        """Labels of the reference view, ``(B, 1, H, W)``."""
-        return stack_pixel_field(batch_data_samples, 'gt_sem_seg')[:, :1]
+    def _decode(self, feats: List[Tensor]) -> Tensor:
+        """Full-resolution decoder feature."""
+        return self.decoder(feats)[0]

@@ -6,15 +6,14 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_conv_layer
 from mmengine.model import BaseModule
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
-from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
 from ..layers.geometry import disp_to_depth
-from ..utils import stack_pixel_field
 from .base_depth_head import BaseDepthHead
+from .decoder_seg_head import DecoderSegHead
 
 
 @MODELS.register_module()
@@ -227,7 +226,7 @@ class SymmetricDepthHead(BaseDepthHead):
 
 
 @MODELS.register_module()
-class SymmetricSegHead(BaseDecodeHead):
+class SymmetricSegHead(DecoderSegHead):
     """Pseudo-MTL's segmentation decoder ``D_s``.
 
     :class:`SymmetricDecoder` followed by MMSegmentation's 1x1 classifier
@@ -284,25 +283,17 @@ class SymmetricSegHead(BaseDecodeHead):
         init_cfg: ConfigType = dict(
             type='Normal', std=0.01, override=dict(name='conv_seg'))
     ) -> None:
-        if input_transform != 'multiple_select':
-            raise ValueError(
-                f"SymmetricSegHead needs input_transform='multiple_select' "
-                f'(the decoder takes every encoder level), got '
-                f'{input_transform!r}')
-        if channels != decoder_channels[-1]:
-            raise ValueError(
-                f'SymmetricSegHead: channels ({channels}) must equal the last '
-                f'decoder stage channels ({decoder_channels[-1]})')
         super().__init__(
-            list(in_channels),
+            in_channels,
             channels,
+            decoder_channels,
             num_classes=num_classes,
+            in_index=in_index,
+            input_transform=input_transform,
             dropout_ratio=dropout_ratio,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
-            in_index=list(in_index),
-            input_transform=input_transform,
             loss_decode=loss_decode,
             ignore_index=ignore_index,
             align_corners=align_corners,
@@ -317,19 +308,6 @@ class SymmetricSegHead(BaseDecodeHead):
             upsample_mode=upsample_mode,
             align_corners=align_corners)
 
-    def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
-        """Decode and classify.
-
-        Args:
-            inputs (tuple[Tensor]): Encoder maps, fine to coarse; the first
-                at the input resolution.
-
-        Returns:
-            Tensor: Logits ``(B, num_classes, H, W)``.
-        """
-        feats: List[Tensor] = self._transform_inputs(inputs)
-        return self.cls_seg(self.decoder(feats))
-
-    def _stack_batch_gt(self, batch_data_samples: SampleList) -> Tensor:
-        """Labels of the reference view, ``(B, 1, H, W)``."""
-        return stack_pixel_field(batch_data_samples, 'gt_sem_seg')[:, :1]
+    def _decode(self, feats: List[Tensor]) -> Tensor:
+        """Full-resolution decoder feature."""
+        return self.decoder(feats)
