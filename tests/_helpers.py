@@ -52,12 +52,9 @@ FSRE_SYNTH_CFG = osp.join(REPO_ROOT, 'configs', 'synthetic',
                           'fsre_r18_synthkitti.py')
 
 
-def tiny_fsre_cfg(data_root: str,
-                  work_dir: str,
-                  max_iters: int,
-                  shape=(64, 192)) -> Config:
-    """The synthetic FSRE config at a CPU-test size, no workers."""
-    cfg = Config.fromfile(FSRE_SYNTH_CFG)
+def _shrink_synthetic_cfg(cfg: Config, data_root: str, work_dir: str,
+                          max_iters: int, shape) -> Config:
+    """Point a synthetic config at ``data_root`` at a CPU-test size."""
     cfg.work_dir = work_dir
     h, w = shape
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -74,3 +71,26 @@ def tiny_fsre_cfg(data_root: str,
     cfg.default_hooks.checkpoint.interval = max_iters
     cfg.randomness = dict(seed=0)
     return cfg
+
+
+def tiny_fsre_cfg(data_root: str,
+                  work_dir: str,
+                  max_iters: int,
+                  shape=(64, 192)) -> Config:
+    """The synthetic FSRE config at a CPU-test size, no workers."""
+    return _shrink_synthetic_cfg(
+        Config.fromfile(FSRE_SYNTH_CFG), data_root, work_dir, max_iters, shape)
+
+
+PSEUDO_MTL_SYNTH_CFG = osp.join(REPO_ROOT, 'configs', 'synthetic',
+                                'pseudo_mtl_vgg16_synthkitti.py')
+
+
+def tiny_pseudo_mtl_cfg(data_root: str,
+                        work_dir: str,
+                        max_iters: int,
+                        shape=(64, 192)) -> Config:
+    """The synthetic Pseudo-MTL config at a CPU-test size, no workers."""
+    return _shrink_synthetic_cfg(
+        Config.fromfile(PSEUDO_MTL_SYNTH_CFG), data_root, work_dir, max_iters,
+        shape)

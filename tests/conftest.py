@@ -50,3 +50,16 @@ def synthetic_kitti(tmp_path_factory) -> str:
     write_kitti_raw(
         root, seed=0, num_drives=2, frames_per_drive=16, height=96, width=320)
     return root
+
+
+@pytest.fixture(scope='session')
+def synthetic_kitti_pseudo(tmp_path_factory, synthetic_kitti) -> str:
+    """A copy of ``synthetic_kitti`` with SGBM pseudo depth + confidence for
+    both cameras (``pseudo_depth_0X`` / ``pseudo_conf_0X``)."""
+    import shutil
+
+    from mmdepthseg.stereo.pseudo_depth import generate_dataset_pseudo_depth
+    root = str(tmp_path_factory.mktemp('synthetic_kitti_pseudo'))
+    shutil.copytree(synthetic_kitti, root, dirs_exist_ok=True)
+    generate_dataset_pseudo_depth(root, dataset='kitti', progress=False)
+    return root

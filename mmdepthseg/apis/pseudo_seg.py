@@ -21,7 +21,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.utils import ProgressBar
 
-from mmdepthseg.datasets.converters import atomic_write_bytes
+from mmdepthseg.utils.io import atomic_write_bytes
 
 DirMap = Sequence[Tuple[str, str]]
 

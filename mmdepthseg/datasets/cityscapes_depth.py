@@ -37,11 +37,20 @@ class CityscapesDepthSegDataset(BaseDataset):
     baseline and, with ``disp_path``, the depth (``depth = baseline * fx /
     disparity``, decoded by ``LoadDepthSegAnnotations``).
 
+    Right views have no ground-truth labels; ``right_seg_map_path`` (e.g.
+    ``'pseudoSeg/train'``, written by ``tools/generate_pseudo_seg.py`` from
+    ``rightImg8bit``) adds pseudo labels for them
+    (``<stem>_rightImg8bit.png``, trainIds), so a stereo sample carries a
+    ``(2, H, W)`` ``gt_seg_map``: left ground truth, right pseudo labels
+    (Pseudo-MTL, Table 1). Each map is mapped with its own format
+    (``label_id_formats``).
+
     Args:
         data_root (str): The Cityscapes root.
         data_prefix (dict): Folders relative to ``data_root``; keys
             ``img_path``, ``seg_map_path``, ``disp_path``, ``camera_path``,
-            ``right_img_path``, ``pseudo_depth_path``, ``pseudo_conf_path``.
+            ``right_img_path``, ``right_seg_map_path``,
+            ``pseudo_depth_path``, ``pseudo_conf_path``.
         views (Sequence[str]): ``('l',)`` or ``('l', 'r')``.
         img_suffix (str): Defaults to ``'_leftImg8bit.png'``.
         right_img_suffix (str): Defaults to ``'_rightImg8bit.png'``.
@@ -49,9 +58,17 @@ class CityscapesDepthSegDataset(BaseDataset):
             ``'_gtFine_labelIds.png'`` (mapped to trainIds by the loader).
         disp_suffix (str): Defaults to ``'_disparity.png'``.
         camera_suffix (str): Defaults to ``'_camera.json'``.
-        label_id_format (str, optional): ``'trainIds'`` or
-            ``'cityscapes_labelIds'``. None (default) infers it from
-            ``seg_map_suffix`` (``labelIds`` in the name -> labelIds).
+        label_id_format (str, optional): ``'trainIds'`` or a key of
+            ``LABEL_LUTS`` (``'cityscapes_labelIds'``, and
+            ``'cityscapes_labelIds_to_categories'`` for the 7 categories).
+            None (default) infers it from ``seg_map_suffix`` (``labelIds``
+            in the name -> labelIds).
+        right_seg_map_suffix (str): Suffix of the right pseudo labels.
+            Defaults to ``'_rightImg8bit.png'`` (the image name, as
+            ``generate_pseudo_seg.py`` writes it).
+        right_label_id_format (str): Format of the right pseudo labels:
+            ``'trainIds'`` (default) or e.g.
+            ``'cityscapes_trainIds_to_categories'``.
         **kwargs: Forwarded to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -71,6 +88,8 @@ class CityscapesDepthSegDataset(BaseDataset):
                  disp_suffix: str = '_disparity.png',
                  camera_suffix: str = '_camera.json',
                  label_id_format: Optional[str] = None,
+                 right_seg_map_suffix: str = '_rightImg8bit.png',
+                 right_label_id_format: str = 'trainIds',
                  **kwargs) -> None:
         views = tuple(views)
         if views not in (('l', ), ('l', 'r')):
@@ -94,8 +113,16 @@ class CityscapesDepthSegDataset(BaseDataset):
         if label_id_format is None:
             label_id_format = 'cityscapes_labelIds' \
                 if 'labelIds' in seg_map_suffix else 'trainIds'
-        if label_id_format != 'trainIds' and label_id_format not in LABEL_LUTS:
-            raise ValueError(f'unknown label_id_format {label_id_format!r}')
+        for name, fmt in (('label_id_format', label_id_format),
+                          ('right_label_id_format', right_label_id_format)):
+            if fmt != 'trainIds' and fmt not in LABEL_LUTS:
+                raise ValueError(f'unknown {name} {fmt!r}; expected '
+                                 f"'trainIds' or one of {sorted(LABEL_LUTS)}")
+        if 'right_seg_map_path' in data_prefix and (
+                'r' not in views or 'seg_map_path' not in data_prefix):
+            raise KeyError("data_prefix['right_seg_map_path'] labels the "
+                           "right view: it needs views ('l', 'r') and "
+                           "data_prefix['seg_map_path'] for the left view")
         self.views = views
         self.img_suffix = img_suffix
         self.right_img_suffix = right_img_suffix
@@ -103,6 +130,8 @@ class CityscapesDepthSegDataset(BaseDataset):
         self.disp_suffix = disp_suffix
         self.camera_suffix = camera_suffix
         self.label_id_format = label_id_format
+        self.right_seg_map_suffix = right_seg_map_suffix
+        self.right_label_id_format = right_label_id_format
         super().__init__(
             data_root=data_root, data_prefix=data_prefix, **kwargs)
 
@@ -113,7 +142,8 @@ class CityscapesDepthSegDataset(BaseDataset):
             list[dict]: Entries with ``img_path``, ``img_paths``,
             ``view_names``, ``city``, ``frame_stem``, and where available
             ``intrinsics``, ``baseline``/``stereo_T`` (stereo views),
-            ``seg_map_paths`` + ``label_id_format``, and disparity depth
+            ``seg_map_paths`` + ``label_id_format`` (``label_id_formats``
+            with right pseudo labels), and disparity depth
             inputs (``depth_map_paths``, ``depth_format='disparity'``,
             ``disp_to_depth = baseline * fx``) and stereo pseudo labels
             (``pseudo_depth_paths``, ``pseudo_conf_paths``).
@@ -157,6 +187,14 @@ class CityscapesDepthSegDataset(BaseDataset):
                 check_file_exists(seg_path, 'segmentation label')
                 info['seg_map_paths'] = [seg_path]
                 info['label_id_format'] = self.label_id_format
+                if 'right_seg_map_path' in prefix:
+                    right_seg = osp.join(prefix['right_seg_map_path'],
+                                         stem + self.right_seg_map_suffix)
+                    check_file_exists(right_seg, 'right pseudo label')
+                    info['seg_map_paths'].append(right_seg)
+                    info['label_id_formats'] = [
+                        self.label_id_format, self.right_label_id_format
+                    ]
             if 'pseudo_depth_path' in prefix:
                 sides = ['left' if v == 'l' else 'right' for v in self.views]
                 info['pseudo_depth_paths'] = [

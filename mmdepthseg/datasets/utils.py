@@ -82,7 +82,7 @@ CITYSCAPES_CATEGORIES: Dict[str, tuple] = dict(
 #: Lookup tables (uint8, 256 entries) that convert a stored label map into
 #: training labels, by the name datasets put into
 #: ``results['label_id_format']``: trainIds, or the 7 categories
-#: (``*_to_categories``).
+#: (``*_to_categories``), or NYUv2's 40 classes.
 LABEL_LUTS: Dict[str, np.ndarray] = {
     'cityscapes_labelIds':
     _build_lut(CITYSCAPES_LABEL_ID_TO_TRAIN_ID),
@@ -93,6 +93,10 @@ LABEL_LUTS: Dict[str, np.ndarray] = {
         label_id: CITYSCAPES_TRAIN_ID_TO_CATEGORY[train_id]
         for label_id, train_id in CITYSCAPES_LABEL_ID_TO_TRAIN_ID.items()
     }),
+    # NYUv2-40 ids (0 = unlabelled, 1..40 = classes) -> 0..39, 255
+    'nyu40_labelIds':
+    _build_lut({i: i - 1
+                for i in range(1, 41)}),
 }
 
 

@@ -2,3 +2,4 @@
 """Engine components (hooks, optimizer wrappers). The EM alternating hook and
 the discriminator step hook of the method issues live in ``hooks``."""
 from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403

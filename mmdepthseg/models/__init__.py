@@ -1,6 +1,6 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 # Importing the subpackages registers their modules in ``MODELS``.
-from . import layers  # noqa: F401
+from . import discriminators, layers, necks  # noqa: F401
 from .backbones import ResNetEncoder
 from .data_preprocessor import MultiViewDataPreProcessor
 from .decode_heads import (BaseDepthHead, UNetDecoder, UNetDecoderStage,

@@ -128,7 +128,9 @@ class MultiViewDataPreProcessor(BaseDataPreprocessor):
         Args:
             data (dict): ``inputs`` (list of uint8 ``(3V, H, W)``) and
                 optionally ``data_samples`` (list of ``SegDataSample``).
-            training (bool): Unused (the same processing in all modes).
+            training (bool): Pad the per-pixel fields of the samples (ground
+                truth, ``unaug_img``) with the images; at test time they keep
+                their size.
 
         Returns:
             dict: ``inputs`` float ``(B, 3V, H', W')`` and ``data_samples``.
@@ -156,7 +158,11 @@ class MultiViewDataPreProcessor(BaseDataPreprocessor):
                 F.pad(views.flatten(0, 1), padding, value=self.pad_val))
             if data_samples is not None:
                 sample = data_samples[i]
-                self._pad_fields(sample, (h, w), padding)
+                if training:
+                    # losses compare maps with the padded inputs; for
+                    # evaluation the ground truth keeps its own size (the
+                    # predictions are cropped and resized back to it)
+                    self._pad_fields(sample, (h, w), padding)
                 sample.set_metainfo(
                     dict(
                         pad_shape=(pad_h, pad_w),

@@ -44,10 +44,10 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from mmdepthseg.datasets.converters.kitti import atomic_write_bytes
 from mmdepthseg.datasets.utils import (kitti_stereo_baseline, load_kitti_calib,
                                        read_cityscapes_camera, read_image)
 from mmdepthseg.registry import TASK_UTILS
+from mmdepthseg.utils.io import atomic_write_bytes
 from .confidence import LRConsistencyConfidence
 from .matchers import BaseStereoMatcher, SGBMMatcher
 

@@ -27,12 +27,10 @@ import ctypes
 import gc
 import json
 import os
-import os.path as osp
 import platform
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -47,6 +45,7 @@ from torch import nn
 from mmdepthseg.datasets.kitti_raw import MONODEPTH2_NORMALISED_K
 from mmdepthseg.datasets.utils import normalised_to_absolute_intrinsics
 from mmdepthseg.registry import MODELS
+from .io import atomic_open
 
 #: Modes :func:`benchmark` knows.
 MODES = ('train', 'infer')
@@ -583,16 +582,6 @@ def dump_json_atomic(obj: Any, path: str) -> None:
         obj: A JSON-serialisable object.
         path (str): Output file; its folder is created if needed.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f, indent=2)
-            f.write('\n')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path, 'w') as f:
+        json.dump(obj, f, indent=2)
+        f.write('\n')

@@ -6,7 +6,11 @@ MMEngine 0.10.7's ``init_dist(launcher='pytorch')`` calls
 ``device_ids=[local_rank]``, which DDP rejects for CPU modules. On a machine
 without CUDA we therefore start the gloo process group before the Runner is
 built (the Runner then skips its own ``init_dist``) and wrap the model with
-``device_ids=None``.
+``device_ids=None``. The Runner also passes ``device_ids=[local_rank]`` to a
+wrapper named by the config when it subclasses ``DistributedDataParallel``
+(``MMDistributedDataParallel``, ``MMSeparateDistributedDataParallel``, whose
+per-child DDP wrappers receive it); such a config gets ``device_ids=None``
+unless it sets ``device_ids`` itself.
 """
 import os
 import subprocess
@@ -15,6 +19,9 @@ from typing import Optional
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from torch.nn.parallel import DistributedDataParallel
+
+from mmdepthseg.registry import MODEL_WRAPPERS
 
 
 def _slurm_env_to_torch_env(port: Optional[int] = None) -> None:
@@ -45,7 +52,9 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     Args:
         cfg (Config): The run's config; ``model_wrapper_cfg`` is set to
             ``MMDistributedDataParallel`` with ``device_ids=None`` unless the
-            config already names a wrapper.
+            config already names a wrapper; a named wrapper that subclasses
+            ``DistributedDataParallel`` gets ``device_ids=None`` unless it
+            sets ``device_ids``.
         launcher (str): ``'none'``, ``'pytorch'`` or ``'slurm'``.
 
     Returns:
@@ -68,4 +77,15 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
             device_ids=None,
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
+    elif 'device_ids' not in cfg.model_wrapper_cfg and _is_ddp_wrapper(
+            cfg.model_wrapper_cfg.get('type', 'MMDistributedDataParallel')):
+        cfg.model_wrapper_cfg['device_ids'] = None
     return True
+
+
+def _is_ddp_wrapper(wrapper_type) -> bool:
+    """Whether a model wrapper type (name or class) subclasses DDP."""
+    if isinstance(wrapper_type, str):
+        wrapper_type = MODEL_WRAPPERS.get(wrapper_type)
+    return isinstance(wrapper_type, type) and issubclass(
+        wrapper_type, DistributedDataParallel)

@@ -15,7 +15,8 @@ from mmcv.transforms import Compose
 from mmdepthseg.datasets import CityscapesDepthSegDataset, KittiRawDataset
 from mmdepthseg.datasets.transforms.label_mapping import MapSegLabels
 from mmdepthseg.datasets.transforms.pseudo_loading import LoadPseudoDepth
-from mmdepthseg.datasets.utils import CITYSCAPES_CATEGORIES, map_label_ids
+from mmdepthseg.datasets.utils import (CITYSCAPES_CATEGORIES, LABEL_LUTS,
+                                       map_label_ids)
 from mmdepthseg.stereo.pseudo_depth import (decode_conf_png, decode_depth_png,
                                             encode_conf_png, encode_depth_png,
                                             generate_dataset_pseudo_depth)
@@ -212,6 +213,50 @@ def test_cityscapes_pseudo_paths_and_values(cityscapes_root):
             data_prefix=dict(
                 img_path='leftImg8bit/train',
                 pseudo_depth_path='pseudoDepth/train'))
+
+
+def test_cityscapes_right_pseudo_labels_with_their_own_format(cityscapes_root):
+    """Left ground truth (labelIds) and right pseudo labels (trainIds) both
+    become the 7 categories, each through its own mapping."""
+    stems = sorted(p[:-len('_leftImg8bit.png')] for p in glob.glob(
+        osp.join(cityscapes_root, 'leftImg8bit', 'train', '*', '*.png')))
+    h, w = _read(stems[0] + '_leftImg8bit.png').shape[:2]
+    for stem in stems:
+        rel = osp.relpath(stem, osp.join(cityscapes_root, 'leftImg8bit'))
+        path = osp.join(cityscapes_root, 'pseudoSeg',
+                        f'{rel}_rightImg8bit.png')
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        right = np.full((h, w), 13, np.uint8)  # car
+        right[0] = 8  # vegetation
+        cv2.imwrite(path, right)
+    prefix = dict(
+        img_path='leftImg8bit/train',
+        right_img_path='rightImg8bit/train',
+        seg_map_path='gtFine/train',
+        right_seg_map_path='pseudoSeg/train')
+    ds = CityscapesDepthSegDataset(
+        data_root=cityscapes_root,
+        data_prefix=prefix,
+        views=('l', 'r'),
+        seg_map_suffix='_gtFine_labelIds.png',
+        label_id_format='cityscapes_labelIds_to_categories',
+        right_label_id_format='cityscapes_trainIds_to_categories',
+        pipeline=[
+            dict(type='LoadMultiViewImages'),
+            dict(type='LoadDepthSegAnnotations')
+        ])
+    res = ds[0]
+    assert res['gt_seg_map'].shape == (2, h, w)
+    label_ids = _read(stems[0].replace('leftImg8bit', 'gtFine') +
+                      '_gtFine_labelIds.png')
+    np.testing.assert_array_equal(
+        res['gt_seg_map'][0],
+        LABEL_LUTS['cityscapes_labelIds_to_categories'][label_ids])
+    assert (res['gt_seg_map'][1, 0] == 3).all()  # nature
+    assert (res['gt_seg_map'][1, 1:] == 6).all()  # vehicle
+    with pytest.raises(KeyError, match='right_seg_map_path'):
+        CityscapesDepthSegDataset(
+            data_root=cityscapes_root, data_prefix=prefix, views=('l', ))
 
 
 # Cityscapes labelIds and trainIds of hand-picked classes -> category.

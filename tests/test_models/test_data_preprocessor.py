@@ -73,8 +73,9 @@ def test_padding_of_inputs_and_every_pixel_field():
 def test_unaug_img_becomes_rgb_in_unit_range():
     img, ds = _sample(3, 4)
     out = MultiViewDataPreProcessor(
-        mean=[100, 100, 100], std=[50, 50, 50], size=(4, 6))(
-            dict(inputs=[img], data_samples=[ds]))
+        mean=[100, 100, 100], std=[50, 50, 50],
+        size=(4,
+              6))(dict(inputs=[img], data_samples=[ds]), training=True)
     unaug = out['data_samples'][0].unaug_img.data
     assert unaug.shape == (6, 4, 6) and unaug.dtype == torch.float32
     # view 1's red channel is channel 3 + 2 of the BGR input
@@ -87,10 +88,21 @@ def test_full_resolution_ground_truth_left_alone():
     img, ds = _sample(4, 6)
     ds.gt_depth_map = PixelData(data=torch.ones(1, 8, 12))  # ori size
     out = MultiViewDataPreProcessor(size_divisor=8)(
-        dict(inputs=[img], data_samples=[ds]))
+        dict(inputs=[img], data_samples=[ds]), training=True)
     assert out['inputs'].shape == (1, 6, 8, 8)
     assert out['data_samples'][0].gt_depth_map.shape == (8, 12)
     assert out['data_samples'][0].gt_sem_seg.shape == (8, 8)
+
+
+def test_ground_truth_is_not_padded_for_evaluation():
+    """At test time predictions are cropped to ``img_shape`` and resized
+    to ``ori_shape``; ground truth of the input size must keep that size."""
+    img, ds = _sample(4, 6)
+    out = MultiViewDataPreProcessor(size_divisor=8)(
+        dict(inputs=[img], data_samples=[ds]), training=False)
+    assert out['inputs'].shape == (1, 6, 8, 8)
+    assert out['data_samples'][0].gt_sem_seg.shape == (4, 6)
+    assert out['data_samples'][0].padding_size == (0, 2, 0, 4)
 
 
 def test_mixed_view_counts_rejected():

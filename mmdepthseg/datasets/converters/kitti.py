@@ -9,8 +9,6 @@ import glob
 import os
 import os.path as osp
 import re
-import shutil
-import tempfile
 import zipfile
 from multiprocessing import Pool
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -19,6 +17,7 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar, track_parallel_progress, track_progress
 
+from mmdepthseg.utils.io import atomic_open, atomic_write_bytes
 from ..utils import (DATASET_PREP_HINT, kitti_velo_to_image, load_kitti_calib,
                      read_kitti_split, read_velodyne_points,
                      velodyne_to_depth_map)
@@ -35,31 +34,6 @@ SPLITS_SOURCE = ('https://github.com/nianticlabs/monodepth2/tree/master/'
 CALIB_FILES: Tuple[str,
                    ...] = ('calib_cam_to_cam.txt', 'calib_velo_to_cam.txt')
 _DATE_RE = re.compile(r'^\d{4}_\d{2}_\d{2}$')
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers never see a partial file.
-
-    The bytes go to a hidden temporary file in the same folder, which then
-    replaces ``path`` with ``os.replace`` (atomic on POSIX and Windows).
-    Parent folders are created.
-
-    Args:
-        path (str): Destination file.
-        data (bytes): File content.
-    """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 # ---------------------------------------------------------------------------
@@ -143,9 +117,8 @@ def copy_split_files(splits_dir: Optional[str],
             read_kitti_split(src)  # validates the format, names the line
             dst = osp.join(dst_root, rel)
             if osp.abspath(src) != osp.abspath(dst):
-                os.makedirs(osp.dirname(dst), exist_ok=True)
-                shutil.copyfile(src, dst + '.tmp')
-                os.replace(dst + '.tmp', dst)
+                with open(src, 'rb') as f:
+                    atomic_write_bytes(dst, f.read())
             copied.append(rel.replace(os.sep, '/'))
     present = sorted(
         osp.relpath(p, dst_root).replace(os.sep, '/')
@@ -313,30 +286,18 @@ def export_eigen_gt(raw_root: str,
     if not samples:
         raise ValueError(f'{split_file}: empty split file')
     tasks = [(raw_root, f, i, s, pixel_offset) for f, i, s in samples]
-    folder = osp.dirname(osp.abspath(out_file))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(out_file)}.', suffix='.tmp')
-    os.close(fd)
     bar = ProgressBar(len(tasks))
-    try:
-        with zipfile.ZipFile(
-                tmp, 'w', compression=zipfile.ZIP_DEFLATED,
-                allowZip64=True) as zf:
-            files = np.array([f'{f} {i:010d} {s}' for f, i, s in samples])
-            with zf.open('files.npy', 'w', force_zip64=True) as f:
-                np.lib.format.write_array(f, files, allow_pickle=False)
-            for idx, depth in enumerate(_iter_maps(tasks, nproc)):
-                with zf.open(
-                        f'{gt_depth_key(idx)}.npy', 'w',
-                        force_zip64=True) as f:
-                    np.lib.format.write_array(f, depth, allow_pickle=False)
-                bar.update()
-        os.replace(tmp, out_file)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(out_file, 'wb') as fobj, zipfile.ZipFile(
+            fobj, 'w', compression=zipfile.ZIP_DEFLATED,
+            allowZip64=True) as zf:
+        files = np.array([f'{f} {i:010d} {s}' for f, i, s in samples])
+        with zf.open('files.npy', 'w', force_zip64=True) as f:
+            np.lib.format.write_array(f, files, allow_pickle=False)
+        for idx, depth in enumerate(_iter_maps(tasks, nproc)):
+            with zf.open(
+                    f'{gt_depth_key(idx)}.npy', 'w', force_zip64=True) as f:
+                np.lib.format.write_array(f, depth, allow_pickle=False)
+            bar.update()
     return out_file
 
 

@@ -8,6 +8,12 @@
   mirrors the image tree (uint8 PNG, Cityscapes trainIds).
 - :func:`write_cityscapes`: Cityscapes (``leftImg8bit``, ``rightImg8bit``,
   ``disparity``, ``camera``, ``gtFine`` labelIds and labelTrainIds).
+- :func:`write_nyu`: indoor rooms (:class:`IndoorScene`) in MMSegmentation's
+  NYU layout (``images``, ``annotations`` with uint16 depth in millimetres)
+  plus mmdepthseg's parallel ``labels40`` folder (NYUv2-40 ids).
+- :func:`write_isprs`: top-down city tiles (:class:`AerialScene`) as raw
+  ISPRS Potsdam / Vaihingen tiles (IRRG TIFF, colour-coded labels, 8-bit
+  nDSM), to be cut into patches by ``tools/dataset_converters/isprs.py``.
 
 The formats follow ``docs/en/dataset_formats.md``; loaders read these trees
 exactly as they read the real datasets. Every file is written atomically
@@ -23,6 +29,8 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
+from .aerial_scene import CITY_STYLES, AerialScene, labels_to_colours
+from .indoor_scene import IndoorScene
 from .street_scene import StreetScene, euler_to_rotation, stereo_right_pose
 
 # Cityscapes trainId -> labelId (trainIds 0..18); 255 maps to 0 (unlabeled).
@@ -35,6 +43,10 @@ KITTI_CAM2_OFFSET = 0.06  # camera 2 sits 6 cm left of camera 0
 CITYSCAPES_BASELINE = 0.209313
 CITYSCAPES_CAMERA_HEIGHT = 1.22
 CITYSCAPES_PITCH = 0.038
+# NYU Depth v2's Kinect colour camera at 640x480 (fx, fy, cx, cy; the NYU
+# toolbox's camera_params.m).
+NYU_KINECT_INTRINSICS = (518.857901, 519.469611, 325.582449, 253.736166)
+NYU_SIZE = (480, 640)
 
 
 # ---------------------------------------------------------------------------
@@ -608,3 +620,297 @@ def write_cityscapes(root: str,
         baseline=baseline,
         scenes=scenes,
         trajectory=dict(step=spacing, start=spacing / 2))
+
+
+# ---------------------------------------------------------------------------
+# NYU Depth v2 (MMSegmentation's layout)
+# ---------------------------------------------------------------------------
+def nyu_intrinsics(height: int, width: int) -> np.ndarray:
+    """NYU's Kinect colour camera scaled to ``width`` x ``height``.
+
+    Row 0 is scaled by ``width / 640`` and row 1 by ``height / 480`` (the
+    rule ``LoadMultiViewImages`` applies to normalised intrinsics, which
+    is how :class:`~mmdepthseg.datasets.nyu_depth.NYUDepthSegDataset`
+    hands the Kinect's intrinsics over), so the rendered images and the
+    loaded intrinsics agree exactly at any size.
+
+    Returns:
+        np.ndarray: (3, 3) float64.
+    """
+    fx, fy, cx, cy = NYU_KINECT_INTRINSICS
+    sx, sy = width / NYU_SIZE[1], height / NYU_SIZE[0]
+    return np.array([[fx * sx, 0.0, cx * sx], [0.0, fy * sy, cy * sy],
+                     [0.0, 0.0, 1.0]])
+
+
+def encode_depth_png(depth: np.ndarray, depth_scale: float) -> np.ndarray:
+    """Depth in metres -> uint16 PNG values ``round(depth * depth_scale)``.
+
+    Args:
+        depth (np.ndarray): (H, W) depth in metres, 0 = invalid.
+        depth_scale (float): PNG units per metre (1000 = millimetres).
+
+    Returns:
+        np.ndarray: (H, W) uint16; 0 where invalid or beyond the uint16
+        range. Decode with ``depth = p / depth_scale``.
+    """
+    p = np.rint(np.asarray(depth, dtype=np.float64) * depth_scale)
+    ok = (depth > 0) & (p <= 65535)
+    return np.where(ok, p, 0).astype(np.uint16)
+
+
+def write_nyu(root: str,
+              seed: int = 0,
+              rooms: Optional[Dict[str, int]] = None,
+              views_per_room: int = 4,
+              height: int = 480,
+              width: int = 640,
+              img_ext: str = '.jpg',
+              depth_scale: float = 1000.0,
+              label_dir: str = 'labels40',
+              antialias: bool = True,
+              progress: bool = False) -> dict:
+    """Render indoor rooms and write them in MMSegmentation's NYU layout.
+
+    Room ``i`` (counted over all splits, from 1) is an
+    :class:`IndoorScene` named ``<room_type>_<i:04d>``; its views ``j``
+    (:meth:`IndoorScene.camera_poses`) get the stem
+    ``<room_type>_<i:04d>_<j:05d>`` (the real layout's
+    ``<scene>_<frame>`` names, whose prefix MMSegmentation reads as the
+    scene category) and the files::
+
+        images/<split>/<stem><img_ext>      colour (JPEG quality 92 or PNG)
+        annotations/<split>/<stem>.png      uint16 depth, metres * depth_scale
+        <label_dir>/<split>/<stem>.png      uint8 NYUv2-40 ids (0 unlabelled)
+
+    Args:
+        root (str): Output root.
+        seed (int): Seed of everything. Defaults to 0.
+        rooms (dict, optional): Split -> number of rooms. Defaults to
+            ``{'train': 4, 'test': 2}``.
+        views_per_room (int): Views (images) per room. Defaults to 4.
+        height (int): Image height. Defaults to 480 (NYU).
+        width (int): Image width. Defaults to 640 (NYU).
+        img_ext (str): ``'.jpg'`` (the layout's) or ``'.png'``.
+        depth_scale (float): Depth PNG units per metre. Defaults to 1000
+            (millimetres, the layout's unit).
+        label_dir (str): Folder of the label maps. Defaults to 'labels40'.
+        antialias (bool): Quincunx pixel filter of the renderer.
+        progress (bool): Show an MMEngine progress bar. Defaults to False.
+
+    Returns:
+        dict: Summary: ``root``, ``splits`` (split -> list of stems),
+        ``height``, ``width``, ``K`` (3x3 list), ``depth_scale``,
+        ``label_dir``, ``views_per_room`` and ``scenes`` (room name ->
+        :class:`IndoorScene` arguments; the image ``<room>_<j:05d>`` is
+        ``IndoorScene(**args).camera_poses(views_per_room)[j]``).
+    """
+    if rooms is None:
+        rooms = {'train': 4, 'test': 2}
+    if views_per_room < 1 or any(n < 0 for n in rooms.values()):
+        raise ValueError('write_nyu needs views_per_room >= 1 and room '
+                         f'counts >= 0, got {views_per_room} and {rooms}')
+    if img_ext not in ('.jpg', '.png'):
+        raise ValueError(f"img_ext must be '.jpg' or '.png', got {img_ext!r}")
+    if not 0 < depth_scale <= 65535 / 10:
+        raise ValueError('depth_scale must be in (0, 6553.5] so that 10 m '
+                         f'fit into uint16, got {depth_scale}')
+    K = nyu_intrinsics(height, width)
+    bar = _progress_bar(sum(rooms.values()) * views_per_room, progress)
+    splits: Dict[str, List[str]] = {}
+    scenes: Dict[str, dict] = {}
+    index = 0
+    for split, num_rooms in rooms.items():
+        splits[split] = []
+        for _ in range(num_rooms):
+            index += 1
+            scene_args = dict(seed=_sub_seed(seed, 3, index))
+            scene = IndoorScene(**scene_args)
+            name = f'{scene.room_type}_{index:04d}'
+            scenes[name] = scene_args
+            for j, pose in enumerate(scene.camera_poses(views_per_room)):
+                stem = f'{name}_{j:05d}'
+                out = scene.render(pose, K, height, width, antialias=antialias)
+                write_image(
+                    osp.join(root, 'images', split, stem + img_ext),
+                    out['img'],
+                    rgb=True)
+                write_image(
+                    osp.join(root, 'annotations', split, stem + '.png'),
+                    encode_depth_png(out['depth'], depth_scale))
+                write_image(
+                    osp.join(root, label_dir, split, stem + '.png'),
+                    out['label'])
+                splits[split].append(stem)
+                if bar is not None:
+                    bar.update()
+    return dict(
+        root=root,
+        splits=splits,
+        height=height,
+        width=width,
+        K=K.tolist(),
+        depth_scale=depth_scale,
+        label_dir=label_dir,
+        views_per_room=views_per_room,
+        scenes=scenes)
+
+
+# ---------------------------------------------------------------------------
+# ISPRS Potsdam / Vaihingen (raw tiles for tools/dataset_converters/isprs.py)
+# ---------------------------------------------------------------------------
+#: Raw file names of the synthetic ISPRS tiles, relative to
+#: ``<root>/<city>``: the names of the real releases (the converter's
+#: default patterns), except that the 8-bit nDSM is stored losslessly as
+#: TIFF instead of JPEG (the converter tries both extensions).
+SYNTHETIC_ISPRS_FILES: Dict[str, Dict[str, str]] = dict(
+    potsdam=dict(
+        img='3_Ortho_IRRG/top_potsdam_{id}_IRRG.tif',
+        label='5_Labels_all/top_potsdam_{id}_label.tif',
+        ndsm='1_DSM_normalisation/'
+        'dsm_potsdam_{row:02d}_{col:02d}_normalized_lastools.tif'),
+    vaihingen=dict(
+        img='top/top_mosaic_09cm_{id}.tif',
+        label='ground_truth_COMPLETE/top_mosaic_09cm_{id}.tif',
+        ndsm='ndsm/dsm_09cm_matching_{id}_normalized.tif'))
+#: Metres per grey level of the synthetic 8-bit nDSM tiles (255 = 25.5 m,
+#: above every synthetic object), so the converter's default global
+#: normalisation (``/ 255``) gives ``height / 25.5 m``.
+SYNTHETIC_NDSM_STEP = 0.1
+
+
+def synthetic_isprs_tile_ids(city: str,
+                             counts: Dict[str, int]) -> Dict[str, List[str]]:
+    """Tile ids of the synthetic tiles, in the real ids' forms.
+
+    Potsdam: tile ``i`` of the ``k``-th split is ``'<2 + k>_<10 + i>'``
+    (``'2_10'``, ``'2_11'``, ..., ``'3_10'``, ...); Vaihingen: areas
+    ``'area1'``, ``'area2'``, ... numbered over all splits in order.
+
+    Args:
+        city (str): ``'potsdam'`` or ``'vaihingen'``.
+        counts (dict): split -> number of tiles.
+
+    Returns:
+        dict: split -> tile ids.
+    """
+    ids: Dict[str, List[str]] = {}
+    area = 0
+    for k, (split, n) in enumerate(counts.items()):
+        if city == 'potsdam':
+            ids[split] = [f'{2 + k}_{10 + i}' for i in range(n)]
+        else:
+            ids[split] = [f'area{area + i + 1}' for i in range(n)]
+            area += n
+    return ids
+
+
+def _isprs_fields(tile_id: str) -> dict:
+    row_col = tile_id.split('_')
+    fields = dict(id=tile_id)
+    if len(row_col) == 2 and all(p.isdigit() for p in row_col):
+        fields.update(row=int(row_col[0]), col=int(row_col[1]))
+    return fields
+
+
+def encode_ndsm_8bit(ndsm: np.ndarray,
+                     step: float = SYNTHETIC_NDSM_STEP) -> np.ndarray:
+    """nDSM in metres -> 8-bit grey levels ``clip(round(h / step), 0,
+    255)`` (the form of the real 8-bit nDSM releases)."""
+    return np.clip(np.rint(np.asarray(ndsm) / step), 0, 255).astype(np.uint8)
+
+
+def write_isprs(root: str,
+                seed: int = 0,
+                tiles: Optional[Dict[str, Dict[str, int]]] = None,
+                tile_size: float = 40.0,
+                progress: bool = False) -> dict:
+    """Render aerial city tiles and write them as raw ISPRS tiles.
+
+    Every city gets its own raw tree ``<root>/<city>`` with the files of
+    :data:`SYNTHETIC_ISPRS_FILES`, rendered at the city's GSD (Potsdam 5 cm,
+    Vaihingen 9 cm, :data:`CITY_STYLES`) in its style::
+
+        img    3 x uint8 TIFF, channels (IR, R, G) as the real IRRG tiles
+        label  RGB TIFF with the ISPRS class colours
+        ndsm   uint8 TIFF, height / 0.1 m (SYNTHETIC_NDSM_STEP)
+
+    Cut them into patches with ``tools/dataset_converters/isprs.py`` (or
+    :func:`mmdepthseg.datasets.converters.isprs.convert_isprs`) using the
+    ``splits`` of the summary.
+
+    Args:
+        root (str): Output root.
+        seed (int): Seed of everything. Defaults to 0.
+        tiles (dict, optional): city -> split -> number of tiles. Defaults
+            to ``{'potsdam': {'train': 4, 'val': 2}, 'vaihingen':
+            {'train': 4, 'val': 2}}``.
+        tile_size (float): Side of a tile in metres (800 px in Potsdam,
+            444 px in Vaihingen for the default 40 m).
+        progress (bool): Show an MMEngine progress bar. Defaults to False.
+
+    Returns:
+        dict: ``root``, ``tile_size``, ``ndsm_step``, ``cities`` (city ->
+        ``raw_root``, ``gsd``, ``tile_shape`` (h, w), ``splits`` (split ->
+        tile ids)) and ``scenes`` (``<city>_<id>`` -> :class:`AerialScene`
+        arguments).
+    """
+    if tiles is None:
+        tiles = {
+            'potsdam': {
+                'train': 4,
+                'val': 2
+            },
+            'vaihingen': {
+                'train': 4,
+                'val': 2
+            }
+        }
+    for city, counts in tiles.items():
+        if city not in SYNTHETIC_ISPRS_FILES:
+            raise ValueError(f'unknown city {city!r}; expected one of '
+                             f'{sorted(SYNTHETIC_ISPRS_FILES)}')
+        if any(n < 0 for n in counts.values()):
+            raise ValueError(f'tile counts must be >= 0, got {counts}')
+    if tile_size <= 0:
+        raise ValueError(f'tile_size must be > 0 metres, got {tile_size}')
+    bar = _progress_bar(
+        sum(n for counts in tiles.values() for n in counts.values()), progress)
+    cities: Dict[str, dict] = {}
+    scenes: Dict[str, dict] = {}
+    for city, counts in tiles.items():
+        raw_root = osp.join(root, city)
+        ids = synthetic_isprs_tile_ids(city, counts)
+        shape = None
+        for split_ids in ids.values():
+            for tile_id in split_ids:
+                scene_args = dict(
+                    seed=_sub_seed(seed, 6, zlib.crc32(city.encode()),
+                                   zlib.crc32(tile_id.encode())),
+                    size=(tile_size, tile_size),
+                    city=city)
+                scenes[f'{city}_{tile_id}'] = scene_args
+                out = AerialScene(**scene_args).render()
+                shape = out['label'].shape
+                fields = _isprs_fields(tile_id)
+                names = {
+                    k: osp.join(raw_root, v.format(**fields))
+                    for k, v in SYNTHETIC_ISPRS_FILES[city].items()
+                }
+                write_image(names['img'], out['img'], rgb=True)
+                write_image(
+                    names['label'], labels_to_colours(out['label']), rgb=True)
+                write_image(names['ndsm'], encode_ndsm_8bit(out['ndsm']))
+                if bar is not None:
+                    bar.update()
+        cities[city] = dict(
+            raw_root=raw_root,
+            gsd=CITY_STYLES[city].gsd,
+            tile_shape=None if shape is None else list(shape),
+            splits=ids)
+    return dict(
+        root=root,
+        tile_size=tile_size,
+        ndsm_step=SYNTHETIC_NDSM_STEP,
+        cities=cities,
+        scenes=scenes)

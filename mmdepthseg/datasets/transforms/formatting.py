@@ -37,7 +37,8 @@ class PackMultiViewInputs(BaseTransform):
       (training pipelines with ``KeepUnaugmentedImage``);
     - metainfo: the ``meta_keys`` found in the results (``intrinsics`` and
       ``stereo_T`` stay float32 numpy arrays); ``reduce_zero_label``
-      defaults to False.
+      defaults to False. The defaults include the SemiMTL keys ``domain``
+      and ``labelled_tasks`` (``MultiSourceDataset``).
 
     Args:
         meta_keys (Sequence[str]): Results keys copied into the metainfo.
@@ -51,7 +52,7 @@ class PackMultiViewInputs(BaseTransform):
                                     'flip', 'flip_direction',
                                     'reduce_zero_label', 'folder',
                                     'frame_index', 'side', 'city',
-                                    'frame_stem')
+                                    'frame_stem', 'domain', 'labelled_tasks')
     ) -> None:
         self.meta_keys = tuple(meta_keys)
 

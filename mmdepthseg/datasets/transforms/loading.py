@@ -83,7 +83,9 @@ class LoadDepthSegAnnotations(BaseTransform):
 
     Segmentation (``with_seg``): ``seg_map_paths`` (or ``seg_map_path``)
     hold uint8 label PNGs; ``label_id_format`` (``'trainIds'`` default, or
-    ``'cityscapes_labelIds'``) says how to map them to trainIds.
+    ``'cityscapes_labelIds'``) says how to map them to trainIds, or
+    ``label_id_formats`` one format per map (e.g. left ground truth in
+    labelIds, right pseudo labels in trainIds).
 
     Depth (``with_depth``): ``depth_map_paths`` decoded by ``depth_format``:
 
@@ -175,8 +177,14 @@ class LoadDepthSegAnnotations(BaseTransform):
                 results['seg_map_path']
             ] if results.get('seg_map_path') else [])
             if paths:
-                fmt = results.get('label_id_format', 'trainIds')
-                maps = [self._load_seg(p, fmt) for p in paths]
+                fmts = results.get('label_id_formats') or [
+                    results.get('label_id_format', 'trainIds')
+                ] * len(paths)
+                if len(fmts) != len(paths):
+                    raise ValueError(
+                        f'label_id_formats {fmts} must give one format per '
+                        f'label map {paths}')
+                maps = [self._load_seg(p, f) for p, f in zip(paths, fmts)]
                 self._check_size(maps, paths, results)
                 results['gt_seg_map'] = stack_views(maps, paths, 'label map')
                 _add_field(results, 'seg_fields', 'gt_seg_map')

@@ -121,6 +121,13 @@ class MultiViewResize(BaseTransform):
         keep_ratio (bool): See ``scale``. Defaults to False.
         interpolation (str): mmcv interpolation for images, e.g.
             'bilinear' (default) or 'area'.
+        update_ori_shape (bool): Make the resized image the frame in which
+            predictions are evaluated: ``ori_shape`` becomes the new size
+            (and ``scale_factor`` 1), so the models' outputs are compared
+            with the maps resized here. For benchmarks evaluated at the
+            network's resolution (e.g. Pseudo-MTL's Cityscapes crop at
+            256x96); load the annotations before this resize. Defaults to
+            False (predictions go back to the loaded image size).
     """
 
     def __init__(self,
@@ -128,13 +135,15 @@ class MultiViewResize(BaseTransform):
                  scale_factor: Optional[Union[float, Tuple[float,
                                                            float]]] = None,
                  keep_ratio: bool = False,
-                 interpolation: str = 'bilinear') -> None:
+                 interpolation: str = 'bilinear',
+                 update_ori_shape: bool = False) -> None:
         if (scale is None) == (scale_factor is None):
             raise ValueError('give exactly one of scale and scale_factor')
         self.scale = tuple(scale) if scale is not None else None
         self.scale_factor = scale_factor
         self.keep_ratio = keep_ratio
         self.interpolation = interpolation
+        self.update_ori_shape = update_ori_shape
 
     def _target_size(self, w: int, h: int) -> Tuple[int, int]:
         if self.scale is not None:
@@ -165,13 +174,17 @@ class MultiViewResize(BaseTransform):
         results['scale_factor'] = (old_sx * sx, old_sy * sy)
         results['img_shape'] = (new_h, new_w)
         results['keep_ratio'] = self.keep_ratio
+        if self.update_ori_shape:
+            results['ori_shape'] = (new_h, new_w)
+            results['scale_factor'] = (1.0, 1.0)
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scale={self.scale}, '
                 f'scale_factor={self.scale_factor}, '
                 f'keep_ratio={self.keep_ratio}, '
-                f"interpolation='{self.interpolation}')")
+                f"interpolation='{self.interpolation}', "
+                f'update_ori_shape={self.update_ori_shape})')
 
 
 @TRANSFORMS.register_module()
@@ -297,6 +310,48 @@ class MultiViewRandomCrop(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
                 f'cat_max_ratio={self.cat_max_ratio})')
+
+
+@TRANSFORMS.register_module()
+class MultiViewFixedCrop(MultiViewRandomCrop):
+    """Crop the same fixed window from every view and map.
+
+    E.g. Pseudo-MTL keeps the ``[2048, 768]`` top part of Cityscapes frames
+    to drop the ego car's bonnet: ``crop_size=(768, 2048), offset=(0, 0)``.
+    Train and test pipelines use the same window, so the intrinsics stay
+    consistent (``cx -= x0``, ``cy -= y0``).
+
+    Args:
+        crop_size (tuple[int, int]): (h, w) of the window.
+        offset (tuple[int, int]): (y0, x0) of its top-left pixel.
+            Default: (0, 0).
+        strict (bool): Raise if the window does not fit in the image
+            (instead of clipping it). Default: True.
+    """
+
+    def __init__(self,
+                 crop_size: Tuple[int, int],
+                 offset: Tuple[int, int] = (0, 0),
+                 strict: bool = True) -> None:
+        super().__init__(crop_size)
+        if len(offset) != 2 or min(offset) < 0:
+            raise ValueError(f'offset must be (y0, x0) >= 0, got {offset}')
+        self.offset = tuple(int(o) for o in offset)
+        self.strict = strict
+
+    def _random_offset(self, h: int, w: int, ch: int,
+                       cw: int) -> Tuple[int, int]:
+        y0, x0 = self.offset
+        if self.strict and (y0 + self.crop_size[0] > h
+                            or x0 + self.crop_size[1] > w):
+            raise ValueError(
+                f'{self.__class__.__name__}: window {self.crop_size} at '
+                f'{self.offset} does not fit in the {h}x{w} image')
+        return min(y0, h - ch), min(x0, w - cw)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+                f'offset={self.offset})')
 
 
 @TRANSFORMS.register_module()

@@ -1,4 +1,8 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+from .discriminator_step_hook import DiscriminatorStepHook
+from .em_alternating_hook import EMAlternatingHook
 from .visualization_hook import DepthSegVisualizationHook
 
-__all__ = ['DepthSegVisualizationHook']
+__all__ = [
+    'DepthSegVisualizationHook', 'EMAlternatingHook', 'DiscriminatorStepHook'
+]

@@ -1,4 +1,7 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+from .adversarial_loss import (INTER_MODES, discriminator_loss,
+                               inter_domain_loss, intra_domain_loss)
+from .berhu_loss import BerHuLoss, berhu
 from .confidence_l1_loss import ConfidenceWeightedL1Loss
 from .cross_view_loss import (CrossViewDepthConsistencyLoss,
                               CrossViewSegConsistencyLoss, cross_view_warp)
@@ -11,5 +14,6 @@ __all__ = [
     'DepthL1Loss', 'PhotometricReprojectionLoss', 'EdgeAwareSmoothnessLoss',
     'SemanticGuidedTripletLoss', 'ConfidenceWeightedL1Loss',
     'CrossViewDepthConsistencyLoss', 'CrossViewSegConsistencyLoss',
-    'cross_view_warp'
+    'cross_view_warp', 'BerHuLoss', 'berhu', 'discriminator_loss',
+    'intra_domain_loss', 'inter_domain_loss', 'INTER_MODES'
 ]

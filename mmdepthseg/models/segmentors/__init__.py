@@ -2,5 +2,9 @@
 from .fsre_depth import FSREDepth
 from .multi_task_segmentor import MultiTaskSegmentor
 from .pseudo_mtl import PseudoMTL
+from .semi_mtl import SemiMTL
+from .sosd_net import SOSDNet
 
-__all__ = ['MultiTaskSegmentor', 'FSREDepth', 'PseudoMTL']
+__all__ = [
+    'MultiTaskSegmentor', 'FSREDepth', 'PseudoMTL', 'SOSDNet', 'SemiMTL'
+]

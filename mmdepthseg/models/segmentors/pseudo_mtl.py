@@ -34,18 +34,32 @@ class PseudoMTL(MultiTaskSegmentor):
 
     Expected sample fields: ``gt_pseudo_depth`` and ``gt_confidence``
     ``(2, H, W)``, ``gt_sem_seg`` ``(2, H, W)`` and metainfo ``intrinsics``
-    (``fx`` = ``intrinsics[0, 0]``) and ``baseline``.
+    (``fx`` = ``intrinsics[0, 0]``), ``baseline`` and ``view_names``
+    (``('l', 'r')``, or ``('r', 'l')`` for KITTI samples whose reference is
+    the right camera: those are reordered to left-right before the loss).
+
+    Stage 1 of Sec. 4.2 trains the depth network ``E + D_d`` and the
+    segmentation network ``E + D_s`` separately: build the model with only
+    ``depth_head`` (loss ``L_d`` + ``L_d,c``) or only ``seg_head`` (``L_s``
+    + ``L_s,c``, which then needs ``warp_with='pseudo'``); stage 2 joins
+    both (``tools/model_converters/merge_checkpoints.py``).
 
     Args:
         backbone (dict): Shared encoder (paper: VGG-16 convolutions).
-        depth_head (dict): Depth head (a ``BaseDepthHead``).
-        seg_head (dict): Segmentation head (an mmseg ``BaseDecodeHead``).
+        depth_head (dict, optional): Depth head (a ``BaseDepthHead``); None
+            for the stage-1 segmentation network.
+        seg_head (dict, optional): Segmentation head (an mmseg
+            ``BaseDecodeHead``); None for the stage-1 depth network.
         depth_loss (dict): ``ConfidenceWeightedL1Loss`` config (alpha_d).
         seg_loss (dict): Cross-entropy config (alpha_s).
         depth_cv_loss (dict, optional): Cross-view depth consistency;
             None turns it off.
         seg_cv_loss (dict, optional): Cross-view segmentation consistency;
             None turns it off.
+        use_confidence (bool): Weight ``L_d`` (Eq. 1) by the pseudo-depth
+            confidence; False gives the plain L1 of the ablation baseline
+            (Tables 4-5; the cross-view losses have their own switch).
+            Default: True.
         ignore_index (int): Unlabelled pixels. Default: 255.
         train_cfg, test_cfg, data_preprocessor, init_cfg, neck: As for
             :class:`MultiTaskSegmentor`.
@@ -53,8 +67,8 @@ class PseudoMTL(MultiTaskSegmentor):
 
     def __init__(self,
                  backbone: ConfigType,
-                 depth_head: ConfigType,
-                 seg_head: ConfigType,
+                 depth_head: OptConfigType,
+                 seg_head: OptConfigType,
                  depth_loss: ConfigType = dict(
                      type='ConfidenceWeightedL1Loss', loss_weight=850.),
                  seg_loss: ConfigType = dict(
@@ -66,6 +80,7 @@ class PseudoMTL(MultiTaskSegmentor):
                      type='CrossViewDepthConsistencyLoss'),
                  seg_cv_loss: OptConfigType = dict(
                      type='CrossViewSegConsistencyLoss'),
+                 use_confidence: bool = True,
                  ignore_index: int = 255,
                  neck: OptConfigType = None,
                  train_cfg: OptConfigType = None,
@@ -81,11 +96,25 @@ class PseudoMTL(MultiTaskSegmentor):
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.depth_loss = MODELS.build(depth_loss)
-        self.seg_loss = MODELS.build(seg_loss)
-        self.depth_cv_loss = MODELS.build(
-            depth_cv_loss) if depth_cv_loss else None
-        self.seg_cv_loss = MODELS.build(seg_cv_loss) if seg_cv_loss else None
+        # the losses of a missing task are not built (stage-1 networks)
+        self.depth_loss = self.depth_cv_loss = None
+        self.seg_loss = self.seg_cv_loss = None
+        if self.with_depth_head:
+            self.depth_loss = MODELS.build(depth_loss)
+            if depth_cv_loss:
+                self.depth_cv_loss = MODELS.build(depth_cv_loss)
+        if self.with_seg_head:
+            self.seg_loss = MODELS.build(seg_loss)
+            if seg_cv_loss:
+                self.seg_cv_loss = MODELS.build(seg_cv_loss)
+                if not self.with_depth_head and \
+                        self.seg_cv_loss.warp_with == 'pred':
+                    raise ValueError(
+                        'PseudoMTL: seg_cv_loss with warp_with=\'pred\' '
+                        'warps with the predicted depth and needs a '
+                        'depth_head; a segmentation-only network must use '
+                        "warp_with='pseudo'")
+        self.use_confidence = use_confidence
         self.ignore_index = ignore_index
 
     def _both_views(self, inputs: Tensor) -> Dict[str, Tensor]:
@@ -93,7 +122,7 @@ class PseudoMTL(MultiTaskSegmentor):
 
         Returns:
             dict: ``depth`` ``(2, B, 1, H, W)`` and ``seg`` ``(2, B, C, H,
-            W)`` stacked as (left, right).
+            W)`` stacked as (left, right); a task without head is absent.
         """
         if inputs.shape[1] != 6:
             raise ValueError('PseudoMTL trains on stereo pairs: inputs must '
@@ -104,11 +133,29 @@ class PseudoMTL(MultiTaskSegmentor):
         if self.with_neck:
             feats = self.neck(feats)
         size = inputs.shape[-2:]
-        depth = resize(self.depth_head(feats)[0], size=size, mode='bilinear')
-        seg = resize(self.seg_head(feats), size=size, mode='bilinear')
-        return dict(
-            depth=depth.view(2, batch, *depth.shape[1:]),
-            seg=seg.view(2, batch, *seg.shape[1:]))
+        out = dict()
+        if self.with_depth_head:
+            depth = resize(
+                self.depth_head(feats)[0], size=size, mode='bilinear')
+            out['depth'] = depth.view(2, batch, *depth.shape[1:])
+        if self.with_seg_head:
+            seg = resize(self.seg_head(feats), size=size, mode='bilinear')
+            out['seg'] = seg.view(2, batch, *seg.shape[1:])
+        return out
+
+    @staticmethod
+    def _right_first(data_samples: SampleList) -> Tensor:
+        """(B,) bool: samples whose views are ordered (right, left)."""
+        flags = []
+        for ds in data_samples:
+            names = tuple(ds.metainfo.get('view_names', ('l', 'r')))
+            if names not in (('l', 'r'), ('r', 'l')):
+                raise ValueError(
+                    "PseudoMTL trains on stereo pairs with view_names ('l', "
+                    f"'r') or ('r', 'l'), got {names} (sample "
+                    f"{ds.metainfo.get('img_path')})")
+            flags.append(names == ('r', 'l'))
+        return torch.tensor(flags, dtype=torch.bool)
 
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
@@ -122,27 +169,22 @@ class PseudoMTL(MultiTaskSegmentor):
             dict[str, Tensor]: ``loss_depth_conf``, ``loss_ce`` and the
             enabled cross-view terms (``loss_depth_cv_*``, ``loss_seg_cv_*``).
         """
+        swap = self._right_first(data_samples).to(inputs.device)
+        inputs = torch.where(
+            swap.view(-1, 1, 1, 1), torch.cat([inputs[:, 3:], inputs[:, :3]],
+                                              1), inputs)
+
+        def field(key: str) -> Tensor:
+            x = stack_pixel_field(data_samples, key).to(inputs.device)
+            return torch.where(swap.view(-1, 1, 1, 1), x.flip(1), x)
+
         out = self._both_views(inputs)
-        pseudo = stack_pixel_field(data_samples, 'gt_pseudo_depth').to(inputs)
-        conf = stack_pixel_field(data_samples, 'gt_confidence').to(inputs)
-        label = stack_pixel_field(data_samples, 'gt_sem_seg').long()
+        pseudo = field('gt_pseudo_depth').to(inputs)
+        conf = field('gt_confidence').to(inputs)
         focal = inputs.new_tensor(
             [float(ds.intrinsics[0][0]) for ds in data_samples])
         baseline = inputs.new_tensor(
             [float(ds.baseline) for ds in data_samples])
-        depth_l, depth_r = out['depth'][0], out['depth'][1]
-        seg_l, seg_r = out['seg'][0], out['seg'][1]
-
-        pred = torch.cat([depth_l, depth_r], dim=1)  # (B, 2, H, W)
-        losses = {
-            self.depth_loss.loss_name:
-            self.depth_loss(pred, pseudo, conf),
-            self.seg_loss.loss_name:
-            self.seg_loss(
-                torch.cat([seg_l, seg_r], dim=0),
-                torch.cat([label[:, 0], label[:, 1]], dim=0),
-                ignore_index=self.ignore_index)
-        }
         views = dict(
             pseudo_l=pseudo[:, :1],
             pseudo_r=pseudo[:, 1:],
@@ -150,18 +192,32 @@ class PseudoMTL(MultiTaskSegmentor):
             conf_r=conf[:, 1:],
             focal=focal,
             baseline=baseline)
-        if self.depth_cv_loss is not None:
-            losses.update(self.depth_cv_loss(depth_l, depth_r, **views))
-        if self.seg_cv_loss is not None:
-            losses.update(
-                self.seg_cv_loss(
-                    seg_l,
-                    seg_r,
-                    label[:, 0],
-                    label[:, 1],
-                    **views,
-                    pred_depth_l=depth_l,
-                    pred_depth_r=depth_r))
+        losses = dict()
+        depth_l = depth_r = None
+        if self.with_depth_head:
+            depth_l, depth_r = out['depth'][0], out['depth'][1]
+            pred = torch.cat([depth_l, depth_r], dim=1)  # (B, 2, H, W)
+            losses[self.depth_loss.loss_name] = self.depth_loss(
+                pred, pseudo, conf if self.use_confidence else None)
+            if self.depth_cv_loss is not None:
+                losses.update(self.depth_cv_loss(depth_l, depth_r, **views))
+        if self.with_seg_head:
+            label = field('gt_sem_seg').long()
+            seg_l, seg_r = out['seg'][0], out['seg'][1]
+            losses[self.seg_loss.loss_name] = self.seg_loss(
+                torch.cat([seg_l, seg_r], dim=0),
+                torch.cat([label[:, 0], label[:, 1]], dim=0),
+                ignore_index=self.ignore_index)
+            if self.seg_cv_loss is not None:
+                losses.update(
+                    self.seg_cv_loss(
+                        seg_l,
+                        seg_r,
+                        label[:, 0],
+                        label[:, 1],
+                        **views,
+                        pred_depth_l=depth_l,
+                        pred_depth_r=depth_r))
         return losses
 
     def _forward(self,

@@ -12,6 +12,7 @@ import pytest
 
 from mmdepthseg.datasets.transforms import (KeepUnaugmentedImage,
                                             MultiViewColorJitter,
+                                            MultiViewFixedCrop,
                                             MultiViewRandomCrop,
                                             MultiViewRandomFlip,
                                             MultiViewRandomResize,
@@ -113,6 +114,23 @@ def test_random_crop_keeps_intrinsics_consistent():
                 bilinear(results['img'], u2, v2)[:2], [u, v], atol=1e-4)
             checked += 1
     assert checked >= 5
+
+
+def test_fixed_crop_takes_the_window_and_shifts_the_principal_point():
+    results = sample_results(markers=(0, 1), view_names=('l', 'r'))
+    results['gt_seg_map'] = np.arange(2 * H * W).reshape(2, H, W)
+    results['seg_fields'] = ['gt_seg_map']
+    out = MultiViewFixedCrop(crop_size=(30, 50), offset=(0, 4))(results)
+    assert out['img'].shape == (30, 50, 6) and out['img_shape'] == (30, 50)
+    # pixel (0, 0) of the crop is pixel (u=4, v=0) of the image, both views
+    np.testing.assert_array_equal(out['img'][0, 0], [4, 0, 0, 4, 0, 1])
+    assert out['gt_seg_map'][1, 0, 0] == H * W + 4
+    np.testing.assert_allclose(out['intrinsics'][:2, 2],
+                               [K[0, 2] - 4, K[1, 2]])
+    with pytest.raises(ValueError, match='does not fit in the 40x60'):
+        MultiViewFixedCrop(
+            crop_size=(30, 50), offset=(20, 0))(
+                sample_results())
 
 
 def test_flip_keeps_intrinsics_consistent():

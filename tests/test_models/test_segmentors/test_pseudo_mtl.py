@@ -88,3 +88,65 @@ def test_monocular_input_is_refused():
     model = _model()
     with pytest.raises(ValueError, match='stereo pairs'):
         model(**_batch(model, views=1, batch=1), mode='loss')
+
+
+def test_stage1_depth_network_trains_only_depth_terms():
+    model = _model(seg_head=None)
+    assert model.seg_loss is None and model.seg_cv_loss is None
+    losses = model(**_batch(model, batch=1), mode='loss')
+    assert set(losses) == {'loss_depth_conf'} | {
+        'loss_depth_cv_' + t
+        for t in ('lr', 'l', 'r')
+    }
+    sum(losses.values()).backward()
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+
+
+def test_stage1_seg_network_trains_only_seg_terms():
+    model = _model(depth_head=None)
+    losses = model(**_batch(model, batch=1), mode='loss')
+    assert set(losses) == {'loss_ce'
+                           } | {'loss_seg_cv_' + t
+                                for t in ('lr', 'l', 'r')}
+    with pytest.raises(ValueError, match='needs a depth_head'):
+        _model(
+            depth_head=None,
+            seg_cv_loss=dict(
+                type='CrossViewSegConsistencyLoss', warp_with='pred'))
+
+
+def test_use_confidence_false_is_the_plain_l1_of_the_baseline():
+    """Without confidence L_d is Eq. 1 with C = 1: the mean |d - d_pgt| of
+    each view, summed over the two views."""
+    model = _model(seg_head=None, depth_cv_loss=None, use_confidence=False)
+    data = _batch(model, batch=1)
+    with torch.no_grad():
+        depth = model._both_views(data['inputs'])['depth']
+        loss = model(**data, mode='loss')['loss_depth_conf']
+    pseudo = data['data_samples'][0].gt_pseudo_depth.data
+    expected = 850. * sum(
+        (depth[v, 0, 0] - pseudo[v]).abs().mean() for v in (0, 1))
+    torch.testing.assert_close(loss, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_right_referenced_pairs_are_reordered_left_right():
+    """A KITTI sample referenced on the right camera (views ('r', 'l'))
+    gives exactly the losses of the same pair stored left-right."""
+    model = _model()
+    model.eval()  # BN in inference mode: per-sample results
+    ref = _batch(model, batch=1)
+    swapped = _batch(model, batch=1)
+    inputs = swapped['inputs']
+    swapped['inputs'] = torch.cat([inputs[:, 3:], inputs[:, :3]], dim=1)
+    sample = swapped['data_samples'][0]
+    sample.set_metainfo(dict(view_names=('r', 'l')))
+    for key in ('gt_pseudo_depth', 'gt_confidence', 'gt_sem_seg'):
+        setattr(sample, key, PixelData(data=getattr(sample, key).data.flip(0)))
+    with torch.no_grad():
+        expected = model(**ref, mode='loss')
+        got = model(**swapped, mode='loss')
+    for key, value in expected.items():
+        torch.testing.assert_close(got[key], value, msg=key)
+    sample.set_metainfo(dict(view_names=('l', 't-1')))
+    with pytest.raises(ValueError, match='view_names'):
+        model(**swapped, mode='loss')

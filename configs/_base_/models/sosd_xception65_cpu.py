@@ -1,0 +1,14 @@
+# SOSD-Net at CPU size for generated data: Xception-65 at a quarter of the
+# widths with 4 middle-flow blocks, BN instead of SyncBN, narrow decoder.
+_base_ = './sosd_xception65.py'
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    backbone=dict(width_mult=0.25, num_middle_blocks=4, norm_cfg=norm_cfg),
+    neck=dict(in_channels=512, channels=64, norm_cfg=norm_cfg),
+    decode_head=dict(
+        in_channels=(64, 64),
+        refine_channels=16,
+        common_channels=64,
+        seg_channels=64,
+        depth_channels=(64, 32),
+        norm_cfg=norm_cfg))

@@ -1,0 +1,3 @@
+# Ablation (Table 5, 'Baseline'): no confidence, no cross-view consistency.
+_base_ = './pseudo_mtl_vgg16_cityscapes.py'
+model = dict(use_confidence=False, depth_cv_loss=None, seg_cv_loss=None)

@@ -1,0 +1,3 @@
+# Ablation (Table 4): confidence + L_s,l / L_s,r only (no L_s,lr, no L_d,c).
+_base_ = './pseudo_mtl_vgg16_kitti.py'
+model = dict(depth_cv_loss=None, seg_cv_loss=dict(terms=('l', 'r')))

@@ -1,0 +1,729 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Cut ISPRS Potsdam / Vaihingen tiles into 512x512 patches (SemiMTL).
+
+SemiMTL (Sec. 4.1) resamples Potsdam from 5 cm to Vaihingen's 9 cm ground
+sample distance, normalises the nDSM to [0, 1] and extracts 512x512
+patches with a 50 % overlapping sliding window along rows and columns.
+:func:`convert_isprs` does this for one city and writes::
+
+    <out>/img_dir/<split>/<tile>_<r>_<c>.png   IRRG / NIRRG, 3 x uint8
+    <out>/ann_dir/<split>/<tile>_<r>_<c>.png   uint8: 0 ignore, 1..6 classes
+    <out>/ndsm_dir/<split>/<tile>_<r>_<c>.png  uint16 nDSM (see below)
+    <out>/.converted/<split>/<tile>.json       resume marker of each tile
+    <out>/isprs_conversion.json                parameters and patch counts
+
+``<tile>`` is ``<city>_<id>`` (``potsdam_2_10``, ``vaihingen_area1``),
+``<r>`` / ``<c>`` the zero-padded row / column of the patch's top-left
+pixel in the resampled tile. The command-line front end is
+``tools/dataset_converters/isprs.py``; the formats are described in
+``docs/en/dataset_formats.md``.
+
+Conventions:
+
+- Images: the 3 stored channels pass through unchanged (Potsdam
+  ``3_Ortho_IRRG`` and Vaihingen ``top`` both hold (IR, R, G)); resampled
+  with area averaging (``img_interp='area'``) or bilinear interpolation.
+- Labels: colour-coded tiles are mapped to MMSegmentation's ISPRS
+  convention, 1..6 = impervious surfaces, building, low vegetation, tree,
+  car, clutter and 0 = any other colour (the black boundary of the eroded
+  ground truth): ignored (``reduce_zero_label``). A pixel takes a class
+  when every channel lies within ``label_tolerance`` of the class colour
+  (0 = exact match, as MMSegmentation's converters). Resampled with
+  nearest neighbour (OpenCV's nearest-exact).
+- nDSM: normalised to [0, 1] with a global constant range by default
+  (``ndsm_norm='global'``): ``h = clip((v - lo) / (hi - lo), 0, 1)`` with
+  ``(lo, hi) = ndsm_range``, by default ``(0, 255)`` for the 8-bit nDSM
+  releases (``(0, dtype max)`` for integer files) so that one value means
+  one height in every tile; float files (metres) need an explicit range.
+  ``ndsm_norm='tile'`` stretches every tile's own valid min..max to
+  [0, 1] instead. Non-finite values and ``ndsm_nodata`` are invalid.
+  Resampled bilinearly, invalid pixels excluded (normalised
+  convolution). Stored as ``p = round((h + 1) * 32767)``, 0 = invalid
+  (:func:`mmdepthseg.datasets.isprs.encode_ndsm_png`).
+- Tiles smaller than a patch are padded at the bottom / right (image 0,
+  label 0 = ignore, nDSM invalid).
+"""
+import json
+import os
+import os.path as osp
+import re
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from mmengine.utils import track_parallel_progress, track_progress
+
+from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
+from ..isprs import (ISPRS_COLOURS, NDSM_PNG_OFFSET, NDSM_PNG_SCALE,
+                     encode_ndsm_png)
+from ..utils import DATASET_PREP_HINT
+
+#: Ground sample distance (metres) of each city's tiles.
+ISPRS_GSD: Dict[str, float] = dict(potsdam=0.05, vaihingen=0.09)
+
+#: The official train / test tiles of the ISPRS 2D semantic labelling
+#: contest (24 + 14 Potsdam tiles, 16 + 17 Vaihingen areas), as in
+#: MMSegmentation's converters; the test tiles form the ``val`` split.
+POTSDAM_SPLITS: Dict[str, Tuple[str, ...]] = dict(
+    train=('2_10', '2_11', '2_12', '3_10', '3_11', '3_12', '4_10', '4_11',
+           '4_12', '5_10', '5_11', '5_12', '6_7', '6_8', '6_9', '6_10', '6_11',
+           '6_12', '7_7', '7_8', '7_9', '7_10', '7_11', '7_12'),
+    val=('2_13', '2_14', '3_13', '3_14', '4_13', '4_14', '4_15', '5_13',
+         '5_14', '5_15', '6_13', '6_14', '6_15', '7_13'))
+VAIHINGEN_SPLITS: Dict[str, Tuple[str, ...]] = dict(
+    train=tuple(f'area{i}' for i in (1, 3, 5, 7, 11, 13, 15, 17, 21, 23, 26,
+                                     28, 30, 32, 34, 37)),
+    val=tuple(f'area{i}' for i in (2, 4, 6, 8, 10, 12, 14, 16, 20, 22, 24, 27,
+                                   29, 31, 33, 35, 38)))
+ISPRS_SPLITS = dict(potsdam=POTSDAM_SPLITS, vaihingen=VAIHINGEN_SPLITS)
+
+#: File patterns of the raw tiles, relative to the raw root, per city and
+#: modality. Exact names differ between releases, so every pattern is
+#: configurable; a tuple lists alternatives tried in order. Fields:
+#: ``{id}`` (the tile id), ``{row}`` / ``{col}`` (ints of ids ``<row>_<col>``,
+#: e.g. ``{row:02d}``) and ``{area}`` (int of ids ``area<N>``).
+ISPRS_RAW_PATTERNS: Dict[str, Dict[str, Tuple[str, ...]]] = dict(
+    potsdam=dict(
+        img=('3_Ortho_IRRG/top_potsdam_{id}_IRRG.tif', ),
+        label=('5_Labels_all/top_potsdam_{id}_label.tif', ),
+        ndsm=('1_DSM_normalisation/'
+              'dsm_potsdam_{row:02d}_{col:02d}_normalized_lastools.jpg',
+              '1_DSM_normalisation/'
+              'dsm_potsdam_{row:02d}_{col:02d}_normalized_lastools.tif')),
+    vaihingen=dict(
+        img=('top/top_mosaic_09cm_{id}.tif', ),
+        label=('ground_truth_COMPLETE/top_mosaic_09cm_{id}.tif', ),
+        ndsm=('ndsm/dsm_09cm_matching_{id}_normalized.jpg',
+              'ndsm/dsm_09cm_matching_{id}_normalized.tif')))
+
+MODALITIES = ('img', 'label', 'ndsm')
+#: Output folder of each modality.
+OUT_DIRS = dict(img='img_dir', label='ann_dir', ndsm='ndsm_dir')
+MARKER_DIR = '.converted'
+SUMMARY_FILE = 'isprs_conversion.json'
+_INTERP = dict(area=cv2.INTER_AREA, bilinear=cv2.INTER_LINEAR)
+
+PatternSpec = Union[str, Sequence[str]]
+
+
+# ---------------------------------------------------------------------------
+# Pure array operations
+# ---------------------------------------------------------------------------
+def patch_starts(length: int, size: int, stride: int) -> np.ndarray:
+    """Start offsets of a sliding window along one axis.
+
+    Windows start every ``stride`` pixels; if the last one does not reach
+    the border, one more window is placed flush with it (start
+    ``length - size``). An axis shorter than the window gets one window at
+    0 (the tile is padded).
+
+    Args:
+        length (int): Axis length (pixels).
+        size (int): Window size.
+        stride (int): Step between windows.
+
+    Returns:
+        np.ndarray: (N,) int64 start offsets, increasing.
+    """
+    if size <= 0 or stride <= 0:
+        raise ValueError(f'size and stride must be > 0, got {size}, {stride}')
+    if length <= size:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.arange(0, length - size + 1, stride, dtype=np.int64)
+    if starts[-1] + size < length:
+        starts = np.append(starts, length - size)
+    return starts
+
+
+def patch_stride(size: int, overlap: float) -> int:
+    """Window step for an overlap fraction: ``size - round(size * overlap)``
+    (256 for 512-pixel patches with 50 % overlap)."""
+    if not 0 <= overlap < 1:
+        raise ValueError(f'overlap must be in [0, 1), got {overlap}')
+    return size - int(round(size * overlap))
+
+
+def patch_grid(height: int,
+               width: int,
+               size: int = 512,
+               overlap: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
+    """Top-left rows and columns of the sliding-window patches of a tile.
+
+    Args:
+        height (int): Tile height.
+        width (int): Tile width.
+        size (int): Patch size. Defaults to 512.
+        overlap (float): Overlap of neighbouring patches. Defaults to 0.5.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``ys`` and ``xs``; the patches are
+        all pairs ``(y, x)``.
+    """
+    stride = patch_stride(size, overlap)
+    return (patch_starts(height, size,
+                         stride), patch_starts(width, size, stride))
+
+
+def extract_patches(arr: np.ndarray, ys: Sequence[int], xs: Sequence[int],
+                    size: int) -> np.ndarray:
+    """Gather square patches with one fancy-indexing operation.
+
+    Args:
+        arr (np.ndarray): (H, W, ...) array, at least ``max(ys) + size``
+            by ``max(xs) + size``.
+        ys (Sequence[int]): Top rows of the patches.
+        xs (Sequence[int]): Left columns of the patches.
+        size (int): Patch size.
+
+    Returns:
+        np.ndarray: (len(ys), len(xs), size, size, ...) with
+        ``out[i, j] = arr[ys[i]:ys[i] + size, xs[j]:xs[j] + size]``.
+    """
+    offsets = np.arange(size)
+    rows = np.asarray(ys, dtype=np.int64)[:, None] + offsets  # (ny, size)
+    cols = np.asarray(xs, dtype=np.int64)[:, None] + offsets  # (nx, size)
+    return arr[rows[:, None, :, None], cols[None, :, None, :]]
+
+
+def rgb_labels_to_index(label_rgb: np.ndarray,
+                        tolerance: int = 0) -> np.ndarray:
+    """Colour-coded ISPRS labels (RGB) -> MMSegmentation's 0..6 indices.
+
+    The 6 class colours are the 0/255 corners of the RGB cube (white,
+    blue, cyan, green, yellow, red); a pixel belongs to the class whose
+    colour is within ``tolerance`` in every channel, otherwise (black
+    boundary, magenta, mixed colours) it gets 0.
+
+    Args:
+        label_rgb (np.ndarray): (H, W, 3) uint8, RGB order.
+        tolerance (int): Largest per-channel deviation accepted, in
+            [0, 127]. Defaults to 0 (exact colours).
+
+    Returns:
+        np.ndarray: (H, W) uint8: class ``k`` of :data:`ISPRS_COLOURS` ->
+        ``k + 1``, anything else 0.
+    """
+    if label_rgb.ndim != 3 or label_rgb.shape[2] != 3:
+        raise ValueError('expected an (H, W, 3) colour label tile, got '
+                         f'shape {label_rgb.shape}')
+    if not 0 <= tolerance < 128:
+        raise ValueError(f'tolerance must be in [0, 127], got {tolerance}')
+    label_rgb = label_rgb.astype(np.int16)
+    bits = label_rgb >= 128  # nearest corner of the RGB cube
+    close = np.all(np.abs(label_rgb - 255 * bits) <= tolerance, axis=2)
+    corner = bits[..., 0] * 4 + bits[..., 1] * 2 + bits[..., 2]
+    lut = np.zeros(8, dtype=np.uint8)
+    for k, (r, g, b) in enumerate(ISPRS_COLOURS):
+        lut[(r // 255) * 4 + (g // 255) * 2 + (b // 255)] = k + 1
+    return np.where(close, lut[corner], 0).astype(np.uint8)
+
+
+def normalise_ndsm(ndsm: np.ndarray,
+                   mode: str = 'global',
+                   value_range: Optional[Tuple[float, float]] = None,
+                   nodata: Optional[float] = None,
+                   name: str = 'nDSM') -> Tuple[np.ndarray, np.ndarray]:
+    """Normalise an nDSM tile to [0, 1].
+
+    Args:
+        ndsm (np.ndarray): (H, W) heights as stored (any dtype), or (H, W,
+            C) grey values stored in C equal channels (averaged).
+        mode (str): ``'global'``: ``clip((v - lo) / (hi - lo), 0, 1)``
+            with ``value_range = (lo, hi)`` (default ``(0, dtype max)``
+            for integer tiles); ``'tile'``: the tile's valid min / max.
+        value_range (tuple[float, float], optional): ``(lo, hi)`` of the
+            global mode; required for float tiles.
+        nodata (float, optional): Stored value marking missing data.
+        name (str): Name used in error messages (the file).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: (H, W) float32 heights in [0, 1]
+        (0 where invalid) and the (H, W) bool validity mask.
+    """
+    raw = np.asarray(ndsm)
+    if raw.ndim == 3:
+        raw = raw.mean(axis=2)
+    if raw.ndim != 2:
+        raise ValueError(f'{name}: expected a single-channel nDSM, got shape '
+                         f'{np.shape(ndsm)}')
+    values = raw.astype(np.float64)
+    valid = np.isfinite(values)
+    if nodata is not None:
+        valid &= values != nodata
+    if mode == 'global':
+        if value_range is None:
+            if not np.issubdtype(np.asarray(ndsm).dtype, np.integer):
+                raise ValueError(
+                    f'{name}: the nDSM is stored as {np.asarray(ndsm).dtype}'
+                    ' (heights in metres?): give ndsm_range=(lo, hi) for the '
+                    "global normalisation or use ndsm_norm='tile'")
+            value_range = (0.0, float(np.iinfo(np.asarray(ndsm).dtype).max))
+        lo, hi = (float(v) for v in value_range)
+    elif mode == 'tile':
+        if valid.any():
+            lo, hi = float(values[valid].min()), float(values[valid].max())
+        else:
+            lo, hi = 0.0, 1.0
+    else:
+        raise ValueError(f"ndsm_norm must be 'global' or 'tile', got {mode!r}")
+    if hi <= lo:
+        if mode == 'global':
+            raise ValueError(f'ndsm_range must have hi > lo, got {(lo, hi)}')
+        hi = lo + 1.0  # a flat tile is all ground
+    h = np.clip((np.where(valid, values, lo) - lo) / (hi - lo), 0.0, 1.0)
+    return h.astype(np.float32), valid
+
+
+def resize_ndsm(ndsm: np.ndarray, valid: np.ndarray,
+                size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Bilinear resampling that ignores invalid pixels.
+
+    Normalised convolution: ``resize(h * m) / resize(m)`` with the validity
+    mask ``m``; an output pixel is valid when at least half of its
+    interpolation weight lies on valid input pixels.
+
+    Args:
+        ndsm (np.ndarray): (H, W) float heights.
+        valid (np.ndarray): (H, W) bool.
+        size (tuple[int, int]): Output (h, w).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: (h, w) float32 heights (0 where
+        invalid) and bool validity.
+    """
+    dsize = (int(size[1]), int(size[0]))
+    m = valid.astype(np.float32)
+    num = cv2.resize(
+        np.where(valid, ndsm, 0).astype(np.float32),
+        dsize,
+        interpolation=cv2.INTER_LINEAR)
+    den = cv2.resize(m, dsize, interpolation=cv2.INTER_LINEAR)
+    ok = den >= 0.5
+    out = np.where(ok, num / np.maximum(den, 1e-6), 0.0)
+    return out.astype(np.float32), ok
+
+
+def resampled_size(height: int, width: int, src_gsd: float,
+                   dst_gsd: float) -> Tuple[int, int]:
+    """Tile size after resampling from ``src_gsd`` to ``dst_gsd`` (metres
+    per pixel): ``round(n * src_gsd / dst_gsd)`` per axis (6000 px at 5 cm
+    -> 3333 px at 9 cm)."""
+    if src_gsd <= 0 or dst_gsd <= 0:
+        raise ValueError(f'GSDs must be > 0, got {src_gsd}, {dst_gsd}')
+    scale = src_gsd / dst_gsd
+    return (max(1,
+                int(round(height * scale))), max(1, int(round(width * scale))))
+
+
+def _pad_to(arr: np.ndarray, size: int, value) -> np.ndarray:
+    h, w = arr.shape[:2]
+    ph, pw = max(0, size - h), max(0, size - w)
+    if ph == 0 and pw == 0:
+        return arr
+    pad = [(0, ph), (0, pw)] + [(0, 0)] * (arr.ndim - 2)
+    return np.pad(arr, pad, constant_values=value)
+
+
+# ---------------------------------------------------------------------------
+# Raw files
+# ---------------------------------------------------------------------------
+def tile_fields(tile_id: str) -> dict:
+    """Pattern fields of a tile id: ``id`` and, where they apply, ``row``
+    / ``col`` (ids ``<row>_<col>``) and ``area`` (ids ``area<N>``)."""
+    fields = dict(id=tile_id)
+    m = re.fullmatch(r'(\d+)_(\d+)', tile_id)
+    if m:
+        fields.update(row=int(m.group(1)), col=int(m.group(2)))
+    m = re.fullmatch(r'area(\d+)', tile_id)
+    if m:
+        fields.update(area=int(m.group(1)))
+    return fields
+
+
+def _as_patterns(spec: PatternSpec) -> Tuple[str, ...]:
+    return (spec, ) if isinstance(spec, str) else tuple(spec)
+
+
+def resolve_tile_files(raw_root: str, city: str, tile_id: str,
+                       patterns: Dict[str, PatternSpec]) -> Dict[str, object]:
+    """Find the raw files of one tile.
+
+    Args:
+        raw_root (str): Root the patterns are relative to.
+        city (str): City name (for messages).
+        tile_id (str): e.g. ``'2_10'`` or ``'area1'``.
+        patterns (dict): modality -> pattern or tuple of alternatives.
+
+    Returns:
+        dict: modality -> existing path, or -> list of the paths tried
+        (str list) when none exists.
+    """
+    fields = tile_fields(tile_id)
+    found: Dict[str, object] = {}
+    for modality, spec in patterns.items():
+        tried = []
+        for pattern in _as_patterns(spec):
+            try:
+                rel = pattern.format(**fields)
+            except (KeyError, IndexError, ValueError) as e:
+                raise ValueError(
+                    f'{city} {modality} pattern {pattern!r} does not fit tile '
+                    f'id {tile_id!r} (fields {sorted(fields)}): {e!r}') from e
+            path = osp.join(raw_root, rel)
+            tried.append(path)
+            if osp.isfile(path):
+                found[modality] = path
+                break
+        else:
+            found[modality] = tried
+    return found
+
+
+def check_isprs_tiles(
+        raw_root: str, city: str, splits: Dict[str, Sequence[str]],
+        patterns: Dict[str,
+                       PatternSpec]) -> Dict[str, Dict[str, Dict[str, str]]]:
+    """Check that every tile of every split has all its raw files.
+
+    Args:
+        raw_root (str): Root of the raw tiles.
+        city (str): City name.
+        splits (dict): split -> tile ids.
+        patterns (dict): modality -> pattern(s).
+
+    Returns:
+        dict: split -> tile id -> modality -> path.
+
+    Raises:
+        FileNotFoundError: naming every missing file (tile, modality and
+            the paths tried).
+    """
+    if not osp.isdir(raw_root):
+        raise FileNotFoundError(f'ISPRS {city} raw root not found: {raw_root} '
+                                f'({DATASET_PREP_HINT})')
+    files: Dict[str, Dict[str, Dict[str, str]]] = {}
+    missing = []
+    for split, tile_ids in splits.items():
+        files[split] = {}
+        for tile_id in tile_ids:
+            found = resolve_tile_files(raw_root, city, tile_id, patterns)
+            for modality, value in found.items():
+                if isinstance(value, list):
+                    missing.append(f'{city} tile {tile_id} ({split}) '
+                                   f'{modality}: ' + ' or '.join(value))
+            files[split][tile_id] = found
+    if missing:
+        listing = '\n  '.join(missing[:20])
+        more = f'\n  ... and {len(missing) - 20} more' \
+            if len(missing) > 20 else ''
+        raise FileNotFoundError(
+            f'{len(missing)} raw ISPRS file(s) not found:\n  {listing}{more}'
+            '\n(file names differ between releases: adapt the patterns, '
+            f'e.g. --{{img,label,ndsm}}-pattern; {DATASET_PREP_HINT})')
+    return files
+
+
+def _read(path: str) -> np.ndarray:
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise OSError(f'cannot decode image file {path}: it is empty, '
+                      'truncated or not an image')
+    return img
+
+
+def read_image_tile(path: str) -> np.ndarray:
+    """Read a 3-channel 8-bit image tile, channels in the file's order
+    reversed (OpenCV's BGR convention; written back the same way)."""
+    img = _read(path)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(f'{path}: expected a 3-channel 8-bit IRRG / NIRRG '
+                         f'tile, got shape {img.shape} {img.dtype}')
+    return img
+
+
+def read_label_tile(path: str, tolerance: int = 0) -> np.ndarray:
+    """Read a colour-coded label tile as 0..6 indices
+    (:func:`rgb_labels_to_index`)."""
+    img = _read(path)
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]  # drop an alpha channel
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(f'{path}: expected a colour-coded 8-bit RGB label '
+                         f'tile, got shape {img.shape} {img.dtype}')
+    return rgb_labels_to_index(img[..., ::-1], tolerance)
+
+
+# ---------------------------------------------------------------------------
+# Conversion
+# ---------------------------------------------------------------------------
+def _encode_png(arr: np.ndarray, path: str) -> None:
+    ok, buf = cv2.imencode('.png', np.ascontiguousarray(arr))
+    if not ok:
+        raise OSError(f'could not encode {path}')
+    atomic_write_bytes(path, buf.tobytes())
+
+
+def _marker_path(out_dir: str, split: str, tile: str) -> str:
+    return osp.join(out_dir, MARKER_DIR, split, tile + '.json')
+
+
+def _load_marker(path: str) -> Optional[dict]:
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None  # unreadable marker: convert the tile again
+
+
+def _tile_done(marker: Optional[dict], params: dict, out_dir: str,
+               split: str) -> bool:
+    if marker is None or marker.get('params') != params:
+        return False
+    return all(
+        osp.isfile(osp.join(out_dir, OUT_DIRS[m], split, name + '.png'))
+        for name in marker.get('patches', [])
+        for m in marker.get('modalities', ['img']))
+
+
+def convert_tile(task: dict) -> dict:
+    """Convert one raw tile into patches (one task of :func:`convert_isprs`).
+
+    Args:
+        task (dict): ``out_dir``, ``split``, ``tile`` (output tile name),
+            ``files`` (modality -> raw path) and ``params`` (see
+            :func:`convert_isprs`).
+
+    Returns:
+        dict: ``tile``, ``split``, ``patches`` (names), ``size`` (h, w of
+        the resampled tile) and ``skipped`` (True if an earlier run had
+        finished it with the same parameters).
+    """
+    out_dir, split, tile = task['out_dir'], task['split'], task['tile']
+    files, params = task['files'], task['params']
+    marker_path = _marker_path(out_dir, split, tile)
+    old = _load_marker(marker_path)
+    if not task.get('overwrite') and _tile_done(old, params, out_dir, split):
+        return dict(
+            tile=tile,
+            split=split,
+            patches=old['patches'],
+            size=old['size'],
+            skipped=True)
+
+    img = read_image_tile(files['img'])
+    h, w = img.shape[:2]
+    maps = {}
+    if 'label' in files:
+        maps['label'] = read_label_tile(files['label'],
+                                        params['label_tolerance'])
+    if 'ndsm' in files:
+        ndsm, valid = normalise_ndsm(
+            _read(files['ndsm']),
+            params['ndsm_norm'],
+            params['ndsm_range'],
+            params['ndsm_nodata'],
+            name=files['ndsm'])
+        maps['ndsm'] = ndsm
+    for modality, m in maps.items():
+        if m.shape[:2] != (h, w):
+            raise ValueError(
+                f'{files[modality]}: {modality} size {m.shape[1]}x'
+                f'{m.shape[0]} differs from the image tile {files["img"]} '
+                f'({w}x{h}, w x h)')
+
+    size = resampled_size(h, w, params['src_gsd'], params['dst_gsd'])
+    if size != (h, w):
+        dsize = (size[1], size[0])
+        img = cv2.resize(
+            img, dsize, interpolation=_INTERP[params['img_interp']])
+        if 'label' in maps:
+            maps['label'] = cv2.resize(
+                maps['label'], dsize, interpolation=cv2.INTER_NEAREST_EXACT)
+        if 'ndsm' in maps:
+            maps['ndsm'], valid = resize_ndsm(maps['ndsm'], valid, size)
+    if 'ndsm' in maps:
+        maps['ndsm'] = encode_ndsm_png(maps['ndsm'], valid)
+
+    patch = params['patch_size']
+    ys, xs = patch_grid(size[0], size[1], patch, params['overlap'])
+    arrays = dict(img=_pad_to(img, patch, 0))
+    arrays.update({m: _pad_to(a, patch, 0) for m, a in maps.items()})
+    digits = max(4, len(str(max(size))))
+    names = []
+    for y in ys:  # one vectorised gather per row of patches
+        rows = {
+            m: extract_patches(a, [y], xs, patch)[0]
+            for m, a in arrays.items()
+        }
+        for j, x in enumerate(xs):
+            name = f'{tile}_{y:0{digits}d}_{x:0{digits}d}'
+            for m, patches in rows.items():
+                _encode_png(
+                    patches[j],
+                    osp.join(out_dir, OUT_DIRS[m], split, name + '.png'))
+            names.append(name)
+
+    # Patches of an earlier run with other parameters that no longer exist.
+    if old is not None:
+        for name in set(old.get('patches', [])) - set(names):
+            for m in OUT_DIRS:
+                stale = osp.join(out_dir, OUT_DIRS[m], split, name + '.png')
+                if osp.isfile(stale):
+                    os.remove(stale)
+    marker = dict(
+        tile=tile,
+        split=split,
+        files=files,
+        modalities=sorted(arrays),
+        params=params,
+        size=list(size),
+        patches=names)
+    atomic_write_text(marker_path, json.dumps(marker, indent=1) + '\n')
+    return dict(
+        tile=tile, split=split, patches=names, size=list(size), skipped=False)
+
+
+def convert_isprs(raw_root: str,
+                  out_dir: str,
+                  city: str,
+                  splits: Optional[Dict[str, Sequence[str]]] = None,
+                  patterns: Optional[Dict[str, PatternSpec]] = None,
+                  src_gsd: Optional[float] = None,
+                  dst_gsd: float = 0.09,
+                  patch_size: int = 512,
+                  overlap: float = 0.5,
+                  ndsm_norm: str = 'global',
+                  ndsm_range: Optional[Tuple[float, float]] = None,
+                  ndsm_nodata: Optional[float] = None,
+                  label_tolerance: int = 0,
+                  img_interp: str = 'area',
+                  with_labels: bool = True,
+                  with_ndsm: bool = True,
+                  overwrite: bool = False,
+                  nproc: int = 1,
+                  progress: bool = True) -> dict:
+    """Convert the raw tiles of one ISPRS city into 512x512 patches.
+
+    Resumable: a tile is skipped when its marker
+    (``.converted/<split>/<tile>.json``, written after all its patches)
+    records the same parameters and all its patches exist; an interrupted
+    tile is converted again. Every file is written atomically. All raw
+    files are checked before anything is converted.
+
+    Args:
+        raw_root (str): Root of the extracted archives of the city.
+        out_dir (str): Output root (``img_dir``, ``ann_dir``, ``ndsm_dir``).
+        city (str): ``'potsdam'`` or ``'vaihingen'`` (selects default
+            splits, patterns and GSD); another name needs all three.
+        splits (dict, optional): split -> tile ids. Defaults to the
+            official train / test tiles (:data:`ISPRS_SPLITS`).
+        patterns (dict, optional): Overrides of
+            :data:`ISPRS_RAW_PATTERNS` (modality -> pattern or tuple).
+        src_gsd (float, optional): Metres per pixel of the raw tiles.
+            Defaults to the city's (:data:`ISPRS_GSD`).
+        dst_gsd (float): Metres per pixel of the patches. Defaults to 0.09
+            (Vaihingen's; Potsdam is resampled by 5/9).
+        patch_size (int): Patch size. Defaults to 512.
+        overlap (float): Overlap of neighbouring patches. Defaults to 0.5.
+        ndsm_norm (str): ``'global'`` (default) or ``'tile'``, see
+            :func:`normalise_ndsm`.
+        ndsm_range (tuple[float, float], optional): ``(lo, hi)`` of the
+            global normalisation (stored units). Defaults to ``(0, dtype
+            max)`` of integer nDSM files (``(0, 255)`` for the 8-bit
+            releases).
+        ndsm_nodata (float, optional): Stored nDSM value marking no data.
+        label_tolerance (int): Colour tolerance of the label mapping.
+            Defaults to 0 (exact).
+        img_interp (str): ``'area'`` (default) or ``'bilinear'``.
+        with_labels (bool): Convert the label tiles. Defaults to True.
+        with_ndsm (bool): Convert the nDSM tiles. Defaults to True.
+        overwrite (bool): Convert finished tiles again. Defaults to False.
+        nproc (int): Worker processes (one tile per task). Defaults to 1.
+        progress (bool): Show a progress bar over tiles. Defaults to True.
+
+    Returns:
+        dict: ``city``, ``out_dir``, ``params``, ``splits`` (split -> tile
+        names), ``num_patches`` (split -> count), ``converted`` and
+        ``skipped`` (tile names), ``ndsm_png`` (``scale``, ``offset``).
+    """
+    if splits is None:
+        if city not in ISPRS_SPLITS:
+            raise ValueError(f'no default tile lists for city {city!r}: give '
+                             'splits=dict(train=[...], val=[...])')
+        splits = ISPRS_SPLITS[city]
+    if src_gsd is None:
+        if city not in ISPRS_GSD:
+            raise ValueError(f'no default GSD for city {city!r}: give src_gsd')
+        src_gsd = ISPRS_GSD[city]
+    if img_interp not in _INTERP:
+        raise ValueError(f'img_interp must be one of {sorted(_INTERP)}, got '
+                         f'{img_interp!r}')
+    if patch_size <= 0:
+        raise ValueError(f'patch_size must be > 0, got {patch_size}')
+    patch_stride(patch_size, overlap)  # validates the overlap
+    if ndsm_norm not in ('global', 'tile'):
+        raise ValueError(
+            f"ndsm_norm must be 'global' or 'tile', got {ndsm_norm!r}")
+    all_patterns = dict(ISPRS_RAW_PATTERNS.get(city, {}))
+    all_patterns.update(patterns or {})
+    wanted = ['img'] + (['label'] if with_labels else []) + (['ndsm'] if
+                                                             with_ndsm else [])
+    missing = [m for m in wanted if m not in all_patterns]
+    if missing:
+        raise ValueError(f'no file pattern for {missing} of city {city!r}: '
+                         'give patterns=dict(img=..., label=..., ndsm=...)')
+    use_patterns = {m: all_patterns[m] for m in wanted}
+
+    files = check_isprs_tiles(raw_root, city, splits, use_patterns)
+    params = dict(
+        src_gsd=float(src_gsd),
+        dst_gsd=float(dst_gsd),
+        patch_size=int(patch_size),
+        overlap=float(overlap),
+        ndsm_norm=ndsm_norm,
+        ndsm_range=None
+        if ndsm_range is None else [float(v) for v in ndsm_range],
+        ndsm_nodata=None if ndsm_nodata is None else float(ndsm_nodata),
+        label_tolerance=int(label_tolerance),
+        img_interp=img_interp,
+        modalities=wanted)
+    tasks = [
+        dict(
+            out_dir=out_dir,
+            split=split,
+            tile=f'{city}_{tile_id}',
+            files=files[split][tile_id],
+            params=params,
+            overwrite=overwrite) for split, tile_ids in splits.items()
+        for tile_id in tile_ids
+    ]
+    if nproc > 1 and len(tasks) > 1:
+        results = track_parallel_progress(
+            convert_tile, tasks, nproc, keep_order=True)
+    elif progress:
+        results = track_progress(convert_tile, tasks)
+    else:
+        results = [convert_tile(t) for t in tasks]
+
+    summary = dict(
+        city=city,
+        out_dir=out_dir,
+        params=params,
+        splits={
+            split: [f'{city}_{t}' for t in tile_ids]
+            for split, tile_ids in splits.items()
+        },
+        num_patches={
+            split:
+            sum(len(r['patches']) for r in results if r['split'] == split)
+            for split in splits
+        },
+        converted=[r['tile'] for r in results if not r['skipped']],
+        skipped=[r['tile'] for r in results if r['skipped']],
+        ndsm_png=dict(scale=NDSM_PNG_SCALE, offset=NDSM_PNG_OFFSET))
+    atomic_write_text(
+        osp.join(out_dir, SUMMARY_FILE),
+        json.dumps(summary, indent=1) + '\n')
+    return summary

@@ -1,0 +1,344 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Aligned Xception-65, the backbone of DeepLabV3+ (and of SOSD-Net)."""
+from typing import List, Sequence, Tuple
+
+import torch.nn as nn
+from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
+from mmengine.model import BaseModule
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmdepthseg.registry import MODELS
+
+
+class _AtrousSchedule:
+    """Stride / dilation of successive blocks for a target output stride.
+
+    Args:
+        current_stride (int): Network stride before the first block.
+        target (int): Output stride not to be exceeded.
+    """
+
+    def __init__(self, current_stride: int, target: int) -> None:
+        self.current_stride = current_stride
+        self.target = target
+        self.dilation = 1
+
+    def step(self, nominal_stride: int) -> List[int]:
+        """Stride and dilation of the next block.
+
+        Args:
+            nominal_stride (int): The block's stride in the plain network.
+
+        Returns:
+            list[int]: ``[stride, dilation]`` to build the block with.
+        """
+        if self.current_stride >= self.target:
+            dilation = self.dilation
+            self.dilation *= nominal_stride
+            return [1, dilation]
+        self.current_stride *= nominal_stride
+        return [nominal_stride, self.dilation]
+
+
+class XceptionBlock(BaseModule):
+    """Residual unit of aligned Xception: three 3x3 separable convolutions.
+
+    Each separable convolution is a depthwise 3x3 conv and a pointwise 1x1
+    conv, both followed by norm and activation (the aligned form of
+    DeepLabV3+). Only the last separable convolution carries the block's
+    stride; all three use the block's dilation (padding = dilation, so a
+    stride-1 conv keeps the size and a stride-2 conv gives ``ceil(H / 2)``).
+
+    The residual branch is one of:
+
+    - ``'conv'``: a 1x1 conv with the block's stride, then norm, no
+      activation (entry flow, first exit-flow block);
+    - ``'sum'``: the identity (middle flow; needs ``in_channels ==
+      channels[-1]`` and stride 1);
+    - ``'none'``: no residual (last exit-flow block).
+
+    The two branches are summed with no activation after the sum.
+
+    Args:
+        in_channels (int): Input channels.
+        channels (Sequence[int]): Output channels of the three separable
+            convolutions.
+        stride (int): Stride of the last separable convolution (and of the
+            1x1 skip conv). Default: 1.
+        dilation (int): Dilation of the three depthwise convolutions.
+            Default: 1.
+        skip (str): Residual type, ``'conv'``, ``'sum'`` or ``'none'``.
+            Default: ``'conv'``.
+        conv_cfg (dict, optional): Config of conv layers. Default: None.
+        norm_cfg (dict): Config of norm layers.
+            Default: ``dict(type='BN', requires_grad=True)``.
+        act_cfg (dict): Config of activation layers.
+            Default: ``dict(type='ReLU')``.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Default: None.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 channels: Sequence[int],
+                 stride: int = 1,
+                 dilation: int = 1,
+                 skip: str = 'conv',
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(channels) != 3:
+            raise ValueError(f'{type(self).__name__} expects 3 channel '
+                             f'counts, got channels={tuple(channels)}')
+        if skip not in ('conv', 'sum', 'none'):
+            raise ValueError(f"{type(self).__name__}: skip must be 'conv', "
+                             f"'sum' or 'none', got {skip!r}")
+        if skip == 'sum' and (stride != 1 or in_channels != channels[-1]):
+            raise ValueError(
+                f"{type(self).__name__}: skip='sum' needs stride 1 and "
+                f'in_channels == channels[-1], got stride={stride}, '
+                f'in_channels={in_channels}, channels={tuple(channels)}')
+        self.skip = skip
+        convs = []
+        conv_in = in_channels
+        for i, out_channels in enumerate(channels):
+            convs.append(
+                DepthwiseSeparableConvModule(
+                    conv_in,
+                    out_channels,
+                    kernel_size=3,
+                    stride=stride if i == len(channels) - 1 else 1,
+                    padding=dilation,
+                    dilation=dilation,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg))
+            conv_in = out_channels
+        self.convs = nn.ModuleList(convs)
+        self.shortcut = None
+        if skip == 'conv':
+            self.shortcut = ConvModule(
+                in_channels,
+                channels[-1],
+                kernel_size=1,
+                stride=stride,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg,
+                act_cfg=None)
+
+    def forward_with_inner(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Run the block and also return the input of its last conv.
+
+        Args:
+            x (Tensor): Input, ``(B, in_channels, H, W)``.
+
+        Returns:
+            tuple[Tensor, Tensor]: The block output
+            ``(B, channels[2], ceil(H / stride), ceil(W / stride))`` and the
+            output of the second separable conv ``(B, channels[1], H, W)``
+            (before the block's stride).
+        """
+        out = self.convs[1](self.convs[0](x))
+        inner = out
+        out = self.convs[2](out)
+        if self.skip == 'conv':
+            out = out + self.shortcut(x)
+        elif self.skip == 'sum':
+            out = out + x
+        return out, inner
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Run the block.
+
+        Args:
+            x (Tensor): Input, ``(B, in_channels, H, W)``.
+
+        Returns:
+            Tensor: ``(B, channels[2], ceil(H / stride), ceil(W / stride))``.
+        """
+        return self.forward_with_inner(x)[0]
+
+
+@MODELS.register_module()
+class Xception65(BaseModule):
+    """Aligned Xception-65 of DeepLabV3+ (Chen et al., ECCV 2018).
+
+    The modified ("aligned") Xception used as DeepLabV3+'s encoder: every
+    max-pooling of Xception is replaced by a strided depthwise separable
+    convolution, and batch norm + ReLU follow every 3x3 depthwise and every
+    1x1 pointwise convolution. Layers (channels at ``width_mult=1``):
+
+    ============  ============================================  ==========
+    part          layers                                        stride
+    ============  ============================================  ==========
+    stem          3x3 conv 32 /2, 3x3 conv 64                   2
+    entry_block1  sep 128, 128, 128 /2; 1x1 conv skip /2        4
+    entry_block2  sep 256, 256 (-> low-level), 256 /2; skip     8
+    entry_block3  sep 728, 728, 728 /2; 1x1 conv skip /2        16
+    middle_flow   ``num_middle_blocks`` x (sep 728 x 3 + x)     16
+    exit_block1   sep 728, 1024, 1024 /2; 1x1 conv skip /2      32
+    exit_block2   sep 1536, 1536, 2048 (no residual)            32
+    ============  ============================================  ==========
+
+    Output stride: once the network stride reaches ``output_stride``, every
+    later stride-2 block runs with stride 1 and all blocks after it use
+    twice the dilation (DeepLab's atrous scheme): at 16 the exit flow's
+    stride becomes dilation 2 in ``exit_block2``; at 8 ``entry_block3`` runs
+    at stride 1, the middle flow and ``exit_block1`` at dilation 2 and
+    ``exit_block2`` at dilation 4.
+
+    Output size: every 3x3 conv pads by its dilation, so each stride-2 layer
+    maps a side of length ``n`` to ``ceil(n / 2)``; for an input of any
+    ``(H, W)`` the low-level feature is ``(ceil(H / 4), ceil(W / 4))`` and
+    the high-level one ``(ceil(H / output_stride), ceil(W /
+    output_stride))``.
+
+    With ``width_mult=1`` the backbone has 37,867,312 parameters (BN affine
+    parameters included, no conv biases).
+
+    Args:
+        in_channels (int): Input channels. Default: 3.
+        output_stride (int): Stride of the high-level feature, one of
+            8, 16, 32. Default: 16.
+        width_mult (float): Factor on every channel count; each is
+            ``max(1, round(c * width_mult))``. 1.0 gives the published
+            widths; small values give cheap models for tests. Default: 1.0.
+        num_middle_blocks (int): Residual blocks in the middle flow.
+            Default: 16.
+        conv_cfg (dict, optional): Config of conv layers. Default: None.
+        norm_cfg (dict): Config of norm layers.
+            Default: ``dict(type='BN', requires_grad=True)``.
+        act_cfg (dict): Config of activation layers.
+            Default: ``dict(type='ReLU')``.
+        norm_eval (bool): Keep norm layers in eval mode (frozen running
+            statistics) while training. Default: False.
+        init_cfg (dict | list[dict], optional): Initialisation config, e.g.
+            ``dict(type='Pretrained', checkpoint='/path/xception65.pth')``.
+            Default: None (ConvModule's Kaiming initialisation).
+    """
+
+    arch_channels = dict(
+        stem=(32, 64),
+        entry_block1=(128, 128, 128),
+        entry_block2=(256, 256, 256),
+        entry_block3=(728, 728, 728),
+        middle_flow=(728, 728, 728),
+        exit_block1=(728, 1024, 1024),
+        exit_block2=(1536, 1536, 2048))
+
+    def __init__(self,
+                 in_channels: int = 3,
+                 output_stride: int = 16,
+                 width_mult: float = 1.0,
+                 num_middle_blocks: int = 16,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 norm_eval: bool = False,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if output_stride not in (8, 16, 32):
+            raise ValueError(f'{type(self).__name__}: output_stride must be '
+                             f'8, 16 or 32, got {output_stride!r}')
+        if not width_mult > 0:
+            raise ValueError(f'{type(self).__name__}: width_mult must be '
+                             f'positive, got {width_mult!r}')
+        if num_middle_blocks < 0:
+            raise ValueError(f'{type(self).__name__}: num_middle_blocks must '
+                             f'be >= 0, got {num_middle_blocks!r}')
+        self.in_channels = in_channels
+        self.output_stride = output_stride
+        self.width_mult = width_mult
+        self.norm_eval = norm_eval
+        widths = {
+            name: tuple(max(1, int(round(c * width_mult))) for c in chans)
+            for name, chans in self.arch_channels.items()
+        }
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+        stem_channels = widths['stem']
+        self.stem = nn.Sequential(
+            ConvModule(
+                in_channels,
+                stem_channels[0],
+                3,
+                stride=2,
+                padding=1,
+                **common),
+            ConvModule(
+                stem_channels[0], stem_channels[1], 3, padding=1, **common))
+
+        # DeepLab's atrous scheme: strides until ``output_stride`` is
+        # reached, then stride 1 and a dilation doubled after each block
+        # that would have strided.
+        schedule = _AtrousSchedule(current_stride=2, target=output_stride)
+        self.entry_block1 = XceptionBlock(stem_channels[1],
+                                          widths['entry_block1'],
+                                          *schedule.step(2), **common)
+        self.entry_block2 = XceptionBlock(widths['entry_block1'][-1],
+                                          widths['entry_block2'],
+                                          *schedule.step(2), **common)
+        self.entry_block3 = XceptionBlock(widths['entry_block2'][-1],
+                                          widths['entry_block3'],
+                                          *schedule.step(2), **common)
+        middle_stride, middle_dilation = schedule.step(1)
+        self.middle_flow = nn.Sequential(*[
+            XceptionBlock(
+                widths['entry_block3'][-1],
+                widths['middle_flow'],
+                middle_stride,
+                middle_dilation,
+                skip='sum',
+                **common) for _ in range(num_middle_blocks)
+        ])
+        self.exit_block1 = XceptionBlock(widths['middle_flow'][-1],
+                                         widths['exit_block1'],
+                                         *schedule.step(2), **common)
+        self.exit_block2 = XceptionBlock(
+            widths['exit_block1'][-1],
+            widths['exit_block2'],
+            *schedule.step(1),
+            skip='none',
+            **common)
+        self.out_channels: Tuple[int, int] = (widths['entry_block2'][1],
+                                              widths['exit_block2'][-1])
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Extract the decoder's low-level and the high-level features.
+
+        Args:
+            x (Tensor): Input, ``(B, in_channels, H, W)``; any ``H, W``.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``low_level``, the output of the second
+            separable conv of ``entry_block2`` (before its strided conv),
+            ``(B, out_channels[0], ceil(H / 4), ceil(W / 4))``, and
+            ``high_level``, the exit-flow output, ``(B, out_channels[1],
+            ceil(H / output_stride), ceil(W / output_stride))``.
+        """
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f'{type(self).__name__} expects an input of shape '
+                f'(B, {self.in_channels}, H, W), got {tuple(x.shape)}')
+        x = self.stem(x)
+        x = self.entry_block1(x)
+        x, low_level = self.entry_block2.forward_with_inner(x)
+        x = self.entry_block3(x)
+        x = self.middle_flow(x)
+        x = self.exit_block1(x)
+        high_level = self.exit_block2(x)
+        return low_level, high_level
+
+    def train(self, mode: bool = True) -> 'Xception65':
+        """Set the training mode, keeping norm layers in eval mode if
+        ``norm_eval``."""
+        super().train(mode)
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self

@@ -1,0 +1,298 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""SOSD-Net: joint semantic object segmentation and depth estimation."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmseg.models.losses import accuracy
+from mmseg.models.utils import resize
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         OptSampleList, SampleList)
+from torch import Tensor
+
+from mmdepthseg.registry import MODELS
+from ..utils import stack_pixel_field
+from .multi_task_segmentor import MultiTaskSegmentor
+
+DEPTH_MODES = ('depth', 'disparity')
+
+
+def focal_baseline(img_metas: Sequence[dict], like: Tensor) -> Tensor:
+    """``fx * baseline`` of each sample, the disparity-depth factor.
+
+    Args:
+        img_metas (Sequence[dict]): Metainfo with ``intrinsics`` (3x3, of
+            the current image size) and ``baseline`` (metres).
+        like (Tensor): Gives dtype and device.
+
+    Returns:
+        Tensor: ``(B, 1, 1, 1)``, pixels x metres.
+    """
+    values = []
+    for i, meta in enumerate(img_metas):
+        if 'intrinsics' not in meta or 'baseline' not in meta:
+            raise KeyError(
+                f"SOSDNet with depth_mode='disparity' needs metainfo "
+                f"'intrinsics' and 'baseline' (see docs/en/data_contract.md); "
+                f"sample {i} ({meta.get('img_path', '?')}) has "
+                f'{sorted(meta)}')
+        fx = float(meta['intrinsics'][0][0])
+        values.append(fx * float(meta['baseline']))
+    return like.new_tensor(values).view(-1, 1, 1, 1)
+
+
+def depth_to_disparity(depth: Tensor, focal_baseline: Tensor) -> Tensor:
+    """``d = fx * b / depth`` where depth is valid (> 0), else 0 (invalid).
+
+    Args:
+        depth (Tensor): ``(B, 1, H, W)`` metres, 0 = invalid.
+        focal_baseline (Tensor): ``(B, 1, 1, 1)``.
+
+    Returns:
+        Tensor: Disparity in pixels, ``(B, 1, H, W)``, 0 where invalid.
+    """
+    valid = depth > 0
+    return (focal_baseline / depth.clamp(min=1e-6)) * valid
+
+
+@MODELS.register_module()
+class SOSDNet(MultiTaskSegmentor):
+    """SOSD-Net (He et al.): Xception-65, context neck and :class:`SOSDHead`.
+
+    SOSD-Net: Joint Semantic Object Segmentation and Depth Estimation from
+    Monocular images, Sec. 3. One joint head predicts both tasks at stride
+    4; both outputs are upsampled bilinearly to the input size.
+
+    .. code:: text
+
+        loss():    extract_feat() = neck(backbone(view 0)) -> decode_head(
+                   tasks=active_tasks) -> L1 depth (Eq. 7) / CE (Eq. 6)
+        predict(): decode_head() -> upsample -> metres -> postprocess_result()
+
+    Losses: ``loss_depth`` is ``depth_loss`` (L1 over valid pixels, Eq. 7)
+    on depth in metres, or in ``depth_mode='disparity'`` on disparity in
+    pixels (target ``fx * baseline / depth`` from metainfo ``intrinsics``
+    and ``baseline``; the loss's ``min_depth`` / ``max_depth`` then apply to
+    pixels); ``loss_ce`` is ``seg_loss`` (cross-entropy averaged over the
+    labelled pixels, Eq. 6) and ``acc_seg`` its pixel accuracy. Only the
+    tasks in :attr:`active_tasks` are computed, which the EM alternating
+    training hook switches between ``('depth',)`` and ``('seg',)``.
+
+    Predictions follow :class:`MultiTaskSegmentor`: ``pred_depth_map`` in
+    metres (disparity converted back), ``seg_logits`` and ``pred_sem_seg``
+    at ``ori_shape``.
+
+    Args:
+        backbone (dict): Backbone config (``Xception65``), returning
+            ``(low_level, high_level)``.
+        decode_head (dict): :class:`SOSDHead` config.
+        neck (dict, optional): :class:`SOSDContextNeck` config.
+            Default: None (the head then sees the backbone output).
+        depth_loss (dict): Depth loss config. Default:
+            ``dict(type='DepthL1Loss')``.
+        seg_loss (dict): Segmentation loss config. Default: mmseg's
+            ``CrossEntropyLoss`` averaged over labelled pixels, named
+            ``loss_ce``.
+        depth_mode (str): ``'depth'`` (metres) or ``'disparity'`` (pixels)
+            as the regression target. Default: 'depth'.
+        ignore_index (int): Unlabelled pixels. Default: 255.
+        min_depth (float): Predicted depth is clamped to at least this
+            (metres). Default: 1e-3.
+        max_depth (float, optional): And to at most this. Default: None.
+        train_cfg, test_cfg, data_preprocessor, init_cfg: As for
+            :class:`MultiTaskSegmentor`.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 decode_head: ConfigType,
+                 neck: OptConfigType = None,
+                 depth_loss: ConfigType = dict(type='DepthL1Loss'),
+                 seg_loss: ConfigType = dict(
+                     type='CrossEntropyLoss',
+                     use_sigmoid=False,
+                     loss_weight=1.0,
+                     avg_non_ignore=True,
+                     loss_name='loss_ce'),
+                 depth_mode: str = 'depth',
+                 ignore_index: int = 255,
+                 min_depth: float = 1e-3,
+                 max_depth: Optional[float] = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        if depth_mode not in DEPTH_MODES:
+            raise ValueError(f'SOSDNet: depth_mode must be one of '
+                             f'{DEPTH_MODES}, got {depth_mode!r}')
+        if min_depth <= 0 or (max_depth is not None
+                              and max_depth <= min_depth):
+            raise ValueError(f'SOSDNet: need 0 < min_depth < max_depth, got '
+                             f'min_depth={min_depth}, max_depth={max_depth}')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.decode_head = MODELS.build(decode_head)
+        if not hasattr(self.decode_head, 'tasks'):
+            raise TypeError(
+                'SOSDNet: decode_head must be an SOSDHead (with .tasks), got '
+                f'{type(self.decode_head).__name__}')
+        self.depth_loss = MODELS.build(depth_loss) \
+            if self.with_depth_head else None
+        self.seg_loss = MODELS.build(seg_loss) if self.with_seg_head else None
+        self.depth_mode = depth_mode
+        self.ignore_index = ignore_index
+        self.min_depth = min_depth
+        self.max_depth = max_depth
+        self.active_tasks = self.decode_head.tasks
+
+    def _init_heads(self, depth_head: OptConfigType,
+                    seg_head: OptConfigType) -> None:
+        """No separate task heads: the joint ``decode_head`` is built in
+        ``__init__``."""
+        self.depth_head = None
+        self.seg_head = None
+
+    @property
+    def with_depth_head(self) -> bool:
+        """bool: Whether the model predicts depth."""
+        return 'depth' in self.decode_head.tasks
+
+    @property
+    def with_seg_head(self) -> bool:
+        """bool: Whether the model predicts semantic segmentation."""
+        return 'seg' in self.decode_head.tasks
+
+    @property
+    def active_tasks(self) -> Tuple[str, ...]:
+        """tuple[str]: Tasks whose losses :meth:`loss` computes."""
+        return self._active_tasks
+
+    @active_tasks.setter
+    def active_tasks(self, tasks: Sequence[str]) -> None:
+        tasks = (tasks, ) if isinstance(tasks, str) else tuple(tasks)
+        if not tasks or not set(tasks) <= set(self.decode_head.tasks):
+            raise ValueError(
+                f'SOSDNet.active_tasks must be a non-empty subset of the '
+                f'head tasks {self.decode_head.tasks}, got {tasks}')
+        self._active_tasks = tuple(t for t in self.decode_head.tasks
+                                   if t in tasks)
+
+    def _upsampled(self, inputs: Tensor, size: Tuple[int, int],
+                   tasks: Sequence[str]) -> Dict[str, Optional[Tensor]]:
+        """Head outputs of the reference view resized to ``size``."""
+        outs = self.decode_head(self.extract_feat(inputs), tasks=tasks)
+        return {
+            name:
+            None if out is None else resize(
+                out, size=size, mode='bilinear', align_corners=False)
+            for name, out in outs.items()
+        }
+
+    def loss(self, inputs: Tensor,
+             data_samples: SampleList) -> Dict[str, Tensor]:
+        """Losses of the active tasks.
+
+        Args:
+            inputs (Tensor): ``(B, 3V, H, W)``.
+            data_samples (list[SegDataSample]): Samples with
+                ``gt_depth_map`` / ``gt_sem_seg`` ``(V', H, W)`` (view 0 is
+                supervised) and, in disparity mode, metainfo
+                ``intrinsics`` and ``baseline``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_depth`` and / or ``loss_ce`` and
+            ``acc_seg``, for the active tasks.
+        """
+        outs = self._upsampled(inputs, inputs.shape[2:], self.active_tasks)
+        losses = dict()
+        if outs['depth'] is not None:
+            pred = outs['depth']
+            gt = stack_pixel_field(data_samples, 'gt_depth_map')[:, :1]
+            gt = gt.to(pred)
+            if gt.shape[2:] != pred.shape[2:]:
+                pred = resize(pred, size=gt.shape[2:], mode='bilinear')
+            target = gt
+            if self.depth_mode == 'disparity':
+                target = depth_to_disparity(
+                    gt, focal_baseline([s.metainfo for s in data_samples], gt))
+            losses[self.depth_loss.loss_name] = self.depth_loss(
+                pred, target, valid_mask=gt > 0)
+        if outs['seg'] is not None:
+            logits = outs['seg']
+            label = stack_pixel_field(data_samples, 'gt_sem_seg')[:, 0].long()
+            if label.shape[1:] != logits.shape[2:]:
+                logits = resize(logits, size=label.shape[1:], mode='bilinear')
+            losses[self.seg_loss.loss_name] = self.seg_loss(
+                logits, label, ignore_index=self.ignore_index)
+            losses['acc_seg'] = accuracy(
+                logits, label, ignore_index=self.ignore_index)
+        return losses
+
+    def to_metres(self, depth: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Turn the depth output into metres, clamped to the depth range.
+
+        Args:
+            depth (Tensor): ``(B, 1, H, W)`` depth (metres) or disparity
+                (pixels at the input size), after ``depth_mode``.
+            batch_img_metas (list[dict]): Metas; disparity mode reads
+                ``intrinsics`` and ``baseline``.
+
+        Returns:
+            Tensor: ``(B, 1, H, W)`` metres.
+        """
+        if self.depth_mode == 'disparity':
+            depth = focal_baseline(batch_img_metas,
+                                   depth) / depth.clamp(min=1e-6)
+        return depth.clamp(min=self.min_depth, max=self.max_depth)
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Segmentation logits ``(B, C, H, W)`` at the input size."""
+        if not self.with_seg_head:
+            raise RuntimeError('SOSDNet.encode_decode needs a head with the '
+                               "'seg' task")
+        return self._upsampled(inputs, inputs.shape[2:], ('seg', ))['seg']
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Predict depth (metres) and segmentation at the original size.
+
+        Args:
+            inputs (Tensor): ``(B, 3V, H, W)``.
+            data_samples (list[SegDataSample], optional): Samples with
+                ``img_shape``, ``ori_shape`` (and flip) metainfo; disparity
+                mode also needs ``intrinsics`` and ``baseline``.
+
+        Returns:
+            list[SegDataSample]: With ``seg_logits``, ``pred_sem_seg`` and
+            ``pred_depth_map`` at ``ori_shape`` for the tasks of the head.
+        """
+        batch_img_metas = self._batch_img_metas(inputs, data_samples)
+        outs = self._upsampled(inputs, inputs.shape[2:],
+                               self.decode_head.tasks)
+        depth = outs['depth']
+        if depth is not None:
+            depth = self.to_metres(depth, batch_img_metas)
+        return self.postprocess_result(outs['seg'], data_samples, depth)
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: OptSampleList = None) -> Dict[str, object]:
+        """Raw head outputs at stride 4, without post-processing.
+
+        Returns:
+            dict: ``'depth'``: ``[(B, 1, h, w)]`` (depth or disparity after
+            ``depth_mode``) and ``'seg_logits'`` ``(B, C, h, w)``, for the
+            tasks of the head.
+        """
+        outs = self.decode_head(self.extract_feat(inputs))
+        result = dict()
+        if outs['depth'] is not None:
+            result['depth'] = [outs['depth']]
+        if outs['seg'] is not None:
+            result['seg_logits'] = outs['seg']
+        return result

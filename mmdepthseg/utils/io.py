@@ -1,0 +1,83 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Atomic file writing: readers never see a partial file.
+
+Every writer of the project (dataset converters, pseudo-label tools, the
+synthetic generator, checkpoint tools, benchmark reports) goes through
+:func:`atomic_open`: the data is written to a hidden temporary file in the
+destination folder, which then replaces the destination with ``os.replace``
+(atomic on POSIX and Windows). An interrupted run leaves either the old
+file or the new one, never a truncated one, so resumable tools can trust
+that an existing file is complete.
+"""
+import os
+import os.path as osp
+import tempfile
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
+
+import torch
+
+
+@contextmanager
+def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO]:
+    """Open a temporary file that replaces ``path`` when the block ends.
+
+    Parent folders are created. If the block raises, the temporary file is
+    removed and ``path`` is left untouched.
+
+    Args:
+        path (str): Destination file.
+        mode (str): ``'wb'`` or ``'w'`` (text, UTF-8). Default: ``'wb'``.
+
+    Yields:
+        IO: The open temporary file.
+    """
+    if mode not in ('wb', 'w'):
+        raise ValueError(f"atomic_open: mode must be 'wb' or 'w', got "
+                         f'{mode!r}')
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+    try:
+        kwargs = dict(encoding='utf-8') if mode == 'w' else dict()
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`).
+
+    Args:
+        path (str): Destination file.
+        data (bytes): File content.
+    """
+    with atomic_open(path, 'wb') as f:
+        f.write(data)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write a UTF-8 text file atomically (see :func:`atomic_open`).
+
+    Args:
+        path (str): Destination file.
+        text (str): File content.
+    """
+    with atomic_open(path, 'w') as f:
+        f.write(text)
+
+
+def atomic_torch_save(obj: Any, path: str) -> None:
+    """``torch.save`` to ``path`` atomically (see :func:`atomic_open`).
+
+    Args:
+        obj: Any object ``torch.save`` accepts (e.g. a checkpoint dict).
+        path (str): Destination file.
+    """
+    with atomic_open(path, 'wb') as f:
+        torch.save(obj, f)
