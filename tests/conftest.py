@@ -63,3 +63,25 @@ def synthetic_kitti_pseudo(tmp_path_factory, synthetic_kitti) -> str:
     shutil.copytree(synthetic_kitti, root, dirs_exist_ok=True)
     generate_dataset_pseudo_depth(root, dataset='kitti', progress=False)
     return root
+
+
+@pytest.fixture(scope='session')
+def synthetic_semimtl(tmp_path_factory) -> str:
+    """Generated Cityscapes-layout streets for two-domain SemiMTL (128x256):
+    ``train`` (2 cities, labels segmentation) / ``train_extra`` (2 other
+    cities, labels depth) and held-out ``val`` / ``val_extra`` cities."""
+    from mmdepthseg.datasets.synthetic import write_cityscapes
+    root = str(tmp_path_factory.mktemp('synthetic_semimtl'))
+    write_cityscapes(
+        root,
+        seed=0,
+        cities={
+            'train': ['aachen', 'bochum'],
+            'train_extra': ['erfurt', 'dresden'],
+            'val': ['frankfurt'],
+            'val_extra': ['lindau']
+        },
+        frames_per_city=6,
+        height=128,
+        width=256)
+    return root

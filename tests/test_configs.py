@@ -21,7 +21,16 @@ def test_config_builds_its_model(path):
     assert cfg.default_scope == 'mmdepthseg'
     model = MODELS.build(cfg.model)
     assert model is not None
-    dataset = cfg.train_dataloader.dataset
-    assert DATASETS.get(dataset.type) is not None
-    for step in dataset.pipeline + cfg.test_dataloader.dataset.pipeline:
-        assert TRANSFORMS.get(step.type) is not None, step.type
+    for loader in ('train_dataloader', 'test_dataloader'):
+        for dataset in _datasets(cfg[loader].dataset):
+            assert DATASETS.get(dataset.type) is not None, dataset.type
+            for step in dataset.pipeline:
+                assert TRANSFORMS.get(step.type) is not None, step.type
+
+
+def _datasets(dataset):
+    """The leaf datasets of a (multi-source) dataset config."""
+    if dataset.type == 'MultiSourceDataset':
+        assert DATASETS.get(dataset.type) is not None
+        return [d for src in dataset.sources for d in _datasets(src.dataset)]
+    return [dataset]

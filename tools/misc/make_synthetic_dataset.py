@@ -81,6 +81,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     city.add_argument(
         '--train-cities', nargs='+', default=['aachen', 'bochum', 'bremen'])
     city.add_argument('--val-cities', nargs='+', default=['frankfurt'])
+    city.add_argument(
+        '--train-extra-cities',
+        nargs='+',
+        default=[],
+        help='cities of a train_extra split (SemiMTL: a depth-only domain)')
+    city.add_argument(
+        '--val-extra-cities',
+        nargs='+',
+        default=[],
+        help='cities of a val_extra split (validation of that domain)')
     city.add_argument('--frames-per-city', type=int, default=20)
     nyu = parser.add_argument_group('nyu')
     nyu.add_argument('--train-rooms', type=int, default=8)
@@ -169,8 +179,12 @@ def main(argv=None) -> dict:
             args.out,
             seed=args.seed,
             cities={
-                'train': args.train_cities,
-                'val': args.val_cities
+                split: names
+                for split, names in (('train', args.train_cities),
+                                     ('val', args.val_cities),
+                                     ('train_extra', args.train_extra_cities),
+                                     ('val_extra', args.val_extra_cities))
+                if names
             },
             frames_per_city=args.frames_per_city,
             height=height,

@@ -29,8 +29,7 @@ synscapes_test_pipeline = [
     dict(type='DepthTargetTransform', mode='inverse', sky_label=10),
     dict(type='PackMultiViewInputs')
 ]
-depth_source = dict(
-    _delete_=True,
+synscapes_depth_source = dict(
     domain=2,
     tasks=('depth', ),
     dataset=dict(
@@ -50,6 +49,6 @@ val_sources = [
             pipeline=synscapes_test_pipeline))
 ]
 train_dataloader = dict(
-    dataset=dict(sources=[_base_.seg_source, depth_source]))
+    dataset=dict(sources=[_base_.seg_source, synscapes_depth_source]))
 val_dataloader = dict(dataset=dict(sources=val_sources))
 test_dataloader = val_dataloader

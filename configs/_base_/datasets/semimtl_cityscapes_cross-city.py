@@ -19,8 +19,7 @@ train_pipeline = [
         ratio_range=(0.5, 2.0),
         keep_ratio=True),
     dict(type='MultiViewRandomCrop', crop_size=crop_size),
-    dict(type='MultiViewRandomFlip', prob=0.5),
-    depth_target,
+    dict(type='MultiViewRandomFlip', prob=0.5), depth_target,
     dict(type='PackMultiViewInputs')
 ]
 # evaluated at 512x1024: the resized maps are the ground truth
@@ -31,8 +30,7 @@ test_pipeline = [
         type='MultiViewResize',
         scale=img_scale,
         keep_ratio=True,
-        update_ori_shape=True),
-    depth_target,
+        update_ori_shape=True), depth_target,
     dict(type='PackMultiViewInputs')
 ]
 seg_source = dict(

@@ -34,4 +34,3 @@ default_hooks = dict(
         max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DepthSegVisualizationHook'))
-log_processor = dict(by_epoch=False)

@@ -1,0 +1,4 @@
+# SemiMTL (M1, Eq. 4): unlabelled-task predictions aligned to the labelled
+# domain's predictions.
+_base_ = './semimtl_r101_cityscapes_cross-city.py'
+model = dict(inter_mode='m1')

@@ -1,0 +1,4 @@
+# SemiMTL (M3, Eq. 6): unlabelled-task predictions aligned to the joint
+# distribution of ground truth and labelled predictions.
+_base_ = './semimtl_r101_cityscapes-synscapes_cross-domain.py'
+model = dict(inter_mode='m3')

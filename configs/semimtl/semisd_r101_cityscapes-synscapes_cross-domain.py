@@ -1,0 +1,4 @@
+# SemiSD baseline: one binary ground-truth-vs-prediction discriminator per
+# task, without domain awareness.
+_base_ = './semimtl_r101_cityscapes-synscapes_cross-domain.py'
+model = dict(mode='semisd')
