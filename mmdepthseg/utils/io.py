@@ -43,6 +43,11 @@ def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO]:
         kwargs = dict(encoding='utf-8') if mode == 'w' else dict()
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
+        # mkstemp creates 0600 files: give the result the permissions of an
+        # ordinary new file (0666 minus the umask)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):

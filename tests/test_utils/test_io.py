@@ -1,0 +1,42 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Atomic writers: all or nothing, ordinary permissions."""
+import os
+import stat
+
+import pytest
+import torch
+
+from mmdepthseg.utils.io import (atomic_open, atomic_torch_save,
+                                 atomic_write_bytes, atomic_write_text)
+
+
+def test_writes_and_replaces(tmp_path):
+    path = str(tmp_path / 'sub' / 'a.txt')
+    atomic_write_text(path, 'one')
+    atomic_write_text(path, 'two')
+    assert open(path).read() == 'two'
+    atomic_write_bytes(path, b'\x00\x01')
+    assert open(path, 'rb').read() == b'\x00\x01'
+    atomic_torch_save(dict(x=torch.arange(3)), str(tmp_path / 'c.pth'))
+    assert torch.load(str(tmp_path / 'c.pth'))['x'].tolist() == [0, 1, 2]
+
+
+def test_failure_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = str(tmp_path / 'a.txt')
+    atomic_write_text(path, 'old')
+    with pytest.raises(RuntimeError):
+        with atomic_open(path, 'w') as f:
+            f.write('half')
+            raise RuntimeError('interrupted')
+    assert open(path).read() == 'old'
+    assert os.listdir(tmp_path) == ['a.txt']
+
+
+def test_permissions_follow_the_umask(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = str(tmp_path / 'a.bin')
+        atomic_write_bytes(path, b'x')
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
