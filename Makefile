@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 
 install: $(STAMP)
 
-$(STAMP): tools/install.sh setup.py requirements/runtime.txt requirements/tests.txt requirements/build.txt requirements/mminstall.txt
+$(STAMP): tools/install.sh setup.py requirements/runtime.txt requirements/tests.txt requirements/build.txt requirements/mminstall.txt requirements/optional.txt
 	bash tools/install.sh
 	@touch $(STAMP)
 

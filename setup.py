@@ -1,5 +1,6 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 import os.path as osp
+import re
 from setuptools import find_packages, setup
 
 
@@ -22,6 +23,27 @@ def parse_requirements(fname: str) -> list:
     return [ln for ln in lines if ln]
 
 
+def requirement_name(requirement: str) -> str:
+    """The package name of a requirement line, e.g. 'onnx' of 'onnx>=1.17'.
+    """
+    return re.split(r'[<>=!~;\[ ]', requirement, maxsplit=1)[0].lower()
+
+
+def optional_extras() -> dict:
+    """Extras from requirements/optional.txt: 'onnx' (export and
+    verification), 'tensorboard' and 'optional' (all of them)."""
+    optional = parse_requirements('requirements/optional.txt')
+    groups = dict(
+        onnx=('onnx', 'onnxruntime', 'onnxscript'),
+        tensorboard=('tensorboard', ))
+    extras = {
+        extra: [r for r in optional if requirement_name(r) in names]
+        for extra, names in groups.items()
+    }
+    extras['optional'] = optional
+    return extras
+
+
 if __name__ == '__main__':
     setup(
         name='mmdepthseg',
@@ -39,5 +61,6 @@ if __name__ == '__main__':
         extras_require={
             'tests': parse_requirements('requirements/tests.txt'),
             'mim': parse_requirements('requirements/mminstall.txt'),
+            **optional_extras(),
         },
         zip_safe=False)

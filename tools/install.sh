@@ -30,6 +30,11 @@ fi
 # the pinned runtime stack first, so that mmcv's own (unpinned) requirements
 # are already satisfied when it is built
 "${PIP[@]}" -q -r requirements/runtime.txt -r requirements/tests.txt
+# optional extras (ONNX export + onnxruntime check, TensorBoard); the tests
+# of those features skip without them. INSTALL_OPTIONAL=0 leaves them out.
+if [ "${INSTALL_OPTIONAL:-1}" != "0" ]; then
+  "${PIP[@]}" -q -r requirements/optional.txt
+fi
 
 if "$PY" -c "import mmcv, mmcv.ops" 2>/dev/null; then
   echo "[install] mmcv $("$PY" -c 'import mmcv; print(mmcv.__version__)') with ops already present"

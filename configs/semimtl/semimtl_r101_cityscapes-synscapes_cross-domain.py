@@ -6,3 +6,5 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_semimtl_40k.py'
 ]
+# the depth task's target (inverse depth / height) is drawn as it is
+visualizer = dict(depth_encoding='target')

@@ -7,3 +7,5 @@ _base_ = [
     '../_base_/schedules/schedule_semimtl_40k.py'
 ]
 model = dict(seg_head=dict(num_classes=6))
+# the depth task's target (inverse depth / height) is drawn as it is
+visualizer = dict(depth_encoding='target')

@@ -85,3 +85,5 @@ param_scheduler = dict(generator=[
 train_cfg = dict(max_iters=300, val_interval=300)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=300))
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
+# the depth task's target (inverse depth / height) is drawn as it is
+visualizer = dict(depth_encoding='target')

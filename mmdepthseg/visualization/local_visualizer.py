@@ -1,11 +1,13 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
+import matplotlib
 import mmcv
 import numpy as np
 import torch
 from mmengine.dist import master_only
+from mmengine.structures import PixelData
 from mmseg.utils import get_classes, get_palette
 from mmseg.visualization import SegLocalVisualizer
 
@@ -60,6 +62,84 @@ def default_palette(num_classes: int) -> List[List[int]]:
     return rng.randint(0, 256, size=(num_classes, 3)).tolist()
 
 
+#: How the float maps named ``*depth*`` are coloured (see
+#: :class:`DepthSegLocalVisualizer`).
+DEPTH_ENCODINGS = ('metres', 'target')
+
+
+def value_range(maps: Sequence[np.ndarray],
+                percentile: float = 95.0) -> Optional[Tuple[float, float]]:
+    """A shared linear colour range of several maps.
+
+    Args:
+        maps (Sequence[np.ndarray]): Maps; non-finite values are invalid.
+        percentile (float): ``vmax`` is this percentile of the finite values
+            of all maps together, ``vmin`` their minimum.
+
+    Returns:
+        tuple[float, float] | None: ``(vmin, vmax)``, or None when no map
+        has a finite value.
+    """
+    values = [np.asarray(m, dtype=np.float64) for m in maps]
+    values = [v[np.isfinite(v)] for v in values]
+    values = np.concatenate(values) if values else np.zeros(0)
+    if values.size == 0:
+        return None
+    return float(values.min()), float(np.percentile(values, percentile))
+
+
+def colorize_values(
+    values: np.ndarray,
+    vmin: Optional[float] = None,
+    vmax: Optional[float] = None,
+    cmap: str = 'magma',
+    invalid_color: Tuple[int, int, int] = (0, 0, 0)
+) -> np.ndarray:
+    """Colour-map a map linearly: ``vmin`` darkest, ``vmax`` brightest.
+
+    For maps that are not metric depth: SemiMTL's depth targets (inverse
+    depth, so near = bright as in :func:`colorize_depth`; nDSM height),
+    confidences.
+
+    Args:
+        values (np.ndarray): (H, W) map; non-finite values are invalid.
+        vmin (float, optional): Value of the first colour. Defaults to the
+            minimum of the finite values.
+        vmax (float, optional): Value of the last colour (larger values
+            saturate). Defaults to the maximum of the finite values.
+        cmap (str): A matplotlib colormap name. Defaults to 'magma'.
+        invalid_color (tuple[int, int, int]): RGB of invalid pixels.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB image.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError('colorize_values expects an (H, W) map, got shape '
+                         f'{values.shape}')
+    valid = np.isfinite(values)
+    if valid.any():
+        vmin = float(values[valid].min()) if vmin is None else vmin
+        vmax = float(values[valid].max()) if vmax is None else vmax
+    else:
+        vmin, vmax = 0.0, 1.0
+    normed = np.clip(
+        (np.where(valid, values, vmin) - vmin) / max(vmax - vmin, 1e-12), 0.0,
+        1.0)
+    colors = matplotlib.colormaps[cmap](normed, bytes=True)[..., :3]
+    colors[~valid] = np.asarray(invalid_color, dtype=np.uint8)
+    return np.ascontiguousarray(colors)
+
+
+def _caption(panel: np.ndarray, text: str, height: int) -> np.ndarray:
+    """``panel`` under a black bar of ``height`` rows holding ``text``."""
+    bar = np.zeros((height, panel.shape[1], 3), dtype=np.uint8)
+    scale = height / 30.
+    cv2.putText(bar, text, (2, int(height * 0.75)), cv2.FONT_HERSHEY_SIMPLEX,
+                scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return np.concatenate([bar, panel], axis=0)
+
+
 @VISUALIZERS.register_module()
 class DepthSegLocalVisualizer(SegLocalVisualizer):
     """Draws input, depth and segmentation side by side.
@@ -73,6 +153,9 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
     lacking it shows a black panel there. Ground truth and prediction of one
     sample share one colour range. Maps of another size than the image are
     resized to it by nearest neighbour.
+
+    :meth:`draw_input_sample` draws a packed training sample instead (every
+    view and every per-pixel map; ``tools/misc/browse_dataset.py``).
 
     Works with MMSegmentation's ``SegVisualizationHook`` (and so with
     ``tools/test.py --show-dir``): pictures go to the visualizer's backends
@@ -99,7 +182,17 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
             Self-supervised models predict depth only up to scale, so their
             configs set False and each map gets its own range.
             Defaults to True.
+        depth_encoding (str): What the depth maps hold. ``'metres'``
+            (default): depth, coloured as inverse depth (0 / non-finite =
+            invalid). ``'target'``: a regression target coloured linearly
+            (high = bright, non-finite = invalid), for SemiMTL's inverse
+            depth or height targets (``DepthTargetTransform``).
     """
+
+    #: Maps drawn first by :meth:`draw_input_sample`, in this order; other
+    #: ``PixelData`` fields follow alphabetically.
+    INPUT_FIELD_ORDER = ('gt_sem_seg', 'gt_depth_map', 'gt_pseudo_depth',
+                         'gt_confidence')
 
     def __init__(self,
                  name: str = 'visualizer',
@@ -113,7 +206,11 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
                  depth_cmap: str = 'magma',
                  depth_percentile: float = 95.0,
                  shared_depth_range: bool = True,
+                 depth_encoding: str = 'metres',
                  **kwargs) -> None:
+        if depth_encoding not in DEPTH_ENCODINGS:
+            raise ValueError(f'depth_encoding must be one of '
+                             f'{DEPTH_ENCODINGS}, got {depth_encoding!r}')
         # mmseg 1.2.2's __init__ passes (palette, classes) swapped to
         # ``set_dataset_meta``; set the meta ourselves afterwards.
         super().__init__(
@@ -122,6 +219,7 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
         self.depth_cmap = depth_cmap
         self.depth_percentile = depth_percentile
         self.shared_depth_range = shared_depth_range
+        self.depth_encoding = depth_encoding
 
     def set_dataset_meta(self,
                          classes: Optional[List] = None,
@@ -144,6 +242,21 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
             raise ValueError(f'{len(classes)} classes but {len(palette)} '
                              'palette colours')
         self.dataset_meta = dict(classes=classes, palette=palette)
+
+    def _depth_range(
+            self, maps: Sequence[np.ndarray]) -> Optional[Tuple[float, float]]:
+        """Colour range of depth maps after ``depth_encoding``."""
+        if self.depth_encoding == 'metres':
+            return inverse_depth_range(maps, self.depth_percentile)
+        return value_range(maps, self.depth_percentile)
+
+    def _colorize_depth(self, depth: np.ndarray,
+                        vrange: Optional[Tuple[float, float]]) -> np.ndarray:
+        """(H, W, 3) RGB panel of a depth map after ``depth_encoding``."""
+        vmin, vmax = vrange if vrange else (None, None)
+        if self.depth_encoding == 'metres':
+            return colorize_depth(depth, vmin, vmax, cmap=self.depth_cmap)
+        return colorize_values(depth, vmin, vmax, cmap=self.depth_cmap)
 
     def _classes_and_palette(self):
         meta = self.dataset_meta or {}
@@ -231,8 +344,7 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
         if not rows:
             return image
 
-        shared = inverse_depth_range([d for d, _ in rows if d is not None],
-                                     self.depth_percentile)
+        shared = self._depth_range([d for d, _ in rows if d is not None])
         classes, palette = self._classes_and_palette()
         has_depth = any(d is not None for d, _ in rows)
         has_seg = any(s is not None for _, s in rows)
@@ -245,16 +357,127 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
                 panels.append(blank)
             elif has_depth:
                 own = shared if self.shared_depth_range else \
-                    inverse_depth_range([depth], self.depth_percentile)
-                vmin, vmax = own if own else (None, None)
-                panels.append(
-                    colorize_depth(depth, vmin, vmax, cmap=self.depth_cmap))
+                    self._depth_range([depth])
+                panels.append(self._colorize_depth(depth, own))
             if has_seg:
                 panels.append(
                     blank if seg is None else self.
                     _seg_panel(image, seg, classes, palette, with_labels))
             lines.append(np.concatenate(panels, axis=1))
         return np.concatenate(lines, axis=0)
+
+    def _map_panel(self, name: str, data: np.ndarray, image: np.ndarray,
+                   depth_range: Optional[Tuple[float, float]]) -> np.ndarray:
+        """(H, W, 3) RGB panel of one view of a per-pixel field."""
+        if not np.issubdtype(data.dtype, np.floating):
+            classes, palette = self._classes_and_palette()
+            return self._seg_panel(image, data, classes, palette, False)
+        if 'confidence' in name:
+            return colorize_values(data, 0., 1., cmap='viridis')
+        if 'depth' in name:
+            return self._colorize_depth(data, depth_range)
+        return colorize_values(data, *(value_range([data]) or (None, None)))
+
+    def draw_input_sample(self,
+                          inputs,
+                          data_sample=None,
+                          caption_height: Optional[int] = None) -> np.ndarray:
+        """Draw what a pipeline feeds the model: every view, every map.
+
+        One row per view (``view_names`` order): the view as the model gets
+        it, the un-augmented view (``unaug_img``, when present), then one
+        panel per ``PixelData`` field of the sample (``gt_sem_seg`` with the
+        palette, ``gt_depth_map`` / ``gt_pseudo_depth`` coloured after
+        ``depth_encoding`` with one range for all depth maps of the sample,
+        ``gt_confidence`` with 'viridis' on [0, 1], other fields in that
+        order). A field with fewer views than the sample (``V' < V``) leaves
+        the later rows black. Every panel has the size of the largest map
+        (test pipelines keep the ground truth at its original size, which a
+        sparse lidar map would not survive downsampling): smaller views and
+        maps are enlarged by nearest neighbour and their caption gives their
+        own size.
+
+        Args:
+            inputs (Tensor | np.ndarray): uint8 ``(3V, h, w)`` BGR views
+                stacked on channels (``PackMultiViewInputs``' ``inputs``).
+            data_sample (SegDataSample, optional): The packed sample.
+            caption_height (int, optional): Height of the caption bars.
+                Defaults to ``max(12, H // 12)``.
+
+        Returns:
+            np.ndarray: ``(V * (caption + H), columns * W, 3)`` RGB uint8,
+            ``(H, W)`` the largest size of the views and maps.
+        """
+        inputs = _to_numpy(inputs)
+        if inputs.ndim != 3 or inputs.shape[0] % 3 != 0:
+            raise ValueError('inputs must be (3V, H, W) with the views '
+                             f'stacked on channels, got {inputs.shape}')
+        num_views = inputs.shape[0] // 3
+        meta = data_sample.metainfo if data_sample is not None else {}
+        view_names = [str(v) for v in meta.get('view_names', ())]
+        view_names += [str(v) for v in range(len(view_names), num_views)]
+
+        fields: Dict[str, np.ndarray] = {}
+        if data_sample is not None:
+            for key in data_sample.keys():
+                value = data_sample.get(key)
+                if isinstance(value, PixelData) and 'data' in value:
+                    data = _to_numpy(value.data)
+                    fields[key] = data[None] if data.ndim == 2 else data
+        height, width = max(
+            [inputs.shape[1:]] + [m.shape[1:] for m in fields.values()],
+            key=lambda hw: hw[0] * hw[1])
+        caption_height = caption_height or max(12, height // 12)
+
+        def size_note(hw) -> str:
+            return '' if tuple(hw) == (height, width) else \
+                f' {hw[0]}x{hw[1]}'
+
+        def rgb_views(stacked: np.ndarray) -> List[np.ndarray]:
+            return [
+                resize_nearest(
+                    np.ascontiguousarray(stacked[3 * v:3 * v + 3].transpose(
+                        1, 2, 0)[..., ::-1]).astype(np.uint8), height, width)
+                for v in range(num_views)
+            ]
+
+        images = rgb_views(inputs)
+        columns = []
+        unaug = fields.pop('unaug_img', None)
+        if unaug is not None:
+            columns.append(
+                ('unaugmented' + size_note(unaug.shape[1:]), rgb_views(unaug)))
+        order = [k for k in self.INPUT_FIELD_ORDER if k in fields]
+        order += sorted(k for k in fields if k not in order)
+        depth_range = self._depth_range([
+            resize_nearest(m, height, width) for k in order
+            if 'depth' in k and np.issubdtype(fields[k].dtype, np.floating)
+            for m in fields[k]
+        ])
+
+        blank = np.zeros((height, width, 3), dtype=np.uint8)
+        rows = []
+        for v in range(num_views):
+            panels = [
+                _caption(images[v],
+                         view_names[v] + size_note(inputs.shape[1:]),
+                         caption_height)
+            ]
+            for title, views in columns:
+                panels.append(_caption(views[v], title, caption_height))
+            for key in order:
+                maps = fields[key]
+                if v >= len(maps):
+                    panels.append(_caption(blank, f'{key}: -', caption_height))
+                    continue
+                panel = self._map_panel(key,
+                                        resize_nearest(maps[v], height, width),
+                                        images[v], depth_range)
+                panels.append(
+                    _caption(panel, key + size_note(maps.shape[1:]),
+                             caption_height))
+            rows.append(np.concatenate(panels, axis=1))
+        return np.concatenate(rows, axis=0)
 
     @master_only
     def add_datasample(self,

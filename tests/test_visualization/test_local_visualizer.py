@@ -14,6 +14,8 @@ from mmseg.structures import SegDataSample
 
 from mmdepthseg.registry import VISUALIZERS
 from mmdepthseg.visualization import DepthSegLocalVisualizer, colorize_depth
+from mmdepthseg.visualization.local_visualizer import (colorize_values,
+                                                       value_range)
 
 H, W = 8, 12
 # magma's end colours (matplotlib's table): darkest and brightest
@@ -181,3 +183,72 @@ def test_scale_free_depth_gets_its_own_colour_range():
     # prediction, which differs from it only by scale
     assert gt_own.mean() > 50
     np.testing.assert_allclose(gt_own, pred_own, atol=2)
+
+
+def test_colorize_values_is_linear_with_non_finite_invalid():
+    values = np.array([[0.0, 0.5], [1.0, np.nan]])
+    colors = colorize_values(values)
+    assert tuple(colors[0, 0]) == MAGMA_LOW  # smallest value: darkest
+    assert tuple(colors[1, 0]) == MAGMA_HIGH  # largest: brightest
+    assert tuple(colors[1, 1]) == (0, 0, 0)
+    # an explicit range saturates
+    colors = colorize_values(values, vmin=0.0, vmax=0.5)
+    assert tuple(colors[0, 1]) == MAGMA_HIGH
+    assert value_range([values, np.full((1, 1), 3.0)], 100.0) == (0.0, 3.0)
+    assert value_range([np.full((2, 2), np.nan)]) is None
+    with pytest.raises(ValueError):
+        colorize_values(np.ones(3))
+
+
+def test_target_encoding_colours_the_values_themselves():
+    # an inverse-depth target (1/m): 0.5 is near, 0.05 far, NaN invalid
+    target = np.full((H, W), 0.05)
+    target[:, :W // 2] = 0.5
+    target[0, 0] = np.nan
+    sample = _sample(gt_depth=target)
+    image = np.zeros((H, W, 3), dtype=np.uint8)
+    drawn = _visualizer(depth_encoding='target').draw_panels(image, sample)
+    depth_panel = drawn[:, W:2 * W]
+    assert tuple(depth_panel[1, 0]) == MAGMA_HIGH  # near: bright
+    assert tuple(depth_panel[1, -1]) == MAGMA_LOW
+    assert tuple(depth_panel[0, 0]) == (0, 0, 0)
+    # read as metres the same map would be coloured the other way round
+    metres = _visualizer().draw_panels(image, sample)[:, W:2 * W]
+    assert tuple(metres[1, 0]) == MAGMA_LOW
+    with pytest.raises(ValueError, match='depth_encoding'):
+        _visualizer(depth_encoding='disparity')
+
+
+def test_draw_input_sample_one_row_per_view():
+    cap = 4
+    # two views stacked on channels, BGR: view 0 pure blue, view 1 green
+    inputs = np.zeros((6, H, W), dtype=np.uint8)
+    inputs[0] = 255  # view 0, B
+    inputs[4] = 255  # view 1, G
+    sample = _sample(
+        gt_seg=np.zeros((H, W)),  # one view labelled: road
+        gt_depth=np.stack([np.full((H, W), 2.0),
+                           np.full((H, W), 4.0)]))  # both views
+    sample.set_data(
+        dict(gt_confidence=PixelData(data=torch.ones(2, H // 2, W //
+                                                     2))))  # half size
+    sample.set_metainfo(dict(view_names=('l', 'r')))
+    drawn = _visualizer().draw_input_sample(inputs, sample, cap)
+    # columns: view | gt_sem_seg | gt_depth_map | gt_confidence
+    assert drawn.shape == (2 * (cap + H), 4 * W, 3)
+
+    def panel(row, col):
+        top = row * (cap + H) + cap
+        return drawn[top:top + H, col * W:(col + 1) * W]
+
+    assert (panel(0, 0) == (0, 0, 255)).all()  # RGB
+    assert (panel(1, 0) == (0, 255, 0)).all()
+    assert (panel(0, 1) == ROAD).all()
+    assert (panel(1, 1) == 0).all()  # no label for view 1
+    # one depth range for the sample: 2 m brightest, 4 m darkest
+    assert (panel(0, 2) == MAGMA_HIGH).all()
+    assert (panel(1, 2) == MAGMA_LOW).all()
+    # confidence 1 at the top of viridis, enlarged to the view size
+    assert (panel(1, 3) == (253, 231, 36)).all()
+    with pytest.raises(ValueError, match='3V'):
+        _visualizer().draw_input_sample(np.zeros((4, H, W), np.uint8))

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import mmcv
+import numpy as np
 from mmengine import fileio
 from mmengine.runner import Runner
 from mmseg.engine.hooks import SegVisualizationHook
@@ -16,12 +17,24 @@ from mmdepthseg.registry import HOOKS
 class DepthSegVisualizationHook(SegVisualizationHook):
     """Draw input | depth | segmentation during validation and testing.
 
-    Validation behaves as MMSegmentation's ``SegVisualizationHook``: every
-    ``interval`` iterations the first sample of the batch is drawn and sent to
-    the visualizer's backends (local files, TensorBoard, ...). In testing,
-    when ``test_out_dir`` is set (``tools/test.py --show-dir``), **every**
-    test image is drawn into ``work_dir/<timestamp>/<test_out_dir>/`` under
-    the image's own file name; otherwise testing follows ``interval`` too.
+    Validation (also the validation rounds of a training run) behaves as
+    MMSegmentation's ``SegVisualizationHook``: after every ``interval``-th
+    validation iteration (``batch_idx`` 0-based: iterations ``interval - 1``,
+    ``2 * interval - 1``, ...) every sample of the batch is drawn by the
+    visualizer (``DepthSegLocalVisualizer``: ground truth and prediction
+    rows, depth and segmentation panels) and sent to **all** its backends
+    with the runner's training iteration as the step: ``LocalVisBackend``
+    writes ``vis_data/vis_image/<name>_<step>.png``, MMEngine's
+    ``TensorboardVisBackend`` (needs ``tensorboard``) logs an image under
+    the tag ``<name>``. The name is ``val_`` plus the image's path below the
+    dataset's ``data_root`` with ``/`` written as ``__`` (KITTI frames of
+    different drives share their file names). Training iterations draw
+    nothing.
+
+    In testing, when ``test_out_dir`` is set (``tools/test.py --show-dir``),
+    **every** test image is drawn into ``work_dir/<timestamp>/<test_out_dir>/``
+    under the image's own path below the data root; otherwise testing follows
+    ``interval`` like validation (names ``test_...``).
 
     Args:
         draw (bool): Whether to draw at all. Defaults to False.
@@ -65,6 +78,47 @@ class DepthSegVisualizationHook(SegVisualizationHook):
                 return rel
         return osp.basename(stem)
 
+    @staticmethod
+    def _data_root(runner: Runner, mode: str) -> Optional[str]:
+        """``data_root`` of the dataset of the running loop, if it has one
+        (a ``MultiSourceDataset`` has none)."""
+        try:
+            loader = getattr(runner, f'{mode}_dataloader')
+        except Exception:  # a loop that was never built
+            return None
+        return getattr(getattr(loader, 'dataset', None), 'data_root', None)
+
+    def _read_image(self, img_path: str) -> np.ndarray:
+        """The sample's (reference view) image file as RGB uint8."""
+        return mmcv.imfrombytes(
+            fileio.get(img_path, backend_args=self.backend_args),
+            channel_order='rgb')
+
+    def _after_iter(self,
+                    runner: Runner,
+                    batch_idx: int,
+                    data_batch: dict,
+                    outputs: Sequence[SegDataSample],
+                    mode: str = 'val') -> None:
+        """Draw the batch to the visualizer's backends every ``interval``
+        iterations of validation (and of testing without
+        ``test_out_dir``)."""
+        if not self.draw or mode == 'train':
+            return
+        if not self.every_n_inner_iters(batch_idx, self.interval):
+            return
+        data_root = self._data_root(runner, mode)
+        for output in outputs:
+            rel = self._relative_stem(output.img_path, data_root)
+            name = f"{mode}_{rel.replace(os.sep, '__')}"
+            self._visualizer.add_datasample(
+                name,
+                self._read_image(output.img_path),
+                data_sample=output,
+                show=self.show,
+                wait_time=self.wait_time,
+                step=runner.iter)
+
     def after_test_iter(self, runner: Runner, batch_idx: int, data_batch: dict,
                         outputs: Sequence[SegDataSample]) -> None:
         if not self.draw:
@@ -73,16 +127,12 @@ class DepthSegVisualizationHook(SegVisualizationHook):
             super().after_test_iter(runner, batch_idx, data_batch, outputs)
             return
         out_dir = osp.join(runner.log_dir, self.test_out_dir)
-        data_root = getattr(runner.test_dataloader.dataset, 'data_root', None)
+        data_root = self._data_root(runner, 'test')
         for output in outputs:
-            img_path = output.img_path
-            img = mmcv.imfrombytes(
-                fileio.get(img_path, backend_args=self.backend_args),
-                channel_order='rgb')
-            rel = self._relative_stem(img_path, data_root)
+            rel = self._relative_stem(output.img_path, data_root)
             self._visualizer.add_datasample(
                 f'test_{osp.basename(rel)}',
-                img,
+                self._read_image(output.img_path),
                 data_sample=output,
                 show=self.show,
                 wait_time=self.wait_time,

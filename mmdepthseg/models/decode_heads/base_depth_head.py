@@ -3,6 +3,7 @@
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmseg.models.utils import resize
@@ -171,7 +172,8 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
             else meta['img_shape'][:2]
         return resize(
             depth_preds[0],
-            size=tuple(int(s) for s in size),
+            size=tuple(s if isinstance(s, torch.SymInt) else int(s)
+                       for s in size),
             mode='bilinear',
             align_corners=self.align_corners,
             warning=False)
