@@ -1,28 +1,39 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""Training-step time, inference time and peak memory of a config's model.
+"""Training step, inference, FLOPs, utilisation, memory and data loading of
+a config, in one run on the current device.
 
-No dataset is needed: a synthetic batch with the fields of the data
-contract is generated (see ``mmdepthseg/utils/benchmark.py``).
+The model is measured on a synthetic batch with the fields of the data
+contract (no dataset needed); the training dataloader is measured on the
+data under ``--data-root`` (n/a when absent). See
+``mmdepthseg/utils/benchmark.py`` for what each number is.
 
-Example::
+Examples::
 
-    python tools/analysis_tools/benchmark.py CONFIG --shape 192 640 \
-        --batch-size 2 --device cpu --json bench.json
+    python tools/analysis_tools/benchmark.py configs/fsre/fsre_r18_kitti.py \
+        --shape 192 640 --batch-size 2 --json work_dirs/bench/fsre.json
+    # with mixed precision and channels-last, and the loader on generated
+    # KITTI-layout data (tools/misc/make_synthetic_dataset.py)
+    python tools/analysis_tools/benchmark.py configs/fsre/fsre_r18_kitti.py \
+        --shape 192 640 --batch-size 2 --amp --channels-last \
+        --data-root data/synthetic_kitti \
+        --split-file splits/synthetic/train_files.txt
 """
 import argparse
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 
 from mmdepthseg.utils import register_all_modules
-from mmdepthseg.utils.benchmark import (MODES, benchmark, dump_json_atomic,
-                                        format_table)
+from mmdepthseg.utils.benchmark import (MODES, PEAK_MATMUL_SIZE,
+                                        dump_json_atomic, format_table,
+                                        run_benchmark)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Benchmark the training step and inference of a config')
+        description='Benchmark the training step, inference and data '
+        'loading of a config')
     parser.add_argument('config', help='config file path')
     parser.add_argument(
         '--shape',
@@ -40,6 +51,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
         help='cpu or cuda (default: cuda when available)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='torch.set_num_threads (default: torch\'s own choice)')
     parser.add_argument('--warmup', type=int, default=2, help='untimed runs')
     parser.add_argument('--repeat', type=int, default=5, help='timed runs')
     parser.add_argument(
@@ -53,6 +68,54 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=int,
         help='views per sample when the config\'s dataset does not say')
     parser.add_argument('--seed', type=int, default=0, help='data seed')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='also measure mixed precision (bfloat16 autocast on the CPU, '
+        'float16 with loss scaling on CUDA), where the device supports it')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='also measure channels-last weights (with --amp: also both)')
+    parser.add_argument(
+        '--no-flops',
+        action='store_true',
+        help='skip the FLOP count (and utilisation)')
+    parser.add_argument(
+        '--top', type=int, default=8, help='modules listed per mode')
+    parser.add_argument(
+        '--module-depth',
+        type=int,
+        default=2,
+        help='depth of the listed modules (1: the model\'s children)')
+    parser.add_argument(
+        '--peak-size',
+        type=int,
+        default=PEAK_MATMUL_SIZE,
+        help='matrix side of the matmul peak')
+    parser.add_argument(
+        '--peak-repeat',
+        type=int,
+        default=10,
+        help='timed runs of each peak matmul')
+    parser.add_argument(
+        '--data-root',
+        help='data root of the training dataloader (replaces every '
+        'data_root of train_dataloader.dataset); default: the config\'s')
+    parser.add_argument(
+        '--split-file',
+        help='replaces the training split_file (KITTI raw; relative to the '
+        'data root first), e.g. splits/synthetic/train_files.txt')
+    parser.add_argument(
+        '--loader-workers',
+        type=int,
+        help='dataloader workers; default: the config\'s num_workers')
+    parser.add_argument(
+        '--loader-batches', type=int, default=10, help='timed loader batches')
+    parser.add_argument(
+        '--no-loader',
+        action='store_true',
+        help='skip the dataloader measurement')
     parser.add_argument('--json', help='also write the result to this file')
     parser.add_argument(
         '--cfg-options',
@@ -74,8 +137,22 @@ def resolve_shape(args: argparse.Namespace, cfg: Config) -> Tuple[int, int]:
     return int(crop[0]), int(crop[1])
 
 
+def requested_settings(args: argparse.Namespace) -> List[str]:
+    """Settings measured next to the default one."""
+    settings = []
+    if args.amp:
+        settings.append('amp')
+    if args.channels_last:
+        settings.append('channels_last')
+    if args.amp and args.channels_last:
+        settings.append('amp+channels_last')
+    return settings
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     register_all_modules()
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
@@ -83,7 +160,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     batch_size = args.batch_size
     if batch_size is None:
         batch_size = cfg.get('train_dataloader', {}).get('batch_size', 1)
-    result = benchmark(
+    result = run_benchmark(
         cfg,
         shape=resolve_shape(args, cfg),
         batch_size=batch_size,
@@ -93,7 +170,18 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         modes=args.mode,
         infer_batch_size=args.infer_batch_size,
         num_views=args.views,
-        seed=args.seed)
+        seed=args.seed,
+        settings=requested_settings(args),
+        count=not args.no_flops,
+        top=args.top,
+        module_depth=args.module_depth,
+        peak_size=args.peak_size,
+        peak_repeat=args.peak_repeat,
+        loader=not args.no_loader,
+        data_root=args.data_root,
+        split_file=args.split_file,
+        loader_workers=args.loader_workers,
+        loader_batches=args.loader_batches)
     print(format_table(result))
     if args.json:
         dump_json_atomic(result, args.json)
