@@ -9,17 +9,16 @@ import cv2
 import numpy as np
 import pytest
 import torch.nn as nn
+from _helpers import REPO_ROOT, SHARED_DATA
 from mmengine.config import Config
 
 from mmdepthseg.apis.inferencer import (DepthSegInferencer, depth_output_kind,
                                         find_metafile_model)
 from mmdepthseg.apis.pointcloud import read_ply
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FSRE_CFG = osp.join(REPO_ROOT, 'configs', 'fsre', 'fsre_r18_kitti.py')
 SAMPLE = osp.normpath(
-    osp.join(REPO_ROOT, '..', 'shared', 'data', 'samples',
-             'kitti_2011_09_26_test_image.jpg'))
+    osp.join(SHARED_DATA, 'samples', 'kitti_2011_09_26_test_image.jpg'))
 SAMPLE_HW = (235, 638)
 # a KITTI-like camera at the sample's size: fx, fy, cx, cy
 INTRINSICS = (300.0, 310.0, 318.5, 117.0)

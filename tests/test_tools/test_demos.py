@@ -9,14 +9,13 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from _helpers import REPO_ROOT, SHARED_DATA
 from mmseg.utils import get_palette
 
 from mmdepthseg.apis.pointcloud import read_ply
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SAMPLE = osp.normpath(
-    osp.join(REPO_ROOT, '..', 'shared', 'data', 'samples',
-             'kitti_2011_09_26_test_image.jpg'))
+    osp.join(SHARED_DATA, 'samples', 'kitti_2011_09_26_test_image.jpg'))
 SAMPLE_HW = (235, 638)
 
 pytestmark = pytest.mark.skipif(

@@ -10,6 +10,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from _helpers import REPO_ROOT, SHARED_DATA
 
 from mmdepthseg.datasets.converters import (REQUIRED_SPLIT_FILES,
                                             check_kitti_raw_tree,
@@ -20,8 +21,7 @@ from mmdepthseg.datasets.utils import (kitti_velo_to_image, load_kitti_calib,
                                        read_kitti_split, read_velodyne_points,
                                        velodyne_to_depth_map)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-REAL_SPLITS = '/work/shared/data/kitti_splits'
+REAL_SPLITS = osp.join(SHARED_DATA, 'kitti_splits')
 H, W = 64, 160
 
 
