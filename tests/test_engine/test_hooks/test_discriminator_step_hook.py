@@ -257,7 +257,7 @@ def test_resume_restores_both_optimizers_and_schedulers(tmp_path):
     first, _ = _train(
         _cfg(str(tmp_path / 'split'), max_iters=2, checkpoint_interval=2))
     ckpt = osp.join(str(tmp_path / 'split'), 'iter_2.pth')
-    saved = torch.load(ckpt, map_location='cpu', weights_only=False)
+    saved = torch.load(ckpt, map_location='cpu', weights_only=True)
     assert set(saved['optimizer']) == {'generator', 'discriminator'}
     assert set(saved['param_schedulers']) == {'generator', 'discriminator'}
 
@@ -372,7 +372,7 @@ def test_two_process_gloo_with_separate_ddp(tmp_path):
             torch.load(
                 osp.join(work_dir, f'gd_{stage}_rank{rank}.pth'),
                 map_location='cpu',
-                weights_only=False)
+                weights_only=True)
             for stage in ('g', 'd')
         }
         assert dumps['g']['wrapper'] == 'MMSeparateDistributedDataParallel'
