@@ -122,7 +122,19 @@ def valid_depth_mask(gt: np.ndarray, min_depth: float,
     Returns:
         np.ndarray: Bool mask shaped like ``gt``.
     """
-    return (gt > min_depth) & (gt < max_depth)
+    low, high = float(min_depth), float(max_depth)
+    if gt.dtype == np.float32:
+        # exact float32 stand-ins of the float64 bounds, so that the map is
+        # compared in its own dtype (NumPy 2 would round a Python float to
+        # float32 instead, and a float64 copy of the map costs time):
+        # x > low  <=>  x > (largest float32 <= low), likewise for high
+        low32, high32 = np.float32(low), np.float32(high)
+        if float(low32) > low:
+            low32 = np.nextafter(low32, np.float32(-np.inf))
+        if float(high32) < high:
+            high32 = np.nextafter(high32, np.float32(np.inf))
+        return (gt > low32) & (gt < high32)
+    return (gt > low) & (gt < high)
 
 
 def median_scale(pred: np.ndarray, gt: np.ndarray) -> float:

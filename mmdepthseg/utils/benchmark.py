@@ -35,7 +35,9 @@ throughput measured in the same run (:func:`measure_matmul_peak`), the
 ``amp`` (``torch.autocast``: bfloat16 on the CPU, float16 with loss
 scaling on CUDA) and ``channels_last`` settings, and the throughput of the
 config's own training dataloader (:func:`measure_loader`) next to what the
-training step consumes.
+training step consumes, and the time of the config's depth evaluation over
+a test set of synthetic predictions
+(:func:`~mmdepthseg.utils.benchmark_eval.measure_depth_evaluation`).
 """
 import copy
 import ctypes
@@ -65,6 +67,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from mmdepthseg.datasets.kitti_raw import MONODEPTH2_NORMALISED_K
 from mmdepthseg.datasets.utils import normalised_to_absolute_intrinsics
 from mmdepthseg.registry import MODELS
+from .benchmark_eval import (EIGEN_TEST_FRAMES, eval_gt_layout,
+                             format_evaluation, measure_depth_evaluation)
 from .io import atomic_open
 
 #: Modes :func:`benchmark` knows.
@@ -1435,28 +1439,32 @@ def _setting_flags(name: str) -> Dict[str, bool]:
     return dict(amp='amp' in name, channels_last='channels_last' in name)
 
 
-def run_benchmark(cfg: Config,
-                  shape: Tuple[int, int],
-                  batch_size: int,
-                  device: str = 'cpu',
-                  warmup: int = 2,
-                  repeat: int = 5,
-                  modes: Sequence[str] = MODES,
-                  infer_batch_size: int = 1,
-                  num_views: Optional[int] = None,
-                  seed: int = 0,
-                  settings: Sequence[str] = (),
-                  count: bool = True,
-                  top: int = 8,
-                  module_depth: int = 2,
-                  peak_size: int = PEAK_MATMUL_SIZE,
-                  peak_repeat: int = 10,
-                  loader: bool = True,
-                  data_root: Optional[str] = None,
-                  split_file: Optional[str] = None,
-                  loader_workers: Optional[int] = None,
-                  loader_batches: int = 10,
-                  model: Optional[nn.Module] = None) -> Dict[str, Any]:
+def run_benchmark(
+        cfg: Config,
+        shape: Tuple[int, int],
+        batch_size: int,
+        device: str = 'cpu',
+        warmup: int = 2,
+        repeat: int = 5,
+        modes: Sequence[str] = MODES,
+        infer_batch_size: int = 1,
+        num_views: Optional[int] = None,
+        seed: int = 0,
+        settings: Sequence[str] = (),
+        count: bool = True,
+        top: int = 8,
+        module_depth: int = 2,
+        peak_size: int = PEAK_MATMUL_SIZE,
+        peak_repeat: int = 10,
+        loader: bool = True,
+        data_root: Optional[str] = None,
+        split_file: Optional[str] = None,
+        loader_workers: Optional[int] = None,
+        loader_batches: int = 10,
+        model: Optional[nn.Module] = None,
+        evaluation: bool = True,
+        eval_frames: int = EIGEN_TEST_FRAMES,
+        eval_gt_shape: Optional[Tuple[int, int]] = None) -> Dict[str, Any]:
     """Everything issue 7 asks of one config, in one run on one device.
 
     1. The device's fp32 matmul peak (:func:`measure_matmul_peak`) by
@@ -1475,6 +1483,13 @@ def run_benchmark(cfg: Config,
     4. The training dataloader's throughput (:func:`measure_loader`) next
        to the training step's consumption (``batch_size / median step
        time``) and their ratio.
+    5. The depth evaluation of ``eval_frames`` synthetic predicted frames
+       by the config's own ``DepthMetric`` (:func:`measure_depth_evaluation`
+       of ``mmdepthseg.utils.benchmark_eval``): predictions at ``shape``,
+       ground truth of the evaluated dataset's size and density
+       (:func:`eval_gt_layout`: KITTI 375x1242 with 5 % valid pixels,
+       Cityscapes 1024x2048, NYUv2 480x640), in batches of the test
+       dataloader's size.
 
     Args:
         cfg, shape, batch_size, device, warmup, repeat, modes,
@@ -1491,6 +1506,12 @@ def run_benchmark(cfg: Config,
         loader_workers (int, optional): Workers of the loader (default:
             the config's).
         loader_batches (int): Timed loader batches. Defaults to 10.
+        evaluation (bool): Measure the depth evaluation. Defaults to True.
+        eval_frames (int): Frames of the depth evaluation (0: none).
+            Defaults to 697 (KITTI's Eigen test split).
+        eval_gt_shape (tuple[int, int], optional): Ground-truth size of the
+            depth evaluation. Default: the evaluated dataset's
+            (:func:`eval_gt_layout`).
 
     Returns:
         dict: :func:`benchmark`'s result plus ``hardware``
@@ -1498,8 +1519,10 @@ def run_benchmark(cfg: Config,
         the ``conv1x1`` one inside), per mode ``flops``, ``flops_per_s``,
         ``utilisation``, ``utilisation_best``, ``utilisation_conv1x1``,
         ``top_modules`` (with ``count``), ``settings`` (name -> per-mode
-        results, or ``skipped`` / ``error``) and ``loader`` (with
-        ``train_consumption_per_s`` and ``ratio`` when available).
+        results, or ``skipped`` / ``error``), ``loader`` (with
+        ``train_consumption_per_s`` and ``ratio`` when available) and
+        ``evaluation`` (``available=False`` with the ``reason`` for a
+        config without a ``DepthMetric``).
     """
     device = torch.device(device)
     for name in settings:
@@ -1585,6 +1608,16 @@ def run_benchmark(cfg: Config,
         if stats['available']:
             stats['ratio'] = stats['samples_per_s'] / consumption
         result['loader'] = stats
+
+    if evaluation and eval_frames > 0:
+        layout = eval_gt_layout(cfg)
+        result['evaluation'] = measure_depth_evaluation(
+            cfg,
+            num_frames=eval_frames,
+            gt_shape=tuple(eval_gt_shape or layout['shape']),
+            pred_shape=tuple(shape),
+            density=layout['density'],
+            seed=seed)
     return result
 
 
@@ -1725,6 +1758,8 @@ def format_table(result: Dict[str, Any]) -> str:
     loader = result.get('loader')
     if loader is not None:
         lines.append(format_loader(loader))
+    if result.get('evaluation') is not None:
+        lines.append(format_evaluation(result['evaluation']))
     return '\n'.join(lines)
 
 
@@ -1758,8 +1793,9 @@ def format_markdown(results: Sequence[Dict[str, Any]],
     train GFLOP and utilisation (against the ``torch.mm`` peak, in
     brackets the 1x1-convolution one), inference median ms (batch), GFLOP
     and utilisation, train peak / growth memory, loader samples/s (workers)
-    against the step's consumption, and one train-time column per extra
-    setting found in the results.
+    against the step's consumption, the depth evaluation's seconds
+    (frames), and one train-time column per extra setting found in the
+    results.
 
     Args:
         results (Sequence[dict]): :func:`run_benchmark` results.
@@ -1778,7 +1814,7 @@ def format_markdown(results: Sequence[Dict[str, Any]],
         'config', 'input', 'train batch', 'train ms (min-max)', 'train GFLOP',
         'train util % (1x1)', 'infer ms (batch)', 'infer GFLOP',
         'infer util % (1x1)', 'train peak / growth MiB',
-        'loader samples/s (workers) / step needs'
+        'loader samples/s (workers) / step needs', 'eval s (frames)'
     ] + [f'train ms {name}' for name in settings]
     lines = [
         '| ' + ' | '.join(header) + ' |',
@@ -1825,6 +1861,14 @@ def format_markdown(results: Sequence[Dict[str, Any]],
                          f"({loader['num_workers']}) / "
                          f"{loader['train_consumption_per_s']:.2f} = "
                          f"{loader['ratio']:.0f}x")
+        evaluation = res.get('evaluation')
+        if evaluation is None:
+            cells.append('-')
+        elif not evaluation['available']:
+            cells.append('n/a')
+        else:
+            cells.append(f"{evaluation['time_s']:.2f} "
+                         f"({evaluation['num_frames']})")
         for name in settings:
             entry = res.get('settings', {}).get(name)
             if entry is None:

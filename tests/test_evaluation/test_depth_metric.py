@@ -9,7 +9,8 @@ from mmseg.structures import SegDataSample
 
 from mmdepthseg.evaluation.functional import (crop_mask, depth_metrics,
                                               disparity_error, eigen_crop_mask,
-                                              garg_crop_mask, nyu_crop_mask)
+                                              garg_crop_mask, nyu_crop_mask,
+                                              valid_depth_mask)
 from mmdepthseg.evaluation.metrics import DepthMetric
 from mmdepthseg.registry import METRICS
 
@@ -193,3 +194,47 @@ def test_depth_metric_rejects_bad_arguments_and_samples():
     del sample['gt_depth_map']
     with pytest.raises(KeyError, match='gt_depth_map'):
         DepthMetric().process({}, [sample])
+
+
+def test_valid_depth_mask_float32_compares_like_float64():
+    # bounds that float32 cannot represent: the float32 map must be compared
+    # with the float64 bounds, not with their float32 roundings
+    low, high = 1e-3, 80.3
+    lo32, hi32 = np.float32(low), np.float32(high)
+    gt = np.array([
+        np.nextafter(lo32, np.float32(0)), lo32,
+        np.nextafter(lo32, np.float32(1)), 1.0,
+        np.nextafter(hi32, np.float32(0)), hi32,
+        np.nextafter(hi32, np.float32(100)), 0.0, np.nan
+    ],
+                  dtype=np.float32)
+    expected = (gt.astype(np.float64) > low) & (gt.astype(np.float64) < high)
+    assert expected.any() and not expected.all()
+    np.testing.assert_array_equal(valid_depth_mask(gt, low, high), expected)
+    np.testing.assert_array_equal(
+        valid_depth_mask(gt.astype(np.float64), low, high), expected)
+
+
+def test_batch_of_mixed_sizes_equals_samples_one_by_one():
+    rng = np.random.default_rng(4)
+    samples = []
+    for pred_hw, gt_hw in [((6, 20), (11, 37)), ((6, 20), (11, 37)),
+                           ((5, 9), (11, 37)), ((11, 37), (11, 37)),
+                           ((6, 20), (13, 30))]:
+        gt = rng.uniform(1, 80, gt_hw) * (rng.random(gt_hw) < 0.5)
+        pred = rng.uniform(1, 100, pred_hw)
+        samples.append(
+            _sample(
+                pred,
+                gt,
+                img_path=f'{len(samples)}.png',
+                intrinsics=np.eye(3) * 50,
+                baseline=0.5,
+                img_shape=pred_hw))
+    metric = DepthMetric(crop='garg', median_scaling=True)
+    metric.process({}, samples)
+    batched = list(metric.results)
+    one_by_one = [metric.evaluate_sample(s) for s in samples]
+    assert len(batched) == 5 and all(r is not None for r in batched)
+    for a, b in zip(batched, one_by_one):
+        assert a == b  # bit-identical: each map is resized on its own

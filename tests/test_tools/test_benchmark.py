@@ -344,7 +344,9 @@ def test_run_benchmark_trains_and_infers_for_real(baseline_cfg,
         peak_repeat=1,
         data_root=tiny_cityscapes,
         loader_workers=0,
-        loader_batches=1)
+        loader_batches=1,
+        eval_frames=3,
+        eval_gt_shape=(32, 64))
     for mode in ('train', 'infer'):
         t = result[mode]['time_s']
         assert len(t['runs']) == 2 and min(t['runs']) > 0
@@ -414,8 +416,16 @@ def test_run_benchmark_trains_and_infers_for_real(baseline_cfg,
     path = str(tmp_path / 'result.json')
     bm.dump_json_atomic(result, path)
     assert json.load(open(path))['train']['flops'] == train['flops']
+    # the depth half of the config's DepthSegMetric, on predictions of
+    # the input size
+    evaluation = result['evaluation']
+    assert evaluation['available'] and evaluation['num_frames'] == 3
+    assert evaluation['gt_shape'] == (32, 64)
+    assert evaluation['pred_shape'] == (64, 64)
+    assert evaluation['metric_types'] == ['DepthMetric']
     table = bm.format_table(result)
-    for text in ('util %', 'channels_last', 'loader:', 'top modules (train'):
+    for text in ('util %', 'channels_last', 'loader:', 'top modules (train',
+                 'evaluation: 3 frames of 32x64 GT'):
         assert text in table, text
 
 
@@ -432,7 +442,9 @@ def test_amp_setting_is_measured_or_skipped_with_a_reason(baseline_cfg):
         count=False,
         peak_size=64,
         peak_repeat=1,
-        loader=False)
+        loader=False,
+        evaluation=False)
+    assert 'evaluation' not in result
     amp = result['settings']['amp']
     if supported:
         assert amp['setting'] == dict(
@@ -532,7 +544,8 @@ def _fake_result() -> dict:
             samples_per_s=10.0,
             num_workers=2,
             train_consumption_per_s=1.0,
-            ratio=10.0))
+            ratio=10.0),
+        evaluation=dict(available=True, time_s=3.274, num_frames=697))
 
 
 def test_markdown_table_has_one_row_per_result():
@@ -552,6 +565,7 @@ def test_markdown_table_has_one_row_per_result():
     assert cells['train peak / growth MiB'] == '2048 / 1024'
     assert cells['loader samples/s (workers) / step needs'] == \
         '10.0 (2) / 1.00 = 10x'
+    assert cells['eval s (frames)'] == '3.27 (697)'
     assert cells['train ms amp'] == '1250'
 
 
@@ -579,11 +593,13 @@ def test_cli_prints_a_table_and_writes_json(tmp_path, capsys):
         BASELINE_CFG, '--shape', '64', '64', '--device', 'cpu', '--mode',
         'infer', '--warmup', '0', '--repeat', '1', '--peak-size', '64',
         '--peak-repeat', '1', '--top', '2', '--module-depth', '1',
-        '--no-loader', '--json', out
+        '--no-loader', '--eval-frames', '2', '--eval-gt-shape', '16', '32',
+        '--json', out
     ])
     stdout = capsys.readouterr().out
     for text in ('median ms', 'util %', 'peak: float32 matmul 64^3',
-                 'top modules (infer', f'wrote {out}'):
+                 'top modules (infer', 'evaluation: 2 frames of 16x32 GT',
+                 f'wrote {out}'):
         assert text in stdout, text
     result = json.load(open(out))
     assert result['device'] == 'cpu'

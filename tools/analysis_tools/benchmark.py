@@ -1,11 +1,14 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""Training step, inference, FLOPs, utilisation, memory and data loading of
-a config, in one run on the current device.
+"""Training step, inference, FLOPs, utilisation, memory, data loading and
+depth evaluation of a config, in one run on the current device.
 
 The model is measured on a synthetic batch with the fields of the data
 contract (no dataset needed); the training dataloader is measured on the
-data under ``--data-root`` (n/a when absent). See
-``mmdepthseg/utils/benchmark.py`` for what each number is.
+data under ``--data-root`` (n/a when absent); the config's ``DepthMetric``
+evaluates ``--eval-frames`` synthetic predictions (697 at 375x1242 for
+KITTI configs, the Eigen test split; n/a without a ``DepthMetric``). See
+``mmdepthseg/utils/benchmark.py`` and ``mmdepthseg/utils/benchmark_eval.py``
+for what each number is.
 
 Examples::
 
@@ -28,6 +31,7 @@ from mmdepthseg.utils import register_all_modules
 from mmdepthseg.utils.benchmark import (MODES, PEAK_MATMUL_SIZE,
                                         dump_json_atomic, format_table,
                                         run_benchmark)
+from mmdepthseg.utils.benchmark_eval import EIGEN_TEST_FRAMES
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -116,6 +120,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--no-loader',
         action='store_true',
         help='skip the dataloader measurement')
+    parser.add_argument(
+        '--eval-frames',
+        type=int,
+        default=EIGEN_TEST_FRAMES,
+        help='frames of the depth evaluation by the config\'s DepthMetric '
+        '(synthetic predictions; 0 skips it); default: KITTI Eigen\'s 697')
+    parser.add_argument(
+        '--eval-gt-shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='ground-truth size of the depth evaluation; default: the '
+        'evaluated dataset\'s (KITTI 375x1242, Cityscapes 1024x2048, NYUv2 '
+        '480x640)')
     parser.add_argument('--json', help='also write the result to this file')
     parser.add_argument(
         '--cfg-options',
@@ -181,7 +199,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         data_root=args.data_root,
         split_file=args.split_file,
         loader_workers=args.loader_workers,
-        loader_batches=args.loader_batches)
+        loader_batches=args.loader_batches,
+        eval_frames=args.eval_frames,
+        eval_gt_shape=args.eval_gt_shape)
     print(format_table(result))
     if args.json:
         dump_json_atomic(result, args.json)

@@ -330,6 +330,15 @@ def render_page(args: argparse.Namespace, results: Sequence[dict],
         f'Cityscapes {args.cityscapes_size[0]}x{args.cityscapes_size[1]}), '
         'measured alone, ÷ what the training step consumes '
         '(batch / median step time).',
+        '- **eval s (frames)**: wall time of the config\'s own depth '
+        'evaluation (its `DepthMetric`, or the one inside its '
+        '`DepthSegMetric`; for KITTI the Eigen protocol with the Garg crop '
+        'and median scaling) in an MMEngine `Evaluator`, `process` per test '
+        'batch plus `evaluate`, over that many synthetic predicted frames '
+        'at the input size with ground truth of the dataset\'s size (KITTI '
+        '375x1242 with 5 % valid LiDAR-like pixels, Cityscapes 1024x2048 '
+        'with 80 %); "n/a" for configs without a `DepthMetric` (SemiMTL\'s '
+        'per-domain metric).',
         '- **train ms amp / channels_last**: the same step under '
         '`torch.autocast` (bfloat16 on the CPU, float16 with loss scaling '
         'on CUDA) or with channels-last weights; "skipped" where the '

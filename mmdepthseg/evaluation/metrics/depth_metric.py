@@ -104,6 +104,7 @@ class DepthMetric(BaseMetric):
         self.clip_pred = clip_pred
         self.metrics = tuple(metrics)
         self._warned_no_focal_baseline = False
+        self._crop_masks: Dict[tuple, np.ndarray] = {}
 
     # ------------------------------------------------------------------
     # per sample
@@ -119,8 +120,9 @@ class DepthMetric(BaseMetric):
         # One entry per sample (None for an image without valid ground
         # truth): ``BaseMetric.evaluate`` gathers the ranks' lists in sample
         # order and cuts them to the dataset size.
-        for data_sample in data_samples:
-            self.results.append(self.evaluate_sample(data_sample))
+        depths = self._read_batch(data_samples)
+        for data_sample, (pred, gt) in zip(data_samples, depths):
+            self.results.append(self._evaluate(data_sample, pred, gt))
 
     def evaluate_sample(self, data_sample: dict) -> Optional[Dict[str, float]]:
         """Per-image metrics of one data sample.
@@ -134,10 +136,21 @@ class DepthMetric(BaseMetric):
             with median scaling), or None (with a warning) when the image
             has no valid ground-truth pixel.
         """
+        pred, gt = self._read_batch([data_sample])[0]
+        return self._evaluate(data_sample, pred, gt)
+
+    def _evaluate(self, data_sample: dict, pred: np.ndarray,
+                  gt: np.ndarray) -> Optional[Dict[str, float]]:
+        """:meth:`evaluate_sample` on the depths read by
+        :meth:`_read_batch` (float32 ``(H', W')`` prediction at the GT size
+        and GT)."""
         img_path = data_sample.get('img_path', '<unknown image>')
-        pred, gt = self._read_depths(data_sample, img_path)
+        width = gt.shape[1]
+        # masks and selection on the float32 maps; only the selected pixels
+        # are converted to float64 (the thresholds compare in float64)
         mask = valid_depth_mask(gt, self.min_depth, self.max_depth)
-        mask &= crop_mask(self.crop, *gt.shape)
+        if self.crop is not None:
+            mask &= self._crop_mask(*gt.shape)
         if not mask.any():
             print_log(
                 f'DepthMetric: no valid ground-truth pixel in {img_path}; '
@@ -145,7 +158,9 @@ class DepthMetric(BaseMetric):
                 logger='current',
                 level=logging.WARNING)
             return None
-        pred, gt = pred[mask], gt[mask]
+        keep = np.flatnonzero(mask)
+        pred = pred.reshape(-1)[keep].astype(np.float64)
+        gt = gt.reshape(-1)[keep].astype(np.float64)
 
         result = OrderedDict()
         if self.median_scaling:
@@ -158,7 +173,7 @@ class DepthMetric(BaseMetric):
             pred = np.maximum(pred, 1e-6)
 
         focal_baseline = self._focal_baseline(
-            data_sample, gt_width=mask.shape[1], img_path=img_path)
+            data_sample, gt_width=width, img_path=img_path)
         if self.eval_on_disparity:
             if focal_baseline is None:
                 raise ValueError(
@@ -175,8 +190,20 @@ class DepthMetric(BaseMetric):
             result['disp_err'] = disparity_error(pred, gt, focal_baseline)
         return result
 
-    def _read_depths(self, data_sample: dict, img_path: str):
-        """(H', W') prediction resized to the GT and (H', W') GT, numpy."""
+    def _crop_mask(self, height: int, width: int) -> np.ndarray:
+        """The evaluation crop at a ground-truth size, built once per size
+        (read-only: never modify it in place)."""
+        key = (height, width)
+        if key not in self._crop_masks:
+            mask = crop_mask(self.crop, height, width)
+            mask.setflags(write=False)
+            self._crop_masks[key] = mask
+        return self._crop_masks[key]
+
+    @staticmethod
+    def _read_depths(data_sample: dict, img_path: str):
+        """``(1, H, W)`` prediction and ``(H', W')`` GT, float32 CPU
+        tensors."""
         for key in ('pred_depth_map', 'gt_depth_map'):
             if data_sample.get(key) is None:
                 raise KeyError(f"DepthMetric: the data sample of {img_path} "
@@ -194,15 +221,40 @@ class DepthMetric(BaseMetric):
                 f'DepthMetric: expected pred_depth_map (1, H, W) and '
                 f'gt_depth_map (V, H, W) for {img_path}, got '
                 f'{tuple(pred.shape)} and {tuple(gt.shape)}')
-        pred, gt = pred[:1], gt[0]
-        if pred.shape[-2:] != gt.shape:
-            pred = F.interpolate(
-                pred[None],
-                size=gt.shape,
-                mode='bilinear',
-                align_corners=False)[0]
-        return pred[0].numpy().astype(np.float64), gt.numpy().astype(
-            np.float64)
+        return pred[:1], gt[0]
+
+    def _read_batch(self, data_samples: Sequence[dict]) -> list:
+        """Predictions resized (bilinear) to their GT, and the GTs.
+
+        Predictions of one size with GTs of one size are resized by one
+        ``F.interpolate`` call (each map is resized independently, so the
+        values are those of one call per sample; one parallel call instead
+        of many small ones).
+
+        Returns:
+            list[tuple[np.ndarray, np.ndarray]]: Per sample, the float32
+            ``(H', W')`` prediction at the GT size and the ``(H', W')`` GT
+            (no copy where the inputs already are float32 CPU tensors).
+        """
+        depths = [
+            self._read_depths(ds, ds.get('img_path', '<unknown image>'))
+            for ds in data_samples
+        ]
+        groups: Dict[tuple, List[int]] = {}
+        for i, (pred, gt) in enumerate(depths):
+            if pred.shape[-2:] != gt.shape:
+                groups.setdefault((pred.shape[-2:], gt.shape), []).append(i)
+        resized = {}
+        for (_, size), idx in groups.items():
+            # numpy copies single-threaded: a small torch.cat would start
+            # a parallel region for a memcpy
+            preds = torch.from_numpy(
+                np.concatenate([depths[i][0].numpy() for i in idx]))[None]
+            out = F.interpolate(
+                preds, size=size, mode='bilinear', align_corners=False)[0]
+            resized.update(zip(idx, out))
+        return [(resized.get(i, pred[0]).numpy(), gt.numpy())
+                for i, (pred, gt) in enumerate(depths)]
 
     def _focal_baseline(self, data_sample: dict, gt_width: int,
                         img_path: str) -> Optional[float]:

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from mmdepthseg.registry import MODELS
 from ..layers.cma import BidirectionalCMA
+from ..layers.padding import conv_padding_mode
 from .unet_decoder import UNetDecoder
 
 
@@ -107,7 +108,7 @@ class FSREDualDecoder(BaseModule):
         head_kwargs = dict(
             kernel_size=3,
             padding=1,
-            padding_mode=padding_mode,
+            padding_mode=conv_padding_mode(padding_mode),
             conv_cfg=conv_cfg,
             norm_cfg=None,
             act_cfg=None)

@@ -9,6 +9,8 @@ from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
+from ..layers.padding import conv_padding_mode
+
 
 class UNetDecoderStage(BaseModule):
     """One decoder stage: conv, x2 upsampling, skip concatenation, conv.
@@ -54,7 +56,7 @@ class UNetDecoderStage(BaseModule):
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
-            padding_mode=padding_mode)
+            padding_mode=conv_padding_mode(padding_mode))
         self.conv_in = ConvModule(in_channels, out_channels, **conv_kwargs)
         self.conv_fuse = ConvModule(out_channels + skip_channels, out_channels,
                                     **conv_kwargs)

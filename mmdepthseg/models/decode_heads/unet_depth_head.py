@@ -9,6 +9,7 @@ from torch import Tensor
 
 from mmdepthseg.registry import MODELS
 from ..layers.geometry import disp_to_depth
+from ..layers.padding import conv_padding_mode
 from .base_depth_head import BaseDepthHead
 from .unet_decoder import UNetDecoder
 
@@ -102,7 +103,7 @@ class UNetDepthHead(BaseDepthHead):
                 conv_cfg=conv_cfg,
                 norm_cfg=None,
                 act_cfg=dict(type='Sigmoid'),
-                padding_mode=padding_mode)
+                padding_mode=conv_padding_mode(padding_mode))
             for scale in range(num_output_scales))
 
     def forward_disp(self, inputs: Tuple[Tensor, ...]) -> List[Tensor]:

@@ -177,6 +177,62 @@ def view_synthesis(src_img: Tensor,
     return warped, valid
 
 
+def reprojection_grids(depth: Tensor,
+                       K: Tensor,
+                       T_tgt2src: Tensor,
+                       eps: float = 1e-7) -> Tensor:
+    """Sampling grids of :func:`view_synthesis` for many depths and poses.
+
+    The projection of :func:`view_synthesis`, factorised for N depth maps
+    (e.g. one per decoder scale) and S transforms (one per source view) of
+    the same target frames: for a target pixel ``p = (u, v, 1)`` with depth
+    ``d`` and ``T = [R | t]``::
+
+        K (R (d K^-1 p) + t) = d * (K R K^-1 p) + K t
+
+    so the depth-independent ``K R K^-1 p`` is computed once per transform
+    and every depth map costs a multiply-add per pixel and coordinate (no
+    4x4 product over homogeneous points). The values equal those of
+    :func:`view_synthesis` up to float rounding; the depth is clamped to
+    ``eps`` before the perspective division in the same way.
+
+    Args:
+        depth (Tensor): ``(N, B, 1, H, W)`` depths of the target view.
+        K (Tensor): ``(B, 3, 3)`` intrinsics shared by all views (a
+            ``(B, 4, 4)`` matrix is accepted).
+        T_tgt2src (Tensor): ``(S, B, 4, 4)`` transforms from the target to
+            each source camera.
+        eps (float): Smallest depth in the source camera for the division.
+            Defaults to 1e-7.
+
+    Returns:
+        Tensor: ``(S, B, N, H, W, 2)`` grids for
+        ``F.grid_sample(..., align_corners=True)`` (``(x, y)`` in [-1, 1]
+        inside the image): source-major, so that the N grids of one source
+        image are one ``(B, N * H, W, 2)`` grid that samples it without
+        copying it N times.
+    """
+    if depth.dim() != 5 or depth.shape[2] != 1:
+        raise ValueError('reprojection_grids expects depth of shape '
+                         f'(N, B, 1, H, W), got {tuple(depth.shape)}')
+    n, b, _, height, width = depth.shape
+    if T_tgt2src.dim() != 4 or T_tgt2src.shape[1:] != (b, 4, 4):
+        raise ValueError(f'reprojection_grids expects T_tgt2src of shape '
+                         f'(S, {b}, 4, 4), got {tuple(T_tgt2src.shape)}')
+    K = K[:, :3, :3].to(depth.dtype)
+    T = T_tgt2src.to(depth.dtype)
+    pix = pixel_grid(height, width, depth.device, depth.dtype)
+    rays = torch.linalg.inv(K) @ pix  # (B, 3, H*W)
+    coef = (K @ T[..., :3, :3]) @ rays  # (S, B, 3, H*W)
+    offset = K @ T[..., :3, 3:]  # (S, B, 3, 1)
+    depth = depth.transpose(0, 1).reshape(1, b, n, 1, height * width)
+    proj = depth * coef[:, :, None] + offset[:, :, None]  # (S, B, N, 3, HW)
+    uv = proj[..., :2, :] / proj[..., 2:, :].clamp(min=eps)
+    scale = uv.new_tensor([max(width - 1, 1), max(height - 1, 1)])
+    grid = 2 * uv / scale.view(2, 1) - 1  # (S, B, N, 2, H*W)
+    return grid.transpose(-1, -2).reshape(-1, b, n, height, width, 2)
+
+
 def _skew(vec: Tensor) -> Tensor:
     """Cross-product matrices: (B, 3) -> (B, 3, 3), ``[v]x @ a = v x a``."""
     x, y, z = vec.unbind(dim=1)

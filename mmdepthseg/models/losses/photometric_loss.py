@@ -7,7 +7,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
-from ..layers.ssim import SSIM
+from ..layers.ssim import SSIM, SSIMReference
 
 
 @MODELS.register_module()
@@ -89,6 +89,41 @@ class PhotometricReprojectionLoss(nn.Module):
                 f'must be a (B, C, H, W) image of the shape of target '
                 f'{tuple(target.shape)}')
 
+    def pixel_errors(self,
+                     preds: Tensor,
+                     target: Tensor,
+                     ref: Optional[SSIMReference] = None) -> Tensor:
+        """Per-pixel photometric errors of many images against one target.
+
+        All images are handled by one batched computation (the SSIM
+        statistics of the target are computed once and broadcast).
+
+        Args:
+            preds (Tensor): ``(..., B, 3, H, W)`` reconstructed (or source)
+                images, e.g. ``(N, S, B, 3, H, W)`` for N scales and S
+                sources.
+            target (Tensor): ``(B, 3, H, W)`` target image.
+            ref (SSIMReference, optional): ``SSIM.reference(target)`` when
+                already computed. Default: None (computed here).
+
+        Returns:
+            Tensor: ``(..., B, H, W)`` errors ``pe`` (FSRE Eq. 2), both terms
+            averaged over the channels.
+        """
+        if preds.dim() < 4 or target.dim() != 4 or \
+                preds.shape[-4:] != target.shape:
+            raise ValueError(
+                f'PhotometricReprojectionLoss: images {tuple(preds.shape)} '
+                f'must be (..., B, C, H, W) ending in the target shape '
+                f'{tuple(target.shape)}')
+        l1 = (preds - target).abs().mean(dim=-3)
+        if self.alpha == 0:
+            return l1
+        if ref is None:
+            ref = self.ssim.reference(target)
+        ssim = self.ssim.compare(preds, ref).mean(dim=-3)
+        return self.alpha * ssim + (1 - self.alpha) * l1
+
     def pixel_error(self, pred: Tensor, target: Tensor) -> Tensor:
         """Per-pixel photometric error ``pe`` (FSRE Eq. 2).
 
@@ -101,11 +136,7 @@ class PhotometricReprojectionLoss(nn.Module):
             both averaged over channels.
         """
         self._check_pair(pred, target, 'pred')
-        l1 = (pred - target).abs().mean(dim=1, keepdim=True)
-        if self.alpha == 0:
-            return l1
-        ssim = self.ssim(pred, target).mean(dim=1, keepdim=True)
-        return self.alpha * ssim + (1 - self.alpha) * l1
+        return self.pixel_errors(pred, target).unsqueeze(1)
 
     def _stack_errors(self, images: Sequence[Tensor], target: Tensor,
                       what: str) -> Tensor:
@@ -114,11 +145,21 @@ class PhotometricReprojectionLoss(nn.Module):
             raise ValueError(
                 f'PhotometricReprojectionLoss: {what} must be a non-empty '
                 'list of (B, C, H, W) images, one per source frame')
-        errors = []
         for i, img in enumerate(images):
             self._check_pair(img, target, f'{what}[{i}]')
-            errors.append(self.pixel_error(img, target))
-        return torch.cat(errors, dim=1)
+        errors = self.pixel_errors(torch.stack(list(images)), target)
+        # contiguous (B, N, H, W): randn_like in identity_error then draws
+        # the noise in this memory order, as before the batched errors
+        return errors.transpose(0, 1).contiguous()
+
+    @staticmethod
+    def _check_identity(identity: Tensor, target: Tensor) -> None:
+        b, _, h, w = target.shape
+        if identity.dim() != 4 or identity.shape[0] != b or tuple(
+                identity.shape[2:]) != (h, w) or identity.shape[1] < 1:
+            raise ValueError(
+                'PhotometricReprojectionLoss: identity must be (B, S, H, W) '
+                f'= ({b}, S, {h}, {w}), got {tuple(identity.shape)}')
 
     def identity_error(self, sources: Sequence[Tensor],
                        target: Tensor) -> Tensor:
@@ -183,12 +224,7 @@ class PhotometricReprojectionLoss(nn.Module):
                     'PhotometricReprojectionLoss: automask needs the '
                     'unwarped sources or a precomputed identity error')
             identity = self.identity_error(sources, target)
-        b, _, h, w = target.shape
-        if identity.dim() != 4 or identity.shape[0] != b or tuple(
-                identity.shape[2:]) != (h, w) or identity.shape[1] < 1:
-            raise ValueError(
-                'PhotometricReprojectionLoss: identity must be (B, S, H, W) '
-                f'= ({b}, S, {h}, {w}), got {tuple(identity.shape)}')
+        self._check_identity(identity, target)
         # Identity first: ties go to the identity (Monodepth2).
         combined = torch.cat([identity.to(reprojection.dtype), reprojection],
                              dim=1)
@@ -208,6 +244,51 @@ class PhotometricReprojectionLoss(nn.Module):
         loss_map, _ = self.min_error(
             warped, target, sources=sources, identity=identity)
         return self.loss_weight * loss_map.mean()
+
+    def multi_scale_loss(self,
+                         warped: Tensor,
+                         target: Tensor,
+                         identity: Optional[Tensor] = None) -> Tensor:
+        """The loss averaged over decoder scales, all scales in one pass.
+
+        Equal (up to float rounding) to the mean over ``n`` of
+        ``forward(list(warped[n]), target, identity=identity)``, but the
+        ``N * S`` photometric errors are computed by one batched
+        computation that shares the target's SSIM statistics, and the
+        minimum against the identity errors uses the per-pixel best identity
+        error (computed once) instead of concatenating it to every scale.
+        Ties still go to the identity (no gradient), and among tied warped
+        sources to the first one, as in :meth:`min_error`.
+
+        Args:
+            warped (Tensor): ``(N, S, B, 3, H, W)`` the S sources warped into
+                the target view with the depth of each of the N scales.
+            target (Tensor): ``(B, 3, H, W)`` target image.
+            identity (Tensor, optional): ``(B, S', H, W)``
+                :meth:`identity_error`; required iff ``automask``.
+
+        Returns:
+            Tensor: Scalar ``mean_n(loss_weight * mean(min_error_n))``.
+        """
+        if warped.dim() != 6 or warped.shape[-4:] != target.shape:
+            raise ValueError(
+                'PhotometricReprojectionLoss: warped must be (N, S, B, C, H, '
+                f'W) with (B, C, H, W) = {tuple(target.shape)}, got '
+                f'{tuple(warped.shape)}')
+        loss_map = self.pixel_errors(warped, target).min(dim=1)[0]
+        if self.automask:
+            if identity is None:
+                raise ValueError('PhotometricReprojectionLoss: automask '
+                                 'needs a precomputed identity error')
+            self._check_identity(identity, target)
+            best_identity = identity.min(dim=1)[0].to(loss_map.dtype)
+            # strict '<': ties go to the identity, as in min_error
+            loss_map = torch.where(loss_map < best_identity, loss_map,
+                                   best_identity)
+        total = 0.
+        for scale_map in loss_map:
+            total = total + self.loss_weight * scale_map.mean()
+        return total / loss_map.shape[0]
 
     @property
     def loss_name(self) -> str:

@@ -14,7 +14,7 @@ L2-normalised depth-decoder features ``F^`` (Eq. 5-6)::
     L_i   = max(0, d+(i) + m - d-(i))                             (Eq. 7)
     L_SGT = mean of L_i over the patches with |P+| > T and |P-| > T (Eq. 8)
 """
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -22,6 +22,78 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+
+
+def half_patch_offsets(patch_size: int) -> List[Tuple[int, int]]:
+    """The offsets ``(dy, dx)`` after the centre of a ``K x K`` patch.
+
+    In raster order: ``(0, 1) .. (0, r)`` then the rows ``dy = 1 .. r``
+    with ``dx = -r .. r`` (``r = K // 2``); every other non-zero offset is
+    the negative of one of these. ``(K * K - 1) / 2`` offsets.
+    """
+    r = patch_size // 2
+    return [(dy, dx) for dy in range(r + 1) for dx in range(-r, r + 1)
+            if dy > 0 or dx > 0]
+
+
+def _overlap(offset: Tuple[int, int], height: int,
+             width: int) -> Tuple[Tuple[slice, slice], Tuple[slice, slice]]:
+    """Slices of the pixels ``p`` whose neighbour ``p + offset`` is in the
+    image, and of those neighbours (last two dims)."""
+    dy, dx = offset  # dy >= 0
+    x0 = max(0, -dx)
+    x1 = width - max(0, dx)
+    pixels = (slice(0, height - dy), slice(x0, x1))
+    neighbours = (slice(dy, height), slice(x0 + dx, x1 + dx))
+    return pixels, neighbours
+
+
+class _PatchDots(torch.autograd.Function):
+    """Dot products of every pixel's feature with its patch neighbours.
+
+    ``out[:, j, y, x] = <feats[:, :, y, x], feats[:, :, y + dy_j, x + dx_j]>``
+    for the ``K * K`` offsets ``(dy_j, dx_j)`` of the patch in raster order
+    (``j = (dy + r) * K + dx + r``); 0 where the neighbour is outside the
+    image and for the centre ``j = K * K // 2`` (not a neighbour).
+
+    Each unordered pair of pixels is one fused ``vecdot`` on two views of
+    ``feats`` (the offsets after the centre, :func:`half_patch_offsets`);
+    its value is written for both pixels (offsets ``o`` and ``-o``). Only
+    ``feats`` is saved for the backward pass, which adds ``g * neighbour``
+    into the two overlapping regions in place. Autograd through views would
+    instead build a zero-filled gradient of the whole map per view, and an
+    unfold would hold ``K * K`` copies of ``feats``.
+    """
+
+    @staticmethod
+    def forward(ctx, feats: Tensor, patch_size: int) -> Tensor:
+        b, _, h, w = feats.shape
+        offsets = half_patch_offsets(patch_size)
+        centre = patch_size * patch_size // 2
+        out = feats.new_zeros(b, 2 * centre + 1, h, w)
+        for i, offset in enumerate(offsets):
+            (ya, xa), (yb, xb) = _overlap(offset, h, w)
+            dots = torch.linalg.vecdot(
+                feats[:, :, ya, xa], feats[:, :, yb, xb], dim=1)
+            out[:, centre + 1 + i, ya, xa] = dots  # +o of p: (p, p + o)
+            out[:, centre - 1 - i, yb, xb] = dots  # -o of q = p + o: (q, p)
+        ctx.save_for_backward(feats)
+        ctx.offsets = offsets
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor) -> Tuple[Optional[Tensor], None]:
+        feats, = ctx.saved_tensors
+        h, w = feats.shape[-2:]
+        centre = grad_out.shape[1] // 2
+        grad = torch.zeros_like(feats)
+        for i, offset in enumerate(ctx.offsets):
+            (ya, xa), (yb, xb) = _overlap(offset, h, w)
+            g = grad_out[:, centre + 1 + i:centre + 2 + i, ya, xa] + \
+                grad_out[:, centre - 1 - i:centre - i, yb, xb]
+            grad[:, :, ya, xa].addcmul_(g, feats[:, :, yb, xb])
+            grad[:, :, yb, xb].addcmul_(g, feats[:, :, ya, xa])
+        return grad, None
 
 
 @MODELS.register_module()
@@ -43,14 +115,19 @@ class SemanticGuidedTripletLoss(nn.Module):
       no new label values are invented.
     - **No counted patch.** The loss is 0, still connected to ``feats``.
 
-    Memory: instead of gathering the ``K*K`` neighbours of every pixel (an
-    unfold, ``K^2 * B*C*H*W`` floats, all kept for backward), the loss loops
-    over the ``K*K - 1`` offsets. Per offset it computes the distance map of
-    every pixel to its shifted neighbour from ``||a - b||^2 = 2 - 2 a.b``
-    (unit vectors), which is exact up to float rounding; for nearly identical
-    features the cancellation makes the distance ``~sqrt(eps_float)``
-    (~3e-4 in float32) instead of 0. Only ``(B, H, W)`` maps are kept per
-    offset; the ``(B, C, H, W)`` product is a temporary.
+    Speed and memory: the distances come from ``||a - b||^2 = 2 - 2 a.b``
+    (unit vectors), exact up to float rounding (for nearly identical
+    features the cancellation makes the distance ``~sqrt(eps_float)``,
+    ~3e-4 in float32, instead of 0). The dot products of every pixel with
+    its ``K*K - 1`` neighbours are one ``(B, K*K, H, W)`` map computed by
+    :class:`_PatchDots`: one fused dot product per *pair* of pixels (half
+    of the offsets; ``a.b`` serves both ``(p, p + o)`` and ``(p + o, p)``),
+    with only the unit features kept for its hand-written backward pass.
+    Everything after it (distances, masks from the unfolded label map,
+    means, hinge) is a few batched operations on ``(B, K*K, H, W)`` maps,
+    which are smaller than the features for ``C > K*K`` (an unfold of the
+    features would hold ``K*K`` copies of them). The value equals the
+    straightforward loop over the offsets up to float rounding.
 
     Args:
         patch_size (int): Patch size ``K`` (odd, >= 3). Default: 5.
@@ -130,48 +207,44 @@ class SemanticGuidedTripletLoss(nn.Module):
                              f'(B, C, H, W), got {tuple(feats.shape)}')
         label = self._prepare_label(seg_label, feats)
         height, width = feats.shape[-2:]
-        r = self.patch_size // 2
+        k = self.patch_size
+        r = k // 2
 
-        unit = F.normalize(feats, p=2, dim=1)
-        # Pad once so that every shifted neighbour map is a plain view; padded
-        # features are zero and padded labels are ignored (neither pos/neg).
-        unit_pad = F.pad(unit, (r, r, r, r), value=0.)
-        label_pad = F.pad(label, (r, r, r, r), value=self.ignore_index)
-        valid_pad = label_pad != self.ignore_index
-        anchor_valid = label != self.ignore_index
-
-        zeros = unit.new_zeros(label.shape)
-        pos_sum, neg_sum = zeros, zeros
-        pos_cnt = torch.zeros_like(label)
-        neg_cnt = torch.zeros_like(label)
+        # unit features: F.normalize's x / max(||x||, eps), with the norm
+        # from a fused vecdot (the norm kernel is slow over channels)
+        sq_norm = torch.linalg.vecdot(feats, feats, dim=1)[:, None]
+        unit = feats / sq_norm.clamp(min=1e-24).sqrt()
+        # ||a - b||^2 = 2 - 2 a.b for unit vectors, (B, K*K, H, W)
+        sq = (2. - 2. * _PatchDots.apply(unit, k)).clamp(min=0.)
         eps = 1e-12
-        for dy in range(-r, r + 1):
-            for dx in range(-r, r + 1):
-                if dy == 0 and dx == 0:
-                    continue  # the anchor is not its own positive
-                ys, xs = r + dy, r + dx
-                nb_unit = unit_pad[:, :, ys:ys + height, xs:xs + width]
-                nb_label = label_pad[:, ys:ys + height, xs:xs + width]
-                nb_valid = valid_pad[:, ys:ys + height, xs:xs + width]
-                # ||a - b||^2 = 2 - 2 a.b for unit vectors (B, H, W)
-                sq = (2. - 2. * (unit * nb_unit).sum(dim=1)).clamp(min=0.)
-                # sqrt with a finite gradient at 0 (sub-gradient 0 there)
-                dist = torch.where(sq > eps, sq.clamp(min=eps).sqrt(), zeros)
-                pair = anchor_valid & nb_valid
-                same = pair & (nb_label == label)
-                other = pair & (nb_label != label)
-                pos_sum = pos_sum + torch.where(same, dist, zeros)
-                neg_sum = neg_sum + torch.where(other, dist, zeros)
-                pos_cnt += same
-                neg_cnt += other
+        # sqrt with a finite gradient at 0 (sub-gradient 0 there)
+        zero = sq.new_zeros(())
+        dist = torch.where(sq > eps, sq.clamp(min=eps).sqrt(), zero)
 
+        # neighbour labels of every offset (padding: ignored), same order;
+        # float holds class ids exactly (< 2^24), the centre is ignored
+        label_pad = F.pad(
+            label[:, None].float(), (r, r, r, r), value=self.ignore_index)
+        nb_label = F.unfold(
+            label_pad, kernel_size=k).view(label.shape[0], k * k, height,
+                                           width)
+        nb_label[:, k * k // 2] = self.ignore_index
+        anchor = label_pad[:, :, r:r + height, r:r + width]
+        pair = (anchor != self.ignore_index) & (nb_label != self.ignore_index)
+        same = pair & (nb_label == anchor)
+        other = pair & (nb_label != anchor)
+
+        pos_sum = torch.where(same, dist, zero).sum(dim=1)
+        neg_sum = torch.where(other, dist, zero).sum(dim=1)
+        pos_cnt = same.sum(dim=1)
+        neg_cnt = other.sum(dim=1)
         counted = (pos_cnt > self.min_count) & (neg_cnt > self.min_count)
         d_pos = pos_sum / pos_cnt.clamp(min=1)
         d_neg = neg_sum / neg_cnt.clamp(min=1)
         hinge = (d_pos - d_neg + self.margin).clamp(min=0.)
         # where (not multiply) keeps the graph when no patch counts: 0 * sum
         loss = torch.where(counted, hinge,
-                           zeros).sum() / counted.sum().clamp(min=1)
+                           zero).sum() / counted.sum().clamp(min=1)
         return self.loss_weight * loss
 
     @property

@@ -1,14 +1,15 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """FSRE-Depth: self-supervised monocular depth with semantic guidance."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from mmseg.models.utils import resize
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
-from ..layers.geometry import disp_to_depth, view_synthesis
+from ..layers.geometry import disp_to_depth, reprojection_grids
 from ..utils import stack_pixel_field
 from .multi_task_segmentor import MultiTaskSegmentor
 
@@ -34,7 +35,10 @@ class FSREDepth(MultiTaskSegmentor):
       per-pixel minimum over sources and auto-masking against the identity
       reprojection, whose errors are computed **once** per step (they do not
       depend on the scale). The scales are averaged (Monodepth2; the paper
-      does not weight them).
+      does not weight them). All scales and sources are warped by one
+      batched view synthesis and scored by one batched photometric error
+      (:meth:`PhotometricReprojectionLoss.multi_scale_loss`), which equals
+      the loop over scales and sources up to float rounding.
     - **Smoothness**: edge-aware, on mean-normalised disparity against the
       image resized to that scale, divided by ``2^s``, averaged over scales.
     - **CE** on the pseudo labels of the target frame (view 0 of
@@ -145,6 +149,60 @@ class FSREDepth(MultiTaskSegmentor):
                     f"'s' after the target, got view_names={view_names}")
         return poses
 
+    def _warp_all_scales(self, disps: Sequence[Tensor],
+                         sources: Sequence[Tensor], K: Tensor,
+                         poses: Sequence[Tensor]) -> Tensor:
+        """Warp every source with the depth of every scale, in one call.
+
+        Each scale's disparity is upsampled (bilinear) to the input size --
+        scale 0 already has it and is used as is -- and converted to depth;
+        :func:`reprojection_grids` projects the target pixels into every
+        source with every depth (what :func:`view_synthesis` does for one
+        pair) and one ``grid_sample`` samples the ``S * B`` source images
+        at the N scales' grids stacked along the height (bilinear, border
+        padding, as ``view_synthesis``).
+
+        Args:
+            disps (Sequence[Tensor]): N disparities ``(B, 1, h_n, w_n)``.
+            sources (Sequence[Tensor]): S source images ``(B, 3, H, W)``.
+            K (Tensor): ``(B, 3, 3)`` intrinsics at ``(H, W)``.
+            poses (Sequence[Tensor]): S transforms ``T_target2source``
+                ``(B, 4, 4)``.
+
+        Returns:
+            Tensor: ``(N, S, B, 3, H, W)`` warped sources.
+        """
+        size = sources[0].shape[-2:]
+        disp = torch.stack([
+            d if d.shape[-2:] == size else resize(
+                d, size=size, mode='bilinear', align_corners=False)
+            for d in disps
+        ])  # (N, B, 1, H, W)
+        depth = self._depth(disp)
+        grids = reprojection_grids(depth, K, torch.stack(list(poses)))
+        s, b, n = grids.shape[:3]
+        height, width = size
+        # the N grids of a source stacked along H: each source image is
+        # sampled (and kept for backward) once, not copied per scale
+        src = torch.stack(list(sources)).flatten(0, 1)  # (S*B, 3, H, W)
+        warped = F.grid_sample(
+            src,
+            grids.reshape(s * b, n * height, width, 2).to(src.dtype),
+            mode='bilinear',
+            padding_mode='border',
+            align_corners=True)  # (S*B, 3, N*H, W)
+        return warped.view(s, b, 3, n, height, width).permute(3, 0, 1, 2, 4, 5)
+
+    def _smoothness(self, disps: Sequence[Tensor], target: Tensor) -> Tensor:
+        """Edge-aware smoothness of every scale against the target resized
+        (area) to it, divided by ``2^s``, averaged over scales."""
+        smooth = 0.
+        for scale, disp in enumerate(disps):
+            img = target if disp.shape[-2:] == target.shape[-2:] else resize(
+                target, size=disp.shape[-2:], mode='area')
+            smooth = smooth + self.smoothness_loss(disp, img) / 2**scale
+        return smooth / len(disps)
+
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
         """Self-supervised losses of one batch.
@@ -172,25 +230,14 @@ class FSREDepth(MultiTaskSegmentor):
         sources = [unaug[:, 3 * j:3 * j + 3] for j in range(1, len(poses) + 1)]
         identity = self.photometric_loss.identity_error(
             sources, target) if self.photometric_loss.automask else None
-
-        size = target.shape[-2:]
-        num_scales = len(out['disps'])
-        photo, smooth = 0., 0.
-        for scale, disp in enumerate(out['disps']):
-            depth = self._depth(
-                resize(disp, size=size, mode='bilinear', align_corners=False))
-            warped = [
-                view_synthesis(src, depth, K, T)[0]
-                for src, T in zip(sources, poses)
-            ]
-            photo = photo + self.photometric_loss(
-                warped, target, identity=identity)
-            img = target if scale == 0 else resize(
-                target, size=disp.shape[-2:], mode='area')
-            smooth = smooth + self.smoothness_loss(disp, img) / 2**scale
         losses = {
-            self.photometric_loss.loss_name: photo / num_scales,
-            self.smoothness_loss.loss_name: smooth / num_scales
+            self.photometric_loss.loss_name:
+            self.photometric_loss.multi_scale_loss(
+                self._warp_all_scales(out['disps'], sources, K, poses),
+                target,
+                identity=identity),
+            self.smoothness_loss.loss_name:
+            self._smoothness(out['disps'], target)
         }
 
         if self.seg_loss is not None or self.sgt_loss is not None:

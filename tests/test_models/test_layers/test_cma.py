@@ -211,3 +211,61 @@ def test_invalid_arguments_raise():
         cma(torch.randn(B, C, H, W), torch.randn(B, C, H, W + 1))
     with pytest.raises(ValueError, match=f'{C}'):
         cma(torch.randn(B, C + 1, H, W), torch.randn(B, C + 1, H, W))
+
+
+class _ExplicitCMA(CrossTaskMultiEmbeddingAttention):
+    """The same module with the embeddings materialised (q, k, v and
+    ``phi_w`` applied to the refined C'-channel map)."""
+
+    factorised = False
+
+
+@pytest.mark.parametrize('num_embeddings,norm', [(4, True), (2, False),
+                                                 (1, True)])
+def test_factorised_equals_explicit_forward_and_gradients(
+        num_embeddings, norm):
+    torch.manual_seed(0)
+    kwargs = dict(num_embeddings=num_embeddings, embed_ratio=2)
+    if not norm:  # phi_w then has a bias, added after the weighted sum
+        kwargs['norm_cfg'] = None
+    fact = CrossTaskMultiEmbeddingAttention(C, **kwargs).double().train()
+    explicit = _ExplicitCMA(C, **kwargs).double().train()
+    explicit.load_state_dict(fact.state_dict())
+    with torch.no_grad():  # non-zero biases everywhere
+        for p in fact.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+        explicit.load_state_dict(fact.state_dict())
+    assert fact.factorised and not explicit.factorised
+    assert (fact.out_proj.conv.bias is None) == norm
+
+    outs, grads = [], []
+    for module in (fact, explicit):
+        ref, target = (t.double().requires_grad_(True) for t in _feats(11))
+        out = module(ref, target)
+        weights = module.attention_weights(ref, target)
+        g = torch.Generator().manual_seed(3)
+        (out * torch.randn(out.shape, generator=g,
+                           dtype=out.dtype)).sum().backward()
+        outs.append((out.detach(), weights.detach()))
+        grads.append([ref.grad, target.grad] +
+                     [p.grad for p in module.parameters()])
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-9, atol=1e-9)
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+
+
+class _CustomConv(torch.nn.Conv2d):
+    """A conv type the factorisation knows nothing about."""
+
+
+def test_custom_projection_conv_uses_explicit_form():
+    cma = CrossTaskMultiEmbeddingAttention(
+        C, conv_cfg=dict(type=_CustomConv)).eval()
+    assert isinstance(cma.query_proj.conv, _CustomConv)
+    assert not cma.factorised
+    plain = CrossTaskMultiEmbeddingAttention(C).eval()
+    plain.load_state_dict(cma.state_dict())
+    assert plain.factorised
+    ref, target = _feats(12)
+    with torch.no_grad():
+        torch.testing.assert_close(cma(ref, target), plain(ref, target))

@@ -9,6 +9,7 @@ from mmdepthseg.models.layers.geometry import (backproject_depth,
                                                disp_to_depth,
                                                disparity_to_depth, pixel_grid,
                                                pixels_to_grid, project_points,
+                                               reprojection_grids,
                                                rot_from_axisangle, stereo_warp,
                                                transformation_from_parameters,
                                                view_synthesis)
@@ -246,3 +247,33 @@ def test_view_synthesis_valid_excludes_behind_camera_and_zero_depth():
     assert not valid.any()
     with pytest.raises(ValueError, match='padding_mode'):
         view_synthesis(src, depth, K, torch.eye(4)[None], padding_mode='x')
+
+
+def test_reprojection_grids_equal_the_unfactorised_projection():
+    # N=2 depth maps, S=3 transforms (with rotation and skew-free K): the
+    # grids equal backproject -> transform -> project -> normalise
+    gen = torch.Generator().manual_seed(7)
+    b, h, w = 2, 5, 7
+    depth = 1 + 10 * torch.rand(
+        2, b, 1, h, w, generator=gen, dtype=torch.float64)
+    K = torch.tensor([[6., 0., 3.2], [0., 5., 2.1], [0., 0., 1.]],
+                     dtype=torch.float64).repeat(b, 1, 1)
+    K[1, 0, 0] = 7.
+    T = torch.stack([
+        transformation_from_parameters(
+            0.1 * torch.randn(b, 3, generator=gen, dtype=torch.float64),
+            torch.randn(b, 3, generator=gen, dtype=torch.float64))
+        for _ in range(3)
+    ])
+    grids = reprojection_grids(depth, K, T)
+    assert grids.shape == (3, b, 2, h, w, 2)
+    for n in range(2):
+        points = backproject_depth(depth[n], torch.linalg.inv(K))
+        for s in range(3):
+            pix, _ = project_points(points, K, T[s])
+            torch.testing.assert_close(grids[s, :, n],
+                                       pixels_to_grid(pix, h, w))
+    with pytest.raises(ValueError, match='depth'):
+        reprojection_grids(depth[0], K, T)
+    with pytest.raises(ValueError, match='T_tgt2src'):
+        reprojection_grids(depth, K, T[0])

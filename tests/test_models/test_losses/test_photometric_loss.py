@@ -171,3 +171,57 @@ def test_bad_inputs_raise():
         loss(target, target, sources=[target])
     with pytest.raises(ValueError, match='alpha'):
         PhotometricReprojectionLoss(alpha=1.5)
+
+
+@pytest.mark.parametrize('automask', [True, False])
+def test_multi_scale_loss_equals_loop_over_scales(automask):
+    # N=3 scales, S=2 sources: the batched computation against the per-scale
+    # loop of forward() (float64, so that no minimum changes by rounding)
+    g = torch.Generator().manual_seed(21)
+    target = torch.rand(2, 3, 6, 8, generator=g, dtype=torch.float64)
+    sources = [
+        torch.rand(2, 3, 6, 8, generator=g, dtype=torch.float64)
+        for _ in range(2)
+    ]
+    warped = torch.rand(3, 2, 2, 3, 6, 8, generator=g, dtype=torch.float64)
+    warped[1, 0] = target  # a perfect warp at one scale
+    loss = PhotometricReprojectionLoss(automask=automask, loss_weight=0.5)
+    identity = loss.identity_error(sources, target) if automask else None
+    batched_in = warped.clone().requires_grad_()
+    looped_in = warped.clone().requires_grad_()
+    batched = loss.multi_scale_loss(batched_in, target, identity=identity)
+    looped = sum(
+        loss(list(looped_in[n]), target, identity=identity)
+        for n in range(3)) / 3
+    torch.testing.assert_close(batched, looped, rtol=1e-12, atol=0)
+    batched.backward()
+    looped.backward()
+    torch.testing.assert_close(batched_in.grad, looped_in.grad)
+    assert batched_in.grad.abs().sum() > 0
+
+
+def test_multi_scale_loss_ties_go_to_the_identity():
+    # identity error exactly equal to the warped error: no gradient
+    target = _rand(1, 3, 6, 8, seed=22)
+    source = _rand(1, 3, 6, 8, seed=23)
+    loss = PhotometricReprojectionLoss(identity_noise=0)
+    identity = loss.identity_error([source], target)
+    warped = source.clone()[None, None].requires_grad_()  # (1, 1, B, 3, H, W)
+    value = loss.multi_scale_loss(warped, target, identity=identity)
+    assert value.item() == pytest.approx(identity.mean().item())
+    value.backward()
+    assert warped.grad.abs().sum() == 0
+
+
+def test_multi_scale_loss_bad_inputs_raise():
+    target = _rand(1, 3, 6, 8)
+    loss = PhotometricReprojectionLoss()
+    with pytest.raises(ValueError, match=r'\(N, S, B, C, H, W\)'):
+        loss.multi_scale_loss(target[None], target, identity=target[:, :1])
+    with pytest.raises(ValueError, match='automask needs'):
+        loss.multi_scale_loss(target[None, None], target)
+    with pytest.raises(ValueError, match='identity must be'):
+        loss.multi_scale_loss(
+            target[None, None], target, identity=target[:, :1, :5])
+    with pytest.raises(ValueError, match='ending in the target shape'):
+        loss.pixel_errors(target[..., :5], target)

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from mmdepthseg.models.losses.sgt_loss import SemanticGuidedTripletLoss
+from mmdepthseg.models.losses.sgt_loss import (SemanticGuidedTripletLoss,
+                                               _PatchDots, half_patch_offsets)
 from mmdepthseg.registry import MODELS
 
 
@@ -39,6 +40,95 @@ def naive_sgt(feats, label, k, margin, min_count, ignore_index=255):
     if not losses:
         return torch.tensor(0.)
     return torch.stack(losses).mean()
+
+
+def offset_loop_sgt(feats, label, k, margin, min_count, ignore_index=255):
+    """The straightforward vectorised formulation: a loop over the K*K - 1
+    offsets of padded feature / label maps (the loss's former code)."""
+    import torch.nn.functional as F
+    height, width = feats.shape[-2:]
+    r = k // 2
+    unit = F.normalize(feats, p=2, dim=1)
+    unit_pad = F.pad(unit, (r, r, r, r), value=0.)
+    label_pad = F.pad(label, (r, r, r, r), value=ignore_index)
+    zeros = unit.new_zeros(label.shape)
+    pos_sum, neg_sum = zeros, zeros
+    pos_cnt = torch.zeros_like(label)
+    neg_cnt = torch.zeros_like(label)
+    anchor_valid = label != ignore_index
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dy == 0 and dx == 0:
+                continue
+            nb_unit = unit_pad[:, :, r + dy:r + dy + height,
+                               r + dx:r + dx + width]
+            nb_label = label_pad[:, r + dy:r + dy + height,
+                                 r + dx:r + dx + width]
+            sq = (2. - 2. * (unit * nb_unit).sum(dim=1)).clamp(min=0.)
+            dist = torch.where(sq > 1e-12, sq.clamp(min=1e-12).sqrt(), zeros)
+            pair = anchor_valid & (nb_label != ignore_index)
+            same = pair & (nb_label == label)
+            other = pair & (nb_label != label)
+            pos_sum = pos_sum + torch.where(same, dist, zeros)
+            neg_sum = neg_sum + torch.where(other, dist, zeros)
+            pos_cnt += same
+            neg_cnt += other
+    counted = (pos_cnt > min_count) & (neg_cnt > min_count)
+    hinge = (pos_sum / pos_cnt.clamp(min=1) - neg_sum / neg_cnt.clamp(min=1) +
+             margin).clamp(min=0.)
+    return torch.where(counted, hinge,
+                       zeros).sum() / counted.sum().clamp(min=1)
+
+
+@pytest.mark.parametrize('k,t,shape', [(5, 4, (2, 16, 13, 17)),
+                                       (3, 0, (1, 8, 6, 7)),
+                                       (7, 3, (2, 4, 10, 12))])
+def test_matches_offset_loop_formulation(k, t, shape):
+    gen = torch.Generator().manual_seed(k)
+    feats = torch.randn(*shape, generator=gen, dtype=torch.float64)
+    label = torch.randint(0, 4, (shape[0], ) + shape[2:], generator=gen)
+    label[label == 3] = 255
+    feats[0, :, 2, 3] = 0.  # a zero feature: finite gradients for both
+    loss = SemanticGuidedTripletLoss(
+        patch_size=k, margin=0.3, min_count=t, loss_weight=1.0)
+    new_in = feats.clone().requires_grad_()
+    ref_in = feats.clone().requires_grad_()
+    value = loss(new_in, label)
+    expected = offset_loop_sgt(ref_in, label, k, 0.3, t)
+    assert expected > 0
+    torch.testing.assert_close(value, expected, rtol=1e-12, atol=1e-14)
+    value.backward()
+    expected.backward()
+    torch.testing.assert_close(new_in.grad, ref_in.grad)
+    assert torch.isfinite(new_in.grad).all()
+    # float32: equal to rounding
+    torch.testing.assert_close(
+        loss(feats.float(), label),
+        offset_loop_sgt(feats.float(), label, k, 0.3, t),
+        rtol=1e-5,
+        atol=1e-6)
+
+
+def test_patch_dots_cover_every_neighbour_once():
+    # the dot map of offset (dy, dx) is <f(p), f(p + (dy, dx))>, 0 outside
+    gen = torch.Generator().manual_seed(9)
+    feats = torch.randn(2, 3, 5, 6, generator=gen, dtype=torch.float64)
+    k = 5
+    dots = _PatchDots.apply(feats, k)
+    assert dots.shape == (2, k * k, 5, 6)
+    for j in range(k * k):
+        dy, dx = j // k - k // 2, j % k - k // 2
+        for y in range(5):
+            for x in range(6):
+                inside = 0 <= y + dy < 5 and 0 <= x + dx < 6
+                expected = torch.zeros(2, dtype=torch.float64)
+                if inside and (dy, dx) != (0, 0):
+                    expected = (feats[:, :, y, x] *
+                                feats[:, :, y + dy, x + dx]).sum(1)
+                torch.testing.assert_close(dots[:, j, y, x], expected)
+    assert half_patch_offsets(3) == [(0, 1), (1, -1), (1, 0), (1, 1)]
+    assert torch.autograd.gradcheck(lambda f: _PatchDots.apply(f, 3),
+                                    (feats[:1, :, :4, :4].requires_grad_(), ))
 
 
 def test_matches_naive_per_pixel_reference():

@@ -115,3 +115,110 @@ def test_stereo_partner_is_warped_with_the_rig_transform(monkeypatch):
     torch.testing.assert_close(poses[2][0], torch.from_numpy(stereo_T))
     losses = model(**data, mode='loss')
     assert torch.isfinite(losses['loss_photo'])
+
+
+def _loop_photo_smooth(model, inputs, data_samples):
+    """The straightforward formulation of L_photo and L_smooth: a loop over
+    scales and sources with one view synthesis and one loss call each
+    (the model's former code)."""
+    from mmseg.models.utils import resize
+
+    from mmdepthseg.models.layers.geometry import view_synthesis
+    from mmdepthseg.models.utils import stack_pixel_field
+    poses = model._source_poses(inputs, data_samples)
+    out = model.decoder(model.extract_feat(inputs))
+    K = torch.stack([
+        torch.as_tensor(ds.intrinsics, dtype=torch.float32)
+        for ds in data_samples
+    ]).to(inputs)
+    unaug = stack_pixel_field(data_samples, 'unaug_img').to(inputs)
+    target = unaug[:, :3]
+    sources = [unaug[:, 3 * j:3 * j + 3] for j in range(1, len(poses) + 1)]
+    identity = model.photometric_loss.identity_error(sources, target)
+    photo, smooth = 0., 0.
+    for scale, disp in enumerate(out['disps']):
+        depth = model._depth(
+            resize(
+                disp,
+                size=target.shape[-2:],
+                mode='bilinear',
+                align_corners=False))
+        warped = [
+            view_synthesis(src, depth, K, T)[0]
+            for src, T in zip(sources, poses)
+        ]
+        photo = photo + model.photometric_loss(
+            warped, target, identity=identity)
+        img = target if scale == 0 else resize(
+            target, size=disp.shape[-2:], mode='area')
+        smooth = smooth + model.smoothness_loss(disp, img) / 2**scale
+    n = len(out['disps'])
+    return dict(loss_photo=photo / n, loss_smooth=smooth / n)
+
+
+def test_batched_losses_equal_the_loop_over_scales_and_sources(monkeypatch):
+    # the networks' outputs (disparities, poses) as float64 leaves, so that
+    # the two formulations are compared exactly, gradients included
+    model = _model(seg_loss=None, sgt_loss=None)
+    data = _batch(model)
+    with torch.no_grad():
+        out = model.decoder(model.extract_feat(data['inputs']))
+        poses = model._source_poses(data['inputs'], data['data_samples'])
+    results = []
+    for fn in (model.loss, lambda i, d: _loop_photo_smooth(model, i, d)):
+        disps = [d.double().requires_grad_() for d in out['disps']]
+        leaves = [p.double().requires_grad_() for p in poses]
+        monkeypatch.setattr(model, 'extract_feat', lambda inputs: None)
+        monkeypatch.setattr(
+            model.decoder,
+            'forward',
+            lambda feats, disps=disps: dict(disps=disps))
+        monkeypatch.setattr(
+            model,
+            '_source_poses',
+            lambda inputs, samples, leaves=leaves: leaves)
+        torch.manual_seed(1)  # the same identity noise
+        losses = fn(data['inputs'].double(), data['data_samples'])
+        sum(losses.values()).backward()
+        results.append((losses, [x.grad for x in disps + leaves]))
+    (batched, batched_grads), (looped, looped_grads) = results
+    assert set(batched) == set(looped) == {'loss_photo', 'loss_smooth'}
+    for key in batched:
+        torch.testing.assert_close(
+            batched[key], looped[key], rtol=1e-12, atol=0)
+    for grad, expected in zip(batched_grads, looped_grads):
+        assert expected.abs().sum() > 0
+        torch.testing.assert_close(grad, expected, rtol=1e-9, atol=1e-15)
+
+
+def test_warp_all_scales_equals_view_synthesis_per_scale_and_source():
+    from mmseg.models.utils import resize
+
+    from mmdepthseg.models.layers.geometry import view_synthesis
+    model = _model()
+    gen = torch.Generator().manual_seed(3)
+    disps = [
+        0.05 + 0.2 * torch.rand(2, 1, H >> s, W >> s, generator=gen)
+        for s in range(3)
+    ]
+    sources = [torch.rand(2, 3, H, W, generator=gen) for _ in range(2)]
+    K = torch.tensor([[0.58 * W, 0, W / 2], [0, 1.92 * H, H / 2],
+                      [0, 0, 1]]).expand(2, 3, 3)
+    poses = []
+    for tx in (0.1, -0.2):
+        T = torch.eye(4).repeat(2, 1, 1)
+        T[:, 0, 3] = tx
+        T[1, 2, 3] = 0.05
+        poses.append(T)
+    warped = model._warp_all_scales(disps, sources, K, poses)
+    assert warped.shape == (3, 2, 2, 3, H, W)
+    for n, disp in enumerate(disps):
+        depth = model._depth(
+            resize(disp, size=(H, W), mode='bilinear', align_corners=False))
+        for s, (src, T) in enumerate(zip(sources, poses)):
+            # the factorised projection rounds differently: ~1e-5 px
+            torch.testing.assert_close(
+                warped[n, s],
+                view_synthesis(src, depth, K, T)[0],
+                rtol=0,
+                atol=1e-4)
