@@ -3,13 +3,13 @@
 import os.path as osp
 from typing import List, Optional, Sequence
 
-import mmengine.fileio as fileio
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists, read_cityscapes_camera
+from .utils import (LABEL_LUTS, check_file_exists, list_dataset_images,
+                    read_cityscapes_camera)
 
 
 @DATASETS.register_module()
@@ -148,19 +148,10 @@ class CityscapesDepthSegDataset(BaseDataset):
             ``disp_to_depth = baseline * fx``) and stereo pseudo labels
             (``pseudo_depth_paths``, ``pseudo_conf_paths``).
         """
-        check_file_exists(self.data_root, 'Cityscapes data root')
         prefix = self.data_prefix
         img_dir = prefix['img_path']
-        check_file_exists(img_dir, 'Cityscapes image folder')
-        rel_paths = sorted(
-            fileio.list_dir_or_file(
-                img_dir,
-                list_dir=False,
-                suffix=self.img_suffix,
-                recursive=True))
-        if not rel_paths:
-            raise FileNotFoundError(
-                f'no *{self.img_suffix} image under {img_dir}')
+        rel_paths = list_dataset_images(self.data_root, prefix,
+                                        self.img_suffix, 'Cityscapes')
 
         data_list = []
         for rel in rel_paths:

@@ -8,13 +8,12 @@ Reads the patch layout written by ``tools/dataset_converters/isprs.py``
 import os.path as osp
 from typing import List, Optional, Tuple
 
-import mmengine.fileio as fileio
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmseg.datasets import PotsdamDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import DATASET_PREP_HINT, LABEL_LUTS, check_file_exists
+from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
 
 #: The 6 ISPRS classes and their colours (RGB) in the label tiles, in
 #: training-label order 0..5 (MMSegmentation's ``PotsdamDataset`` /
@@ -189,23 +188,15 @@ class ISPRSDepthSegDataset(BaseDataset):
             ``depth_format='png'`` + ``depth_scale`` + ``depth_offset``.
         """
         what = f'ISPRS ({self.city})'
-        check_file_exists(self.data_root, f'{what} data root')
         prefix = self.data_prefix
         img_dir = prefix['img_path']
-        check_file_exists(img_dir, f'{what} image folder')
-        for key, name in (('seg_map_path', 'label folder'), ('depth_map_path',
-                                                             'nDSM folder')):
-            if key in prefix:
-                check_file_exists(prefix[key], f'{what} {name}')
-        rel_paths = sorted(
-            fileio.list_dir_or_file(
-                img_dir,
-                list_dir=False,
-                suffix=self.img_suffix,
-                recursive=True))
-        if not rel_paths:
-            raise FileNotFoundError(f'no *{self.img_suffix} patch under '
-                                    f'{img_dir} ({DATASET_PREP_HINT})')
+        rel_paths = list_dataset_images(
+            self.data_root,
+            prefix,
+            self.img_suffix,
+            what,
+            folders=(('seg_map_path', 'label folder'), ('depth_map_path',
+                                                        'nDSM folder')))
 
         data_list = []
         for rel in rel_paths:

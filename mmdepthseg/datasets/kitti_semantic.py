@@ -3,12 +3,11 @@
 import os.path as osp
 from typing import List
 
-import mmengine.fileio as fileio
 from mmengine.dataset import BaseDataset
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists
+from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
 
 
 @DATASETS.register_module()
@@ -73,16 +72,14 @@ class KittiSemanticDataset(BaseDataset):
             ``'000000'``) and, with ``seg_map_path``, ``seg_map_paths`` +
             ``label_id_format``. No ``intrinsics``.
         """
-        check_file_exists(self.data_root, 'KITTI 2015 semantic data root')
         prefix = self.data_prefix
         img_dir = prefix['img_path']
-        check_file_exists(img_dir, 'KITTI 2015 semantic image folder')
-        names = sorted(
-            fileio.list_dir_or_file(
-                img_dir, list_dir=False, suffix=self.img_suffix))
-        if not names:
-            raise FileNotFoundError(
-                f'no *{self.img_suffix} image under {img_dir}')
+        names = list_dataset_images(
+            self.data_root,
+            prefix,
+            self.img_suffix,
+            'KITTI 2015 semantic',
+            recursive=False)
 
         data_list = []
         for name in names:

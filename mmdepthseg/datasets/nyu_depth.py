@@ -4,12 +4,11 @@ import colorsys
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
-import mmengine.fileio as fileio
 import numpy as np
 from mmengine.dataset import BaseDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import DATASET_PREP_HINT, LABEL_LUTS, check_file_exists
+from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
 
 #: The 40 classes of Gupta et al. (NYUv2-40) in id order: stored id ``k``
 #: (1..40) is training label ``k - 1``; names (including "refridgerator")
@@ -161,23 +160,15 @@ class NYUDepthSegDataset(BaseDataset):
             ``depth_map_paths`` + ``depth_format='png'`` + ``depth_scale``
             and ``seg_map_paths`` + ``label_id_format``.
         """
-        check_file_exists(self.data_root, 'NYUv2 data root')
         prefix = self.data_prefix
         img_dir = prefix['img_path']
-        check_file_exists(img_dir, 'NYUv2 image folder')
-        for key, what in (('depth_map_path', 'depth folder'),
-                          ('seg_map_path', 'label folder')):
-            if key in prefix:
-                check_file_exists(prefix[key], f'NYUv2 {what}')
-        rel_paths = sorted(
-            fileio.list_dir_or_file(
-                img_dir,
-                list_dir=False,
-                suffix=self.img_suffix,
-                recursive=True))
-        if not rel_paths:
-            raise FileNotFoundError(f'no *{self.img_suffix} image under '
-                                    f'{img_dir} ({DATASET_PREP_HINT})')
+        rel_paths = list_dataset_images(
+            self.data_root,
+            prefix,
+            self.img_suffix,
+            'NYUv2',
+            folders=(('depth_map_path', 'depth folder'), ('seg_map_path',
+                                                          'label folder')))
 
         data_list = []
         for rel in rel_paths:

@@ -8,7 +8,7 @@ preparation" section. Errors name the offending file and say what was expected.
 import json
 import os.path as osp
 from functools import lru_cache
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import mmengine.fileio as fileio
@@ -110,6 +110,49 @@ def check_file_exists(path: str, what: str = 'file') -> None:
     if not fileio.exists(path):
         raise FileNotFoundError(
             f'{what} not found: {path} ({DATASET_PREP_HINT})')
+
+
+def list_dataset_images(data_root: str,
+                        data_prefix: Dict[str, str],
+                        img_suffix: str,
+                        what: str,
+                        folders: Sequence[Tuple[str, str]] = (),
+                        recursive: bool = True) -> List[str]:
+    """Check a dataset's folders and list its images.
+
+    Args:
+        data_root (str): The dataset root (must exist).
+        data_prefix (dict[str, str]): Folders by key; ``'img_path'`` (the
+            image folder) must exist.
+        img_suffix (str): Suffix of the image files, e.g. ``'.png'``.
+        what (str): Name of the dataset in error messages, e.g.
+            ``'NYUv2'``.
+        folders (Sequence[tuple[str, str]]): ``(key, description)`` of
+            further ``data_prefix`` folders that must exist when the key is
+            given (e.g. ``('seg_map_path', 'label folder')``).
+        recursive (bool): List the image folder recursively. Defaults to
+            True.
+
+    Returns:
+        list[str]: Sorted image paths relative to the image folder.
+
+    Raises:
+        FileNotFoundError: Naming the missing root / folder, or the image
+            folder without any ``*img_suffix`` file.
+    """
+    check_file_exists(data_root, f'{what} data root')
+    img_dir = data_prefix['img_path']
+    check_file_exists(img_dir, f'{what} image folder')
+    for key, description in folders:
+        if key in data_prefix:
+            check_file_exists(data_prefix[key], f'{what} {description}')
+    rel_paths = sorted(
+        fileio.list_dir_or_file(
+            img_dir, list_dir=False, suffix=img_suffix, recursive=recursive))
+    if not rel_paths:
+        raise FileNotFoundError(f'no *{img_suffix} image under {img_dir} '
+                                f'({DATASET_PREP_HINT})')
+    return rel_paths
 
 
 def _get_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:

@@ -7,7 +7,8 @@ import pytest
 
 from mmdepthseg.datasets.utils import (cityscapes_disparity_to_depth,
                                        kitti_stereo_baseline,
-                                       kitti_velo_to_image, load_kitti_calib,
+                                       kitti_velo_to_image,
+                                       list_dataset_images, load_kitti_calib,
                                        map_label_ids,
                                        normalised_to_absolute_intrinsics,
                                        read_calib_file, read_image,
@@ -131,3 +132,32 @@ def test_stack_views_size_mismatch_names_files():
     assert stack_views([a, a], ['a', 'a']).shape == (4, 6, 6)
     with pytest.raises(ValueError, match='a.png 6x4, b.png 7x4'):
         stack_views([a, b], ['a.png', 'b.png'])
+
+
+def test_list_dataset_images_checks_folders_and_lists_sorted(tmp_path):
+    root = tmp_path / 'root'
+    prefix = dict(img_path=str(root / 'img'), seg_map_path=str(root / 'lbl'))
+    with pytest.raises(FileNotFoundError, match='Demo data root'):
+        list_dataset_images(str(root), prefix, '.png', 'Demo')
+    (root / 'img' / 'b').mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match='Demo label folder'):
+        list_dataset_images(
+            str(root),
+            prefix,
+            '.png',
+            'Demo',
+            folders=(('seg_map_path', 'label folder'), ))
+    (root / 'lbl').mkdir()
+    with pytest.raises(FileNotFoundError, match=r'no \*\.png image under'):
+        list_dataset_images(str(root), prefix, '.png', 'Demo')
+    for name in ('b/2.png', '1.png', 'b/0.png', 'x.jpg'):
+        (root / 'img' / name).write_bytes(b'')
+    assert list_dataset_images(
+        str(root),
+        prefix,
+        '.png',
+        'Demo',
+        folders=(('seg_map_path',
+                  'label folder'), )) == ['1.png', 'b/0.png', 'b/2.png']
+    assert list_dataset_images(
+        str(root), prefix, '.png', 'Demo', recursive=False) == ['1.png']
