@@ -269,3 +269,36 @@ def test_custom_projection_conv_uses_explicit_form():
     ref, target = _feats(12)
     with torch.no_grad():
         torch.testing.assert_close(cma(ref, target), plain(ref, target))
+
+
+def _saved_bytes(module, ref, target):
+    """Bytes of the distinct activations autograd keeps for backward
+    (parameters and the inputs themselves excluded)."""
+    storages = {}
+    params = {p.untyped_storage().data_ptr() for p in module.parameters()}
+    inputs = {t.untyped_storage().data_ptr() for t in (ref, target)}
+
+    def pack(t):
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in params and ptr not in inputs:
+            storages[ptr] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        module(ref, target)
+    return sum(storages.values())
+
+
+def test_factorised_form_keeps_less_for_backward():
+    # explicit: q, k, v (3 H C' channels) and the refined map are kept;
+    # factorised: the (H*C)-channel products and values, about half
+    torch.manual_seed(0)
+    c, size = 16, (2, 16, 24, 32)
+    fact = CrossTaskMultiEmbeddingAttention(c).train()
+    explicit = _ExplicitCMA(c).train()
+    explicit.load_state_dict(fact.state_dict())
+    ref = torch.randn(size, requires_grad=True)
+    target = torch.randn(size, requires_grad=True)
+    kept_fact = _saved_bytes(fact, ref, target)
+    kept_explicit = _saved_bytes(explicit, ref, target)
+    assert kept_fact < 0.6 * kept_explicit, (kept_fact, kept_explicit)
