@@ -2,6 +2,10 @@
 """Helpers shared by the integration tests (importable as ``_helpers``)."""
 import os
 import os.path as osp
+import socket
+import subprocess
+import sys
+from typing import Sequence
 
 from mmengine.config import Config
 
@@ -113,3 +117,48 @@ def tiny_pseudo_mtl_cfg(data_root: str,
     return _shrink_synthetic_cfg(
         Config.fromfile(PSEUDO_MTL_SYNTH_CFG), data_root, work_dir, max_iters,
         shape)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (for a process group)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def run_dist_train(cfg_path: str,
+                   nproc: int = 2,
+                   pythonpath: Sequence[str] = (),
+                   timeout: int = 300) -> subprocess.CompletedProcess:
+    """``tools/dist_train.sh CFG NPROC`` on the CPU (gloo, one OpenMP
+    thread per rank, a free port); fails the test with the output's tail
+    when the run fails.
+
+    Args:
+        cfg_path (str): Dumped config to train.
+        nproc (int): Number of processes. Defaults to 2.
+        pythonpath (Sequence[str]): Folders the ranks import test helpers
+            from (the repository root is always on the path).
+        timeout (int): Seconds. Defaults to 300.
+
+    Returns:
+        subprocess.CompletedProcess: The finished run (text output).
+    """
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHON=sys.executable,
+        PORT=str(free_port()))
+    env['PYTHONPATH'] = os.pathsep.join(
+        [REPO_ROOT, *pythonpath,
+         env.get('PYTHONPATH', '')])
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', cfg_path,
+         str(nproc)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    return proc

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from _helpers import REPO_ROOT, tiny_baseline_cfg
+from _helpers import REPO_ROOT, free_port, tiny_baseline_cfg
 
 
 def _run(args: list, cwd: str = REPO_ROOT, env: dict = None) -> str:
@@ -85,7 +85,9 @@ def test_distributed_cpu_testing_evaluates_every_frame_once(trained):
         osp.join(trained['work_dir'], 'dist_test')
     ],
                env=dict(
-                   OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT='29519'))
+                   OMP_NUM_THREADS='1',
+                   PYTHON=sys.executable,
+                   PORT=str(free_port())))
     # results of both ranks are gathered: all 12 val frames, once each
     assert 'segmentation (12 images) and depth (12 images)' in out
     assert 'mIoU' in out and 'abs_rel' in out
@@ -103,7 +105,9 @@ def test_distributed_cpu_training_keeps_ranks_identical(
     cfg_path = osp.join(work_dir, 'cfg.py')
     cfg.dump(cfg_path)
     _run(['bash', 'tools/dist_train.sh', cfg_path, '2'],
-         env=dict(OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT='29517'))
+         env=dict(
+             OMP_NUM_THREADS='1', PYTHON=sys.executable,
+             PORT=str(free_port())))
     rank0 = torch.load(osp.join(work_dir, 'rank0.pth'), map_location='cpu')
     rank1 = torch.load(osp.join(work_dir, 'rank1.pth'), map_location='cpu')
     assert rank0['wrapper'] == 'MMDistributedDataParallel'

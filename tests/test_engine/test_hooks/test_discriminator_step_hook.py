@@ -3,17 +3,13 @@
 step, its isolation from the generator, resume and DDP."""
 import glob
 import itertools
-import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.distributed as dist
-from _helpers import REPO_ROOT
+from _helpers import REPO_ROOT, free_port, run_dist_train
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, build_optim_wrapper
@@ -45,12 +41,6 @@ SCHEDULERS = dict(
     discriminator=[])
 
 _RUN_ID = itertools.count()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _is_d(name: str) -> bool:
@@ -300,7 +290,7 @@ def test_cpu_set_up_gives_ddp_wrappers_no_device_ids(monkeypatch):
     wrapper; on a CPU-only machine the set-up overrides it with None."""
     for key, value in dict(
             MASTER_ADDR='127.0.0.1',
-            MASTER_PORT=str(_free_port()),
+            MASTER_PORT=str(free_port()),
             RANK='0',
             WORLD_SIZE='1',
             LOCAL_RANK='0').items():
@@ -348,23 +338,8 @@ def test_two_process_gloo_with_separate_ddp(tmp_path):
     cfg.env_cfg = dict(dist_cfg=dict(backend='gloo'))
     cfg_path = osp.join(work_dir, 'cfg.py')
     cfg.dump(cfg_path)
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS='1',
-        PYTHON=sys.executable,
-        PORT=str(_free_port()))
-    env['PYTHONPATH'] = os.pathsep.join([
-        REPO_ROOT,
-        osp.join(REPO_ROOT, 'tests', 'test_engine'),
-        env.get('PYTHONPATH', '')
-    ])
-    proc = subprocess.run(['bash', 'tools/dist_train.sh', cfg_path, '2'],
-                          cwd=REPO_ROOT,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    run_dist_train(
+        cfg_path, pythonpath=[osp.join(REPO_ROOT, 'tests', 'test_engine')])
     ranks = []
     for rank in (0, 1):
         dumps = {

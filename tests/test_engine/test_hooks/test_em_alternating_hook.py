@@ -1,17 +1,13 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """EMAlternatingHook: SOSD-Net's alternating (EM) training, Algorithm 1."""
 import glob
-import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.distributed as dist
-from _helpers import REPO_ROOT
+from _helpers import REPO_ROOT, free_port, run_dist_train
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import MessageHub
@@ -29,12 +25,6 @@ DEPTH, SEG = ('depth', ), ('seg', )
 
 def _under(name: str, prefixes) -> bool:
     return any(name == p or name.startswith(p + '.') for p in prefixes)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _assert_state_equal(before: dict, after: dict, name: str) -> None:
@@ -408,7 +398,7 @@ def test_resume_with_other_phases_is_refused(period3_checkpoint, tmp_path):
 def test_ddp_without_find_unused_parameters_is_rejected():
     dist.init_process_group(
         'gloo',
-        init_method=f'tcp://127.0.0.1:{_free_port()}',
+        init_method=f'tcp://127.0.0.1:{free_port()}',
         rank=0,
         world_size=1)
     try:
@@ -444,23 +434,8 @@ def test_two_process_gloo_training_keeps_frozen_parameters(tmp_path):
     cfg.env_cfg = dict(dist_cfg=dict(backend='gloo'))
     cfg_path = osp.join(work_dir, 'cfg.py')
     cfg.dump(cfg_path)
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS='1',
-        PYTHON=sys.executable,
-        PORT=str(_free_port()))
-    env['PYTHONPATH'] = os.pathsep.join([
-        REPO_ROOT,
-        osp.join(REPO_ROOT, 'tests', 'test_engine'),
-        env.get('PYTHONPATH', '')
-    ])
-    proc = subprocess.run(['bash', 'tools/dist_train.sh', cfg_path, '2'],
-                          cwd=REPO_ROOT,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    run_dist_train(
+        cfg_path, pythonpath=[osp.join(REPO_ROOT, 'tests', 'test_engine')])
     ranks = [
         torch.load(osp.join(work_dir, f'em_rank{r}.pth'), map_location='cpu')
         for r in (0, 1)

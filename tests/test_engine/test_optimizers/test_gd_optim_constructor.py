@@ -1,11 +1,11 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """GeneratorDiscriminatorOptimWrapperConstructor: two optimizers, one
 parameter split, schedulers keyed by optimizer."""
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
+from _helpers import free_port
 from mmengine.config import Config
 from mmengine.model.wrappers import MMSeparateDistributedDataParallel
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
@@ -38,12 +38,6 @@ def _owner_of(optim_wrapper: OptimWrapperDict) -> dict:
             for param in group['params']:
                 owners.setdefault(id(param), []).append((name, group))
     return owners
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def test_each_parameter_lands_in_exactly_one_optimizer():
@@ -102,7 +96,7 @@ def test_separately_wrapped_model_keeps_names_and_split():
     synchronises, are refused."""
     dist.init_process_group(
         'gloo',
-        init_method=f'tcp://127.0.0.1:{_free_port()}',
+        init_method=f'tcp://127.0.0.1:{free_port()}',
         rank=0,
         world_size=1)
     cfg = _cfg(
