@@ -8,5 +8,4 @@ _base_ = [
     '../_base_/datasets/cityscapes_sosd.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_sosd_40e.py'
 ]
-model = dict(
-    depth_mode='disparity', data_preprocessor=dict(size=(256, 512)))
+model = dict(depth_mode='disparity', data_preprocessor=dict(size=(256, 512)))

@@ -102,20 +102,20 @@ def test_disparity_error_is_in_pixels_of_the_512_wide_frame(cityscapes_frame):
     meta = data_sample.metainfo
     focal_baseline = float(meta['intrinsics'][0][0]) * meta['baseline']
     pred = torch.full((1, 256, 512), focal_baseline / 4.0)
-    data_sample.set_data(dict(pred_depth_map=type(data_sample.gt_depth_map)(
-        data=pred)))
+    data_sample.set_data(
+        dict(pred_depth_map=type(data_sample.gt_depth_map)(data=pred)))
     metric = METRICS.build(cfg.test_evaluator)
     metric.dataset_meta = dict(classes=tuple(range(19)))
     metric.process({}, [data_sample])
     summary = metric.compute_metrics(metric.results)
-    assert summary['disp_err'] == pytest.approx((128 * 6 + 122 * 3.5) / 250,
-                                                rel=1e-5)
+    assert summary['disp_err'] == pytest.approx(
+        (128 * 6 + 122 * 3.5) / 250, rel=1e-5)
     assert cfg.test_evaluator.depth_cfg.aggregation == 'pooled'
 
 
-@pytest.mark.parametrize('ratio, shape', [(1.0, (256, 512)), (1.75, (256,
-                                                                     512)),
-                                          (0.5, (128, 256))])
+@pytest.mark.parametrize('ratio, shape',
+                         [(1.0, (256, 512)), (1.75, (256, 512)),
+                          (0.5, (128, 256))])
 def test_training_sample_is_the_scaled_256x512_frame(cityscapes_frame,
                                                      monkeypatch, ratio,
                                                      shape):
@@ -154,8 +154,8 @@ def test_the_data_preprocessor_pads_small_scales_to_256x512(
     dataset = _dataset(cfg, 'train_dataloader', cityscapes_frame)
     samples = []
     for ratio in (0.5, 1.75):
-        monkeypatch.setattr(MultiViewRandomResize, '_random_ratio',
-                            lambda self, r=ratio: r)
+        monkeypatch.setattr(
+            MultiViewRandomResize, '_random_ratio', lambda self, r=ratio: r)
         samples.append(pipeline(dataset.get_data_info(0)))
     preprocessor = MODELS.build(cfg.model.data_preprocessor)
     batch = preprocessor(

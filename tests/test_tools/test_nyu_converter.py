@@ -182,16 +182,18 @@ def test_mapping_file_argument_and_cli(nyu_raw, tmp_path, monkeypatch):
 def test_bad_inputs_are_named(nyu_raw, tmp_path):
     labeled, splits, _ = nyu_raw
     bad_splits = str(tmp_path / 'bad_splits.mat')
-    scipy_io.savemat(bad_splits, dict(trainNdxs=np.array([[1.0], [9.0]]),
-                                      testNdxs=np.array([[2.0]])))
+    scipy_io.savemat(
+        bad_splits,
+        dict(trainNdxs=np.array([[1.0], [9.0]]), testNdxs=np.array([[2.0]])))
     with pytest.raises(ValueError, match='beyond the 5 frames'):
         converter.convert_nyu(
             labeled, bad_splits, str(tmp_path / 'o1'), progress=False)
     scipy_io.savemat(bad_splits, dict(train=np.array([[1.0]])))
     with pytest.raises(KeyError, match='trainNdxs'):
         converter.load_nyu_splits(bad_splits)
-    scipy_io.savemat(bad_splits, dict(trainNdxs=np.array([[1.0], [2.0]]),
-                                      testNdxs=np.array([[2.0]])))
+    scipy_io.savemat(
+        bad_splits,
+        dict(trainNdxs=np.array([[1.0], [2.0]]), testNdxs=np.array([[2.0]])))
     with pytest.raises(ValueError, match='both'):
         converter.load_nyu_splits(bad_splits)
     bad_map = str(tmp_path / 'map.txt')
@@ -203,5 +205,5 @@ def test_bad_inputs_are_named(nyu_raw, tmp_path):
     with h5py.File(wrong, 'w') as f:
         f['images'] = np.zeros((1, 3, W, H), np.uint8)
     with pytest.raises(KeyError, match='depths'):
-        converter.convert_nyu(wrong, splits, str(tmp_path / 'o2'),
-                              progress=False)
+        converter.convert_nyu(
+            wrong, splits, str(tmp_path / 'o2'), progress=False)

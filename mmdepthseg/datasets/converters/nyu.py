@@ -49,8 +49,7 @@ NYU_NUM_RAW_CLASSES = 894
 #: Sizes of the official split.
 NYU_SPLIT_SIZES = dict(train=795, test=654)
 #: Output folders (relative to the output root) of images, depth, labels.
-NYU_FOLDERS = dict(
-    img='images', depth='annotations', label='labels40')
+NYU_FOLDERS = dict(img='images', depth='annotations', label='labels40')
 
 
 def _loadmat(path: str) -> dict:
@@ -147,8 +146,8 @@ def load_class_mapping(path: Optional[str] = None) -> np.ndarray:
             table = np.load(path)
         else:
             with open(path) as f:
-                table = np.array(f.read().replace(',', ' ').split(),
-                                 dtype=np.float64)
+                table = np.array(
+                    f.read().replace(',', ' ').split(), dtype=np.float64)
         table = np.asarray(table, dtype=np.float64).reshape(-1)
         if np.any(table != np.round(table)):
             raise ValueError(f'{path}: class ids must be integers')
@@ -284,8 +283,7 @@ def convert_nyu(labeled_mat: str,
                     f'[{raw.min()}, {raw.max()}], expected 0..'
                     f'{NYU_NUM_RAW_CLASSES}')
             bgr = np.ascontiguousarray(rgb[..., ::-1])
-            atomic_write_bytes(paths['img'], _encode(img_ext, bgr,
-                                                     img_params))
+            atomic_write_bytes(paths['img'], _encode(img_ext, bgr, img_params))
             atomic_write_bytes(paths['depth'],
                                _encode('.png', depth_to_millimetres(depth)))
             atomic_write_bytes(paths['label'], _encode('.png', lut[raw]))
@@ -306,8 +304,10 @@ def convert_nyu(labeled_mat: str,
         class_mapping=osp.abspath(class_mapping)
         if class_mapping else 'mmdepthseg NYU894_TO_40 (Gupta et al.)',
         frame_size=[height, width],
-        num_frames={s: int(len(v))
-                    for s, v in splits.items()},
+        num_frames={
+            s: int(len(v))
+            for s, v in splits.items()
+        },
         written=int(sum(written)),
         skipped=int(len(written) - sum(written)),
         img_ext=img_ext,

@@ -22,6 +22,7 @@ classMapping40.mat`` uses the official file instead.
 from typing import Tuple
 
 #: ``NYU894_TO_40[k - 1]`` is the 40-class id (1..40) of raw class k.
+# yapf: disable
 NYU894_TO_40: Tuple[int, ...] = (
     40, 40, 3, 22, 5, 40, 12, 38, 40, 40, 2, 39, 40, 40, 26, 40,
     24, 40, 7, 40, 1, 40, 40, 34, 38, 29, 40, 8, 40, 40, 40, 40,
@@ -80,3 +81,4 @@ NYU894_TO_40: Tuple[int, ...] = (
     40, 40, 40, 38, 40, 40, 40, 40, 40, 38, 40, 40, 40, 40, 40, 40,
     40, 39, 40, 40, 40, 40, 40, 40, 40, 40, 40, 39, 40, 40,
 )
+# yapf: enable

@@ -392,8 +392,8 @@ class EMAlternatingHook(Hook):
                         matches_prefix(mod_name, p) for p in phase.trainable)
                     other = any(
                         matches_prefix(mod_name, p)
-                        for j, other_phase in enumerate(self.phases)
-                        if j != i for p in other_phase.trainable)
+                        for j, other_phase in enumerate(self.phases) if j != i
+                        for p in other_phase.trainable)
                     frozen = other and not mine
                 if frozen:
                     self._frozen_norms[i].append(module)
@@ -486,9 +486,8 @@ class EMAlternatingHook(Hook):
                              f'{len(self._active_names[i])} parameters)'
                              for i, phase in enumerate(self.phases))
         if self.freeze_norm_stats:
-            norms = ', '.join(
-                f'{phase.name}: {len(self._frozen_norms[i])}'
-                for i, phase in enumerate(self.phases))
+            norms = ', '.join(f'{phase.name}: {len(self._frozen_norms[i])}'
+                              for i, phase in enumerate(self.phases))
             schedule += (f'; norm layers in eval mode per phase ({norms})')
         print_log(
             f'EMAlternatingHook: phases {schedule}; switching every '

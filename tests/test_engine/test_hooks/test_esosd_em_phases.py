@@ -17,8 +17,8 @@ from mmseg.structures import SegDataSample
 
 from mmdepthseg.registry import HOOKS, MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 ESOSD_CFG = osp.join(ROOT, 'configs', 'synthetic',
                      'esosd_xception65_synthcityscapes.py')
 H, W = 32, 64
@@ -67,12 +67,12 @@ def _batch(num_classes: int, seed: int = 0):
             metainfo=dict(
                 img_shape=(H, W),
                 ori_shape=(H, W),
-                intrinsics=np.array([[50., 0, W / 2], [0, 50., H / 2],
-                                     [0, 0, 1]],
+                intrinsics=np.array([[50., 0, W / 2], [0, 50., H /
+                                                       2], [0, 0, 1]],
                                     dtype=np.float32),
                 baseline=0.5))
-        s.gt_depth_map = PixelData(
-            data=2. + 8. * torch.rand(1, H, W, generator=gen))
+        s.gt_depth_map = PixelData(data=2. +
+                                   8. * torch.rand(1, H, W, generator=gen))
         s.gt_sem_seg = PixelData(
             data=torch.randint(0, num_classes, (1, H, W), generator=gen))
         samples.append(s)
