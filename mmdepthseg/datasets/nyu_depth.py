@@ -88,8 +88,14 @@ class NYUDepthSegDataset(BaseDataset):
     row 0 by the loaded width and row 1 by the height: exact at the
     calibrated size, and what the synthetic NYU writer renders with at
     other sizes (:func:`~mmdepthseg.datasets.synthetic.nyu_intrinsics`).
-    Evaluate depth with Eigen's NYU crop: ``DepthMetric(crop='nyu',
-    max_depth=10)``.
+    SOSD-Net's protocol evaluates depth over all valid pixels of the test
+    set on the whole frame: ``DepthMetric(max_depth=10,
+    aggregation='pooled')``; the common per-image protocol adds Eigen's NYU
+    crop (``crop='nyu'``).
+
+    ``tools/dataset_converters/nyu.py`` writes this layout (stems
+    ``0001``..``1449``, the official 795 / 654 split) from the labelled
+    release ``nyu_depth_v2_labeled.mat``.
 
     Args:
         data_root (str): The dataset root.

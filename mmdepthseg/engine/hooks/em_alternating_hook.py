@@ -92,6 +92,17 @@ class EMAlternatingHook(Hook):
     - ``requires_grad`` is switched on for the phase's trainable parameters
       and off for the others (parameters that were frozen before training,
       e.g. by ``frozen_stages``, are never touched and stay frozen);
+    - with ``freeze_norm_stats`` (default), every normalisation layer with
+      running statistics (BatchNorm, SyncBN, ...) whose parameters are all
+      frozen in the phase is put in eval mode before each iteration of the
+      phase (the runner's ``model.train()`` is undone): a frozen branch
+      that the phase runs as a hidden variable normalises with its running
+      statistics and leaves them, and ``num_batches_tracked``, unchanged,
+      so that the whole branch, buffers included, is fixed. A norm layer
+      without parameters (``affine=False``) counts as frozen when its name
+      lies under another phase's ``trainable`` prefix and under none of
+      this phase's. The layers get their previous mode back when the phase
+      ends and after training;
     - an optimizer step pre-hook sets ``.grad = None`` on the inactive
       parameters right before every ``optimizer.step()``. Adam, AdamW and
       SGD skip parameters without a gradient, so those parameters **and**
@@ -124,9 +135,10 @@ class EMAlternatingHook(Hook):
         (its priority must be higher than ``'VERY_LOW'``); this is checked.
         Gradient accumulation must not mix phases: with
         ``accumulative_counts = k > 1`` an iteration ``period`` must be a
-        multiple of ``k``. Norm layers of frozen branches still update their
-        running statistics when those branches are run in the forward pass
-        (only parameters are frozen).
+        multiple of ``k``. With ``freeze_norm_stats=False`` norm layers of
+        frozen branches keep training mode: they normalise with batch
+        statistics and update their running statistics whenever the phase
+        runs them (only the parameters are then fixed).
 
     Args:
         phases (Sequence[dict]): The phases in order, each
@@ -141,6 +153,9 @@ class EMAlternatingHook(Hook):
             names; they are kept frozen during the whole training. If False,
             such parameters raise an error in ``before_train``. Defaults to
             False.
+        freeze_norm_stats (bool): Put the norm layers of the branches that a
+            phase freezes in eval mode during the phase (see above).
+            Defaults to True.
 
     Example:
         >>> custom_hooks = [
@@ -159,7 +174,8 @@ class EMAlternatingHook(Hook):
                  phases: Sequence[dict],
                  period: int = 1,
                  by_epoch: bool = False,
-                 allow_never_trained: bool = False):
+                 allow_never_trained: bool = False,
+                 freeze_norm_stats: bool = True):
         if not isinstance(phases, (list, tuple)) or not phases:
             raise ValueError('EMAlternatingHook: `phases` must be a non-empty '
                              f'list of dicts, got {phases!r}')
@@ -177,6 +193,7 @@ class EMAlternatingHook(Hook):
         self.period = period
         self.by_epoch = bool(by_epoch)
         self.allow_never_trained = allow_never_trained
+        self.freeze_norm_stats = bool(freeze_norm_stats)
 
         self._phase_index = 0
         self._steps_in_phase = 0
@@ -187,6 +204,10 @@ class EMAlternatingHook(Hook):
         self._managed: Dict[str, nn.Parameter] = {}
         self._active_names: List[Set[str]] = []
         self._inactive: List[nn.Parameter] = []
+        # per phase, the norm layers (with running statistics) it freezes
+        self._frozen_norms: List[List[nn.Module]] = []
+        # norm layers this hook put in eval mode -> their previous mode
+        self._norm_modes: Dict[nn.Module, bool] = {}
         self._handles: list = []
         self._model: Optional[nn.Module] = None
         self._orig_active_tasks = None
@@ -346,6 +367,57 @@ class EMAlternatingHook(Hook):
                 'phase\'s `trainable`, freeze them in the model, or set '
                 'allow_never_trained=True to keep them frozen.')
 
+    def _resolve_norm_layers(self, model: nn.Module) -> None:
+        """Find, per phase, the norm layers with running statistics that
+        belong to branches the phase freezes (see the class docstring)."""
+        self._frozen_norms = [[] for _ in self.phases]
+        if not self.freeze_norm_stats:
+            return
+        for mod_name, module in model.named_modules():
+            buffers = dict(module.named_buffers(recurse=False))
+            if 'running_mean' not in buffers and \
+                    'running_var' not in buffers:
+                continue
+            own = [
+                f'{mod_name}.{n}' if mod_name else n
+                for n, _ in module.named_parameters(recurse=False)
+            ]
+            for i, phase in enumerate(self.phases):
+                if own:
+                    # left alone when frozen (or partly) before training
+                    frozen = all(n in self._managed for n in own) and \
+                        not any(n in self._active_names[i] for n in own)
+                else:
+                    mine = any(
+                        matches_prefix(mod_name, p) for p in phase.trainable)
+                    other = any(
+                        matches_prefix(mod_name, p)
+                        for j, other_phase in enumerate(self.phases) if j != i
+                        for p in other_phase.trainable)
+                    frozen = other and not mine
+                if frozen:
+                    self._frozen_norms[i].append(module)
+
+    def _apply_norm_modes(self) -> None:
+        """Eval mode for the current phase's frozen norm layers; the others
+        that this hook switched get their previous mode back."""
+        frozen = self._frozen_norms[self._phase_index] \
+            if self._frozen_norms else []
+        frozen_ids = {id(m) for m in frozen}
+        for module in list(self._norm_modes):
+            if id(module) not in frozen_ids:
+                module.train(self._norm_modes.pop(module))
+        for module in frozen:
+            if module not in self._norm_modes:
+                self._norm_modes[module] = module.training
+            # every iteration: the train loop's model.train() resets it
+            module.eval()
+
+    def _restore_norm_modes(self) -> None:
+        for module, mode in self._norm_modes.items():
+            module.train(mode)
+        self._norm_modes = {}
+
     @staticmethod
     def _optim_wrappers(optim_wrapper) -> list:
         if isinstance(optim_wrapper, OptimWrapperDict):
@@ -384,6 +456,7 @@ class EMAlternatingHook(Hook):
             runner.model) else runner.model
         self._check_runner(runner, model)
         self._resolve_parameters(model)
+        self._resolve_norm_layers(model)
         self._model = model
         self._orig_active_tasks = model.active_tasks
 
@@ -412,6 +485,10 @@ class EMAlternatingHook(Hook):
         schedule = ', '.join(f'{i}={phase.name} (tasks {list(phase.tasks)}, '
                              f'{len(self._active_names[i])} parameters)'
                              for i, phase in enumerate(self.phases))
+        if self.freeze_norm_stats:
+            norms = ', '.join(f'{phase.name}: {len(self._frozen_norms[i])}'
+                              for i, phase in enumerate(self.phases))
+            schedule += (f'; norm layers in eval mode per phase ({norms})')
         print_log(
             f'EMAlternatingHook: phases {schedule}; switching every '
             f'{self.period} {unit}(s). Starting in phase '
@@ -433,6 +510,7 @@ class EMAlternatingHook(Hook):
                 f'({self.phase.name}) from {unit} {count + 1}',
                 logger='current',
                 level=logging.INFO if self.by_epoch else logging.DEBUG)
+        self._apply_norm_modes()
         runner.message_hub.update_scalar('train/em_phase', self._phase_index)
 
     def after_train_iter(self,
@@ -452,6 +530,7 @@ class EMAlternatingHook(Hook):
             handle.remove()
         self._handles = []
         self._inactive = []
+        self._restore_norm_modes()
         for param in self._managed.values():
             param.requires_grad_(True)
         if self._model is not None:

@@ -15,6 +15,11 @@ from ..functional import (DEPTH_METRICS, crop_mask, depth_metrics,
                           disparity_error, median_scale, valid_depth_mask)
 
 ALL_DEPTH_METRICS = DEPTH_METRICS + ('disp_err', )
+#: How per-image values become dataset numbers (``DepthMetric.aggregation``).
+AGGREGATIONS = ('per_image', 'pooled')
+#: Metrics that are the square root of a mean (pooled as root of the
+#: pixel-weighted mean of their squares).
+ROOT_MEAN_METRICS = ('rmse', 'rmse_log')
 
 
 def _to_numpy(value) -> np.ndarray:
@@ -35,7 +40,11 @@ class DepthMetric(BaseMetric):
     (``pred *= median(gt) / median(pred)`` on the valid pixels), then clipped
     to ``[min_depth, max_depth]``; the metrics of
     :func:`mmdepthseg.evaluation.functional.depth_metrics` are computed on
-    the valid pixels. The reported numbers are the means over images.
+    the valid pixels. The reported numbers are the means over images
+    (``aggregation='per_image'``, the Eigen / KITTI protocol) or over all
+    valid pixels of the dataset (``aggregation='pooled'``: every pixel
+    weighs the same, as SOSD-Net's NYUv2 protocol defines ``N`` as "the
+    total number of valid pixels in all images").
 
     It reads from each data sample (as MMEngine hands them over after
     ``model.predict``): ``pred_depth_map.data`` (1, H, W) in metres,
@@ -65,6 +74,12 @@ class DepthMetric(BaseMetric):
             rmse, rmse_log, log10, a1, a2, a3, mae (in the evaluated space)
             and disp_err (mean absolute disparity error in pixels; skipped
             with a warning for samples without intrinsics/baseline).
+        aggregation (str): 'per_image' (mean of the per-image metrics) or
+            'pooled' (each metric over the union of the valid pixels of all
+            images: means weighted by the images' valid-pixel counts, and
+            ``rmse`` / ``rmse_log`` as the root of the pooled mean square).
+            Median scaling, when on, stays per image. Defaults to
+            'per_image'.
         collect_device (str): 'cpu' or 'gpu', for gathering results across
             ranks. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the returned keys. Defaults to
@@ -80,6 +95,7 @@ class DepthMetric(BaseMetric):
                  eval_on_disparity: bool = False,
                  clip_pred: bool = True,
                  metrics: Sequence[str] = ALL_DEPTH_METRICS,
+                 aggregation: str = 'per_image',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  **kwargs) -> None:
@@ -96,6 +112,10 @@ class DepthMetric(BaseMetric):
             raise ValueError(f'DepthMetric got unknown metrics '
                              f'{sorted(unknown)}; choose from '
                              f'{ALL_DEPTH_METRICS}')
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f'DepthMetric: aggregation must be one of '
+                             f'{AGGREGATIONS}, got {aggregation!r}')
+        self.aggregation = aggregation
         self.min_depth = min_depth
         self.max_depth = max_depth
         self.crop = crop
@@ -133,8 +153,9 @@ class DepthMetric(BaseMetric):
 
         Returns:
             dict[str, float] | None: The requested metrics (plus ``ratio``
-            with median scaling), or None (with a warning) when the image
-            has no valid ground-truth pixel.
+            with median scaling, and ``num_pixels``, the count of valid
+            pixels, with ``aggregation='pooled'``), or None (with a warning)
+            when the image has no valid ground-truth pixel.
         """
         pred, gt = self._read_batch([data_sample])[0]
         return self._evaluate(data_sample, pred, gt)
@@ -163,6 +184,8 @@ class DepthMetric(BaseMetric):
         gt = gt.reshape(-1)[keep].astype(np.float64)
 
         result = OrderedDict()
+        if self.aggregation == 'pooled':
+            result['num_pixels'] = int(keep.size)
         if self.median_scaling:
             ratio = median_scale(pred, gt)
             pred = pred * ratio
@@ -284,26 +307,51 @@ class DepthMetric(BaseMetric):
     # over the dataset
     # ------------------------------------------------------------------
     def summarize(self, results: List[dict]) -> Dict[str, float]:
-        """Average the per-image metrics over images.
+        """Aggregate the per-image metrics over the dataset.
+
+        With ``aggregation='per_image'`` every metric is the mean of its
+        per-image values. With ``'pooled'`` it is the metric of all valid
+        pixels together: with ``n_i`` valid pixels and value ``m_i`` in
+        image ``i``, ``sum(n_i m_i) / sum(n_i)`` for the means (abs_rel,
+        sq_rel, log10, mae, disp_err, the δ fractions) and
+        ``sqrt(sum(n_i m_i^2) / sum(n_i))`` for rmse and rmse_log (the same
+        numbers as one evaluation of the concatenated pixels).
 
         Args:
             results (list[dict | None]): Outputs of :meth:`evaluate_sample`
                 (None entries, images without valid pixels, are skipped).
 
         Returns:
-            dict[str, float]: Mean of every requested metric (``disp_err``
-            over the images that have it, left out if none has), plus
-            ``med_ratio`` / ``med_std`` (median and standard deviation of
-            the scaling ratios) with median scaling.
+            dict[str, float]: Every requested metric (``disp_err`` over the
+            images that have it, left out if none has), plus ``med_ratio``
+            / ``med_std`` (median and standard deviation of the scaling
+            ratios) with median scaling.
         """
         summary = OrderedDict()
         results = [r for r in results if r is not None]
         if not results:
             return summary
+        pooled = self.aggregation == 'pooled'
         for name in self.metrics:
-            values = [r[name] for r in results if name in r]
-            if values:
+            have = [r for r in results if name in r]
+            if not have:
+                continue
+            values = np.array([r[name] for r in have], dtype=np.float64)
+            if not pooled:
                 summary[name] = float(np.mean(values))
+                continue
+            if any('num_pixels' not in r for r in have):
+                raise KeyError(
+                    "DepthMetric(aggregation='pooled') needs 'num_pixels' in "
+                    'every per-image result (results of a per-image metric '
+                    'cannot be pooled)')
+            weights = np.array([r['num_pixels'] for r in have],
+                               dtype=np.float64)
+            if name in ROOT_MEAN_METRICS:
+                summary[name] = float(
+                    np.sqrt(np.dot(weights, values**2) / weights.sum()))
+            else:
+                summary[name] = float(np.dot(weights, values) / weights.sum())
         if self.median_scaling:
             ratios = np.array([r['ratio'] for r in results])
             summary['med_ratio'] = float(np.median(ratios))
@@ -325,8 +373,8 @@ class DepthMetric(BaseMetric):
         num_images = sum(r is not None for r in results)
         print_log(
             f'depth results over {num_images} images ({space} space, '
-            f'crop={self.crop}, median_scaling={self.median_scaling}):',
-            logger)
+            f'crop={self.crop}, median_scaling={self.median_scaling}, '
+            f'aggregation={self.aggregation}):', logger)
         print_log('\n' + format_table(summary), logger=logger)
         return summary
 

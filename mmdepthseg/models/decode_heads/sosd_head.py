@@ -2,8 +2,10 @@
 """SOSD-Net decoder with the semantic objectness units (He et al., Sec. 3.2).
 
 Submodule names are a contract with the EM alternating training hook, which
-groups parameters by name prefix: ``decoder`` (common), ``seg_branch``,
-``depth_branch``, ``obj_3d``, ``obj_2d`` and ``obj_inv_depth``.
+groups parameters by name prefix (``configs/_base_/esosd_em_alternating.py``):
+``decoder.common`` (shared by both tasks), ``decoder.refine.depth``,
+``depth_branch``, ``obj_3d``, ``obj_2d`` (depth phase) and
+``decoder.refine.seg``, ``seg_branch``, ``obj_inv_depth`` (semantic phase).
 """
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -241,11 +243,13 @@ class SOSDHead(BaseModule):
     segmentation output never touches ``depth_branch.conv_depth``,
     ``obj_2d`` nor ``obj_3d`` (the "3D latent" of Fig. 7 is the
     64-32-channel stack ``obj_inv_depth.common_convs``, not Fig. 6's
-    1-channel ``obj_3d``). The feature convolutions of a branch do receive
-    the other task's gradient through the cross-task unit
-    (``seg_branch.feature`` via ``obj_2d``, ``depth_branch.feature`` via
-    ``obj_inv_depth``); keeping them fixed in the other task's phase
-    (Algorithm 1) is the training hook's job, not the graph's.
+    1-channel ``obj_3d``). The refinement and feature convolutions of a
+    branch do receive the other task's gradient through the cross-task unit
+    (``decoder.refine.seg`` and ``seg_branch.feature`` via ``obj_2d``,
+    ``decoder.refine.depth`` and ``depth_branch.feature`` via
+    ``obj_inv_depth``); keeping the whole other branch fixed in a task's
+    phase (Algorithm 1), its BatchNorm statistics included, is the
+    training hook's job, not the graph's.
 
     Args:
         in_channels (Sequence[int]): Channels of ``(low_level,

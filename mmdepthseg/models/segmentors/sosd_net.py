@@ -59,7 +59,12 @@ class SOSDNet(MultiTaskSegmentor):
 
     SOSD-Net: Joint Semantic Object Segmentation and Depth Estimation from
     Monocular images, Sec. 3. One joint head predicts both tasks at stride
-    4; both outputs are upsampled bilinearly to the input size.
+    4; both outputs are upsampled bilinearly to the input size. (Figs. 6
+    and 7 draw this step as "upsample by 8", which together with Fig. 5's
+    "upsample by 4" fits a stride-32 backbone with a stride-8 refined
+    feature; with DeepLabV3+'s layout, output stride 16 and the low-level
+    feature at stride 4, the full resolution the text asks for is x4. The
+    resize targets the input size, so either layout gets its factor.)
 
     .. code:: text
 
