@@ -10,10 +10,9 @@ from mmengine.logging import print_log
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
-                    check_file_exists, kitti_improved_gt_path,
-                    kitti_stereo_baseline, kitti_velo_to_image,
-                    load_kitti_calib, read_kitti_split)
+from .utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS, check_file_exists,
+                    kitti_improved_gt_path, kitti_stereo_baseline,
+                    kitti_velo_to_image, load_kitti_calib, read_kitti_split)
 
 #: monodepth2's normalised intrinsics (row 0 times width, row 1 times height).
 MONODEPTH2_NORMALISED_K = np.array([[0.58, 0, 0.5], [0, 1.92, 0.5], [0, 0, 1]],

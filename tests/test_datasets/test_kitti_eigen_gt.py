@@ -113,7 +113,8 @@ def _write_tree(root: str, scan: np.ndarray) -> str:
         cv2.imwrite(
             osp.join(drive, 'image_02', 'data', f'{i:010d}.png'),
             np.zeros((H, W, 3), np.uint8))
-        scan.tofile(osp.join(drive, 'velodyne_points', 'data', f'{i:010d}.bin'))
+        scan.tofile(
+            osp.join(drive, 'velodyne_points', 'data', f'{i:010d}.bin'))
     os.makedirs(osp.join(root, 'splits', 'eigen'))
     os.makedirs(osp.join(root, 'splits', 'eigen_benchmark'))
     for split in ('eigen', 'eigen_benchmark'):

@@ -19,9 +19,8 @@ from mmengine.utils import ProgressBar, track_parallel_progress, track_progress
 
 from mmdepthseg.utils.io import atomic_open, atomic_write_bytes
 from ..utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
-                     kitti_improved_gt_path,
-                     kitti_velo_to_image, load_kitti_calib,
-                     read_kitti_depth_png, read_kitti_split,
+                     kitti_improved_gt_path, kitti_velo_to_image,
+                     load_kitti_calib, read_kitti_depth_png, read_kitti_split,
                      read_velodyne_points, velodyne_to_depth_map)
 
 #: Split files FSRE-Depth (and most KITTI depth work) needs, relative to the
