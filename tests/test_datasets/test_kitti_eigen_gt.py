@@ -273,3 +273,43 @@ def test_export_gt_follows_the_benchmark_per_split(tree):
     _, maps = load_gt_depths(osp.join(out, 'gt_depths_eigen.npz'))
     np.testing.assert_allclose(
         maps[0], benchmark_depth_map(scan, 'camera_z'), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('config', [
+    'fsre/fsre_r18_kitti_improved-gt.py',
+    'pseudo_mtl/pseudo_mtl_vgg16_kitti_improved-gt.py'
+])
+def test_improved_gt_configs_load_the_annotations(tmp_path, config):
+    from _helpers import REPO_ROOT
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmdepthseg.datasets.synthetic import write_kitti_raw
+    from mmdepthseg.datasets.synthetic.street_scene import StreetScene
+    from mmdepthseg.registry import DATASETS
+    init_default_scope('mmdepthseg')
+    root = str(tmp_path / 'synthetic_kitti')
+    summary = write_kitti_raw(
+        root,
+        num_drives=1,
+        frames_per_drive=4,
+        height=24,
+        width=80,
+        improved_gt=True)
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
+    dataset = cfg.test_dataloader.dataset
+    dataset.update(
+        data_root=root,
+        split_file=osp.join(root, 'splits', 'synthetic', 'test_files.txt'),
+        serialize_data=False)
+    results = DATASETS.build(dataset)[0]
+    sample = results['data_samples']
+    gt = sample.gt_depth_map.data[0].numpy()
+    drive = summary['drives'][0]
+    scene = StreetScene(**summary['scenes'][drive])
+    pose = scene.camera_trajectory(4, summary['step'])[sample.frame_index]
+    render = scene.render(
+        pose, np.array(summary['K']), 24, 80, antialias=False)['depth']
+    # uint16 PNG of 256 * depth: exact to 1/512 m, 0 for the sky
+    assert gt.shape == (24, 80) and (gt > 0).sum() > 800
+    np.testing.assert_allclose(gt, render, atol=1 / 512 + 1e-6)
