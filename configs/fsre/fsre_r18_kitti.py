@@ -8,9 +8,19 @@ _base_ = [
 pretrained = 'https://download.pytorch.org/models/resnet18-f37072fd.pth'
 model = dict(
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    pose_net=dict(pretrained=pretrained))
+    pose_net=dict(pretrained=pretrained),
+    # KITTI Eigen benchmark (monodepth2's evaluate_depth.py, used by FSRE's
+    # code): the predicted disparity is resized to the ground truth's size,
+    # then inverted; no flip post-processing (FSRE's evaluation has none)
+    test_cfg=dict(depth_resize='disparity', flip_post_process=False))
 # pseudo segmentation labels (tools/generate_pseudo_seg.py) next to image_02
 train_dataloader = dict(dataset=dict(seg_dir='semantic_{cam:02d}'))
 # self-supervised depth is known only up to scale: colour ground truth and
 # prediction each with its own range in the pictures
 visualizer = dict(shared_depth_range=False)
+# Evaluation (paper Sec. 4.1, FSRE's and monodepth2's code): Eigen's 697
+# frames, velodyne ground truth as the published benchmark exports it, Garg
+# crop, 1e-3..80 m, monocular model: per-image median scaling, no fixed scale
+# factor (a stereo-trained model would use median_scaling=False and 5.4)
+val_evaluator = dict(median_scaling=True, pred_depth_scale_factor=1.0)
+test_evaluator = val_evaluator

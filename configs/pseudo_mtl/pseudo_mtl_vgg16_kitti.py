@@ -15,3 +15,11 @@ _base_ = [
     '../_base_/schedules/schedule_pseudo_mtl_stage2_20e.py'
 ]
 load_from = 'work_dirs/pseudo_mtl_vgg16_kitti_stage1-merged.pth'
+# KITTI Eigen benchmark (monodepth2's export_gt_depth.py + evaluate_depth.py,
+# against which the paper's Tables 2 and 6 compare): the predicted disparity is
+# resized to the ground truth's size, then inverted; no flip post-processing.
+# The depth is metric (calibrated baseline): no median scaling, no fixed scale
+# factor (5.4 is for models trained with monodepth2's 0.1 baseline units).
+model = dict(test_cfg=dict(depth_resize='disparity', flip_post_process=False))
+val_evaluator = dict(median_scaling=False, pred_depth_scale_factor=1.0)
+test_evaluator = val_evaluator

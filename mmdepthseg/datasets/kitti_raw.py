@@ -10,9 +10,9 @@ from mmengine.logging import print_log
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import (DATASET_PREP_HINT, check_file_exists,
-                    kitti_stereo_baseline, kitti_velo_to_image,
-                    load_kitti_calib, read_kitti_split)
+from .utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS, check_file_exists,
+                    kitti_improved_gt_path, kitti_stereo_baseline,
+                    kitti_velo_to_image, load_kitti_calib, read_kitti_split)
 
 #: monodepth2's normalised intrinsics (row 0 times width, row 1 times height).
 MONODEPTH2_NORMALISED_K = np.array([[0.58, 0, 0.5], [0, 1.92, 0.5], [0, 0, 1]],
@@ -33,6 +33,8 @@ class KittiRawDataset(BaseDataset):
             image_03/data/<%010d><img_suffix>    (right colour, side 'r')
             velodyne_points/data/<%010d>.bin
             semantic_02/data/<%010d>.png         (optional trainId labels)
+            proj_depth/groundtruth/image_02/<%010d>.png
+                                   (optional improved ground truth)
 
     One split line (``<date>/<drive>_sync <frame> <l|r>``) is one sample;
     the side picks the reference camera. ``frame_ids`` lists the views that
@@ -57,10 +59,34 @@ class KittiRawDataset(BaseDataset):
             first must be 0. Defaults to ``(0,)``.
         img_suffix (str): Image extension, ``'.png'`` for the raw download
             or ``'.jpg'`` for the common JPEG conversion.
-        load_depth_from_velodyne (bool): Whether to add the reference view's
-            velodyne scan as depth ground truth (projected by
-            ``LoadDepthSegAnnotations`` with the Eigen protocol, at the
-            ``S_rect`` size). Defaults to False.
+        load_gt_depth (bool): Whether to add the reference view's
+            ground-truth depth, of the kind ``gt_depth``. Defaults to False.
+        load_depth_from_velodyne (bool): The former name of
+            ``load_gt_depth`` (either switches the ground truth on).
+            Defaults to False.
+        gt_depth (str): Which ground truth:
+
+            - ``'velodyne_x'`` (default): the published KITTI Eigen
+              benchmark's (monodepth2's ``export_gt_depth.py``): the
+              velodyne scan projected by ``LoadDepthSegAnnotations`` at the
+              ``S_rect`` size, each pixel holding the point's forward
+              coordinate in the scanner frame, see
+              :func:`~mmdepthseg.datasets.utils.velodyne_to_depth_map`.
+            - ``'camera_z'``: the same projection storing the camera-frame
+              depth ``z`` (about 0.27 m less near the optical axis): exact
+              for data whose depth is the camera's (the synthetic
+              generator's), not comparable with published tables.
+            - ``'improved'``: KITTI's depth-completion annotations (Uhrig et
+              al., 2017), the "improved ground truth" of the
+              ``eigen_benchmark`` split (652 of Eigen's 697 test frames):
+              uint16 PNGs, depth = value / 256, 0 = invalid, see
+              :func:`~mmdepthseg.datasets.utils.kitti_improved_gt_path` for
+              where they are looked up.
+        improved_gt_root (str, optional): Root of the extracted
+            depth-completion download (``<root>/{train,val}/<drive>_sync/
+            proj_depth/groundtruth/image_0X/``). None (default) looks in the
+            drive folders of ``data_root`` (the annotations merged into the
+            raw tree, as monodepth2 expects them).
         velodyne_pixel_offset (int): The protocol's ``round(u) - 1`` offset.
             Keep 1 (default) for real KITTI; 0 gives pixel-aligned maps for
             data whose calibration uses 0-based pixel centres (the
@@ -98,7 +124,10 @@ class KittiRawDataset(BaseDataset):
                  data_root: str,
                  frame_ids: Sequence[FrameId] = (0, ),
                  img_suffix: str = '.png',
+                 load_gt_depth: bool = False,
                  load_depth_from_velodyne: bool = False,
+                 gt_depth: str = 'velodyne_x',
+                 improved_gt_root: Optional[str] = None,
                  velodyne_pixel_offset: int = 1,
                  seg_dir: Optional[str] = None,
                  seg_suffix: str = '.png',
@@ -120,7 +149,12 @@ class KittiRawDataset(BaseDataset):
         self.split_file = split_file
         self.frame_ids = frame_ids
         self.img_suffix = img_suffix
-        self.load_depth_from_velodyne = load_depth_from_velodyne
+        if gt_depth not in KITTI_GT_DEPTH_KINDS:
+            raise ValueError(f'gt_depth must be one of {KITTI_GT_DEPTH_KINDS}'
+                             f', got {gt_depth!r}')
+        self.load_gt_depth = bool(load_gt_depth or load_depth_from_velodyne)
+        self.gt_depth = gt_depth
+        self.improved_gt_root = improved_gt_root
         self.velodyne_pixel_offset = velodyne_pixel_offset
         self.seg_dir = seg_dir
         self.seg_suffix = seg_suffix
@@ -166,10 +200,12 @@ class KittiRawDataset(BaseDataset):
             list[dict]: Entries with ``img_path``, ``img_paths``,
             ``view_names``, ``intrinsics`` (+ ``intrinsics_normalised``),
             ``folder``, ``frame_index``, ``side``, and where configured
-            ``baseline``/``stereo_T``, ``seg_map_paths`` and velodyne depth
-            inputs (``depth_map_paths``, ``depth_format='velodyne'``,
-            ``velo2img``, ``depth_map_shape``) and stereo pseudo labels
-            (``pseudo_depth_paths``, ``pseudo_conf_paths``).
+            ``baseline``/``stereo_T``, ``seg_map_paths``, ground-truth depth
+            inputs (``gt_depth`` and ``depth_map_paths``; velodyne:
+            ``depth_format='velodyne'``, ``velo2img``, ``depth_map_shape``,
+            ``velodyne_depth_value``, ``velodyne_pixel_offset``; improved:
+            ``depth_format='png'``, ``depth_scale=256``) and stereo pseudo
+            labels (``pseudo_depth_paths``, ``pseudo_conf_paths``).
         """
         check_file_exists(self.data_root, 'KITTI raw data root')
         self._listing: Dict[str, FrozenSet[str]] = {}
@@ -209,6 +245,22 @@ class KittiRawDataset(BaseDataset):
     def _image_file(self, folder: str, cam: int, index: int) -> str:
         return osp.join(self.data_root, folder, f'image_{cam:02d}', 'data',
                         f'{index:010d}{self.img_suffix}')
+
+    def _velodyne_info(self, folder: str, frame_index: int,
+                       cam: int) -> dict:
+        """Inputs of the velodyne ground truth of one frame."""
+        velo_path = osp.join(self.data_root, folder, 'velodyne_points',
+                             'data', f'{frame_index:010d}.bin')
+        check_file_exists(velo_path, 'velodyne scan')
+        calib = self._calib(folder)
+        width, height = calib[f'S_rect_{cam:02d}']
+        return dict(
+            depth_map_paths=[velo_path],
+            depth_format='velodyne',
+            velo2img=kitti_velo_to_image(calib, cam),
+            depth_map_shape=(int(round(height)), int(round(width))),
+            velodyne_depth_value=self.gt_depth,
+            velodyne_pixel_offset=self.velodyne_pixel_offset)
 
     def _sample_info(self, folder: str, frame_index: int,
                      side: str) -> Optional[dict]:
@@ -267,17 +319,18 @@ class KittiRawDataset(BaseDataset):
             info['seg_map_paths'] = [seg_path]
             info['label_id_format'] = 'trainIds'
 
-        if self.load_depth_from_velodyne:
-            velo_path = osp.join(self.data_root, folder, 'velodyne_points',
-                                 'data', f'{frame_index:010d}.bin')
-            check_file_exists(velo_path, 'velodyne scan')
-            calib = self._calib(folder)
-            width, height = calib[f'S_rect_{cam:02d}']
-            info['depth_map_paths'] = [velo_path]
-            info['depth_format'] = 'velodyne'
-            info['velo2img'] = kitti_velo_to_image(calib, cam)
-            info['depth_map_shape'] = (int(round(height)), int(round(width)))
-            info['velodyne_pixel_offset'] = self.velodyne_pixel_offset
+        if self.load_gt_depth:
+            info['gt_depth'] = self.gt_depth
+            if self.gt_depth == 'improved':
+                info['depth_map_paths'] = [
+                    kitti_improved_gt_path(self.data_root, folder,
+                                           frame_index, cam,
+                                           self.improved_gt_root)
+                ]
+                info['depth_format'] = 'png'
+                info['depth_scale'] = 256.0
+            else:
+                info.update(self._velodyne_info(folder, frame_index, cam))
 
         if self.pseudo_depth_dir is not None:
             cams = []

@@ -329,19 +329,52 @@ def read_velodyne_points(path: str) -> np.ndarray:
     return np.frombuffer(buf, dtype=np.float32).reshape(-1, 4)
 
 
+#: Values a KITTI velodyne ground-truth map can store per pixel, see
+#: :func:`velodyne_to_depth_map`.
+KITTI_GT_DEPTH_VALUES: Tuple[str, ...] = ('velodyne_x', 'camera_z')
+#: Kinds of KITTI ground-truth depth: the velodyne values above and the
+#: depth-completion annotations (``'improved'``, :func:`read_kitti_depth_png`).
+KITTI_GT_DEPTH_KINDS: Tuple[str, ...] = KITTI_GT_DEPTH_VALUES + ('improved', )
+
+
 def velodyne_to_depth_map(points: np.ndarray,
                           velo2img: np.ndarray,
                           shape: Tuple[int, int],
-                          pixel_offset: int = 1) -> np.ndarray:
+                          pixel_offset: int = 1,
+                          value: str = 'velodyne_x') -> np.ndarray:
     """Project a velodyne scan into a sparse depth map (Eigen protocol).
 
-    Follows KITTI's development kit exactly (as monodepth2's
-    ``generate_depth_map`` does): points behind the scanner (x < 0) are
-    dropped; ``u, v`` are divided by the projective depth; the pixel is
-    ``round(u) - 1, round(v) - 1`` (``np.round``, KITTI's MATLAB 1-based
-    indexing carried over); points outside the image are dropped; where
-    several points land on one pixel the nearest one is kept. The stored
-    depth is the third homogeneous coordinate, i.e. the camera-frame z.
+    Follows the published KITTI Eigen benchmark, monodepth2's
+    ``export_gt_depth.py`` (``generate_depth_map(calib_dir, velo_file, cam,
+    vel_depth=True)``), which produced the ground truth of every published
+    KITTI Eigen number (Monodepth2, FSRE-Depth, Pseudo-MTL and the works
+    they compare with): points behind the scanner (velodyne ``x < 0``) are
+    dropped; the others are projected with ``velo2img`` and ``u, v`` are
+    divided by the projective depth; the pixel is ``round(u) - 1, round(v)
+    - 1`` (``np.round``, half to even; KITTI's MATLAB 1-based indexing
+    carried over); points outside the ``(h, w)`` image are dropped; where
+    several points land on one pixel the smallest stored value is kept.
+
+    What is stored (``value``):
+
+    - ``'velodyne_x'`` (default, the benchmark): the point's forward
+      coordinate ``x`` in the **scanner** frame (``vel_depth=True``
+      overwrites the projective depth with ``velo[:, 0]``). It is not the
+      camera's depth: on KITTI the scanner sits about 0.27 m behind the
+      cameras, so near the optical axis ``x`` exceeds the camera-frame ``z``
+      by about 0.27 m, and off axis the two differ further (the scanner's
+      axes are slightly rotated against the camera's). As in the benchmark,
+      points are not tested for a positive projective depth (only ``x >=
+      0``); on real scans no point between the scanner and the image plane
+      projects into the image.
+    - ``'camera_z'``: the projective depth, i.e. the camera-frame ``z`` of
+      the rectified camera (points with ``z <= 0`` are dropped). This is
+      the geometrically exact depth of the camera and what mmdepthseg
+      stored before it followed the benchmark; it exists for data whose
+      depth should be the camera's own (the synthetic generator renders
+      camera-``z`` depth, and its scans are sampled from that render) and
+      for comparison with works evaluated against camera-``z`` maps. Numbers
+      measured with it are not comparable with the published tables.
 
     Note:
         Because of the ``- 1`` a point whose projection is exactly the
@@ -351,6 +384,15 @@ def velodyne_to_depth_map(points: np.ndarray,
         pixel centres, like mmdepthseg's synthetic generator, get
         pixel-aligned maps with ``pixel_offset=0``.
 
+    Note:
+        monodepth2 finds pixels hit by several points through a linear index
+        ``row * (w - 1) + col - 1``, which also merges pixel ``(r, w - 1)``
+        with ``(r + 1, 0)``; where both are hit, the one reached first in
+        scan order gets the minimum of both. Here every pixel keeps the
+        minimum of its own points. The two maps can differ only in the first
+        and last image columns, which both KITTI crops (Garg and Eigen) leave
+        out, so the evaluated numbers are identical.
+
     Args:
         points (np.ndarray): (N, 3+) velodyne points (x, y, z, ...).
         velo2img (np.ndarray): (3, 4) projection, see
@@ -358,10 +400,15 @@ def velodyne_to_depth_map(points: np.ndarray,
         shape (tuple[int, int]): (h, w) of the image (``S_rect_0X``).
         pixel_offset (int): Subtracted from the rounded coordinates.
             Defaults to 1 (the Eigen / KITTI protocol).
+        value (str): ``'velodyne_x'`` (default) or ``'camera_z'``, see
+            above.
 
     Returns:
         np.ndarray: (h, w) float32 depth in metres, 0 where no point fell.
     """
+    if value not in KITTI_GT_DEPTH_VALUES:
+        raise ValueError(f'velodyne_to_depth_map: value must be one of '
+                         f'{KITTI_GT_DEPTH_VALUES}, got {value!r}')
     h, w = int(shape[0]), int(shape[1])
     pts = points[points[:, 0] >= 0, :3].astype(np.float64)
     pts_h = np.concatenate([pts, np.ones((pts.shape[0], 1))], axis=1)
@@ -370,10 +417,16 @@ def velodyne_to_depth_map(points: np.ndarray,
     with np.errstate(divide='ignore', invalid='ignore'):
         u = np.round(proj[:, 0] / z) - pixel_offset
         v = np.round(proj[:, 1] / z) - pixel_offset
-    keep = (z > 0) & (u >= 0) & (v >= 0) & (u < w) & (v < h)
-    u, v, z = u[keep].astype(np.int64), v[keep].astype(np.int64), z[keep]
+    # NaN / inf coordinates (z = 0) fail every comparison and are dropped
+    keep = (u >= 0) & (v >= 0) & (u < w) & (v < h)
+    if value == 'camera_z':
+        keep &= z > 0
+        stored = z
+    else:
+        stored = pts[:, 0]
+    u, v = u[keep].astype(np.int64), v[keep].astype(np.int64)
     depth = np.full(h * w, np.inf)
-    np.minimum.at(depth, v * w + u, z)
+    np.minimum.at(depth, v * w + u, stored[keep])
     depth[np.isinf(depth)] = 0
     return depth.reshape(h, w).astype(np.float32)
 
@@ -400,6 +453,90 @@ def read_kitti_split(path: str) -> list:
                 f'index> <l|r>", got {line!r}')
         samples.append((parts[0], int(parts[1]), parts[2]))
     return samples
+
+
+#: Folder of KITTI's depth-completion annotations ("improved ground truth",
+#: Uhrig et al., 3DV 2017) inside a drive folder, formatted with the camera
+#: number: where monodepth2's ``export_gt_depth.py --split eigen_benchmark``
+#: reads them (the annotation archive merged into the raw tree).
+KITTI_IMPROVED_GT_DIR = 'proj_depth/groundtruth/image_{cam:02d}'
+#: Subsets of the official depth-completion download
+#: (``data_depth_annotated/{train,val}/<drive>_sync/proj_depth/...``).
+KITTI_IMPROVED_GT_SUBSETS: Tuple[str, ...] = ('train', 'val')
+
+
+def kitti_improved_gt_path(data_root: str,
+                           folder: str,
+                           frame_index: int,
+                           cam: int,
+                           improved_gt_root: Optional[str] = None,
+                           gt_dir: str = KITTI_IMPROVED_GT_DIR) -> str:
+    """Path of one frame's improved ground truth (depth-completion PNG).
+
+    Two layouts are understood:
+
+    - ``improved_gt_root=None`` (monodepth2's): the annotations merged into
+      the raw tree, ``<data_root>/<date>/<drive>_sync/<gt_dir>/<frame>.png``;
+    - ``improved_gt_root`` given: the official download as extracted,
+      ``<improved_gt_root>/{train,val}/<drive>_sync/<gt_dir>/<frame>.png``
+      (a drive belongs to one of the two subsets; both are looked in).
+
+    Args:
+        data_root (str): KITTI raw root.
+        folder (str): ``<date>/<drive>_sync`` of the split line.
+        frame_index (int): Frame number.
+        cam (int): Camera number (2 left, 3 right colour).
+        improved_gt_root (str, optional): Root of the depth-completion
+            download, see above.
+        gt_dir (str): Folder inside a drive, formatted with ``cam``.
+
+    Returns:
+        str: The existing file.
+
+    Raises:
+        FileNotFoundError: Naming every place looked in.
+    """
+    name = f'{frame_index:010d}.png'
+    sub = gt_dir.format(cam=cam)
+    if improved_gt_root is None:
+        candidates = [osp.join(data_root, folder, sub, name)]
+    else:
+        drive = folder.split('/')[-1]
+        candidates = [
+            osp.join(improved_gt_root, subset, drive, sub, name)
+            for subset in KITTI_IMPROVED_GT_SUBSETS
+        ]
+    for path in candidates:
+        if fileio.exists(path):
+            return path
+    raise FileNotFoundError(
+        f'KITTI improved ground truth (depth-completion annotation) not '
+        f'found: tried {" and ".join(candidates)}; it comes with '
+        'data_depth_annotated.zip of the KITTI depth benchmark '
+        f'({DATASET_PREP_HINT})')
+
+
+def read_kitti_depth_png(path: str) -> np.ndarray:
+    """Read a KITTI depth-benchmark PNG (improved ground truth).
+
+    The files are single-channel uint16 with ``depth = value / 256`` metres
+    and 0 = no measurement (KITTI depth devkit).
+
+    Args:
+        path (str): The PNG.
+
+    Returns:
+        np.ndarray: ``(h, w)`` float32 depth in metres, 0 = invalid.
+
+    Raises:
+        ValueError: The file is not a single-channel uint16 image.
+    """
+    raw = read_image(path, 'unchanged')
+    if raw.ndim != 2 or raw.dtype != np.uint16:
+        raise ValueError(f'{path}: expected a single-channel uint16 PNG '
+                         '(KITTI depth benchmark, depth = value / 256), got '
+                         f'shape {raw.shape} {raw.dtype}')
+    return raw.astype(np.float32) / 256.0
 
 
 # ---------------------------------------------------------------------------

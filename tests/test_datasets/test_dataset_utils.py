@@ -50,6 +50,10 @@ def test_velodyne_point_lands_on_hand_computed_pixel(kitti_root):
     points = np.array([[10, 0.5, 0.2, 1]], dtype=np.float32)
     depth = velodyne_to_depth_map(points, velo2img, (24, 40))
     assert depth.shape == (24, 40) and depth.dtype == np.float32
+    # the benchmark stores the velodyne forward coordinate x = 10, not z
+    assert depth[10, 18] == 10.0
+    assert np.count_nonzero(depth) == 1
+    depth = velodyne_to_depth_map(points, velo2img, (24, 40), value='camera_z')
     assert depth[10, 18] == pytest.approx(9.73, abs=1e-5)
     assert np.count_nonzero(depth) == 1
 
@@ -66,11 +70,17 @@ def test_velodyne_nearest_wins_and_invisible_points_dropped(kitti_root):
             [10, 50, 0, 1],  # far left, outside the image
         ],
         dtype=np.float32)
-    depth = velodyne_to_depth_map(points, velo2img, (24, 40))
     # z = 10: u = (20 * 10 + 1.2) / 10 = 20.12, v = 12 -> pixel (19, 11);
-    # z = 20: u = 20.06, v = 12 -> the same pixel; the nearer point wins.
+    # z = 20: u = 20.06, v = 12 -> the same pixel; the nearer point wins
+    # (velodyne x 10.27 by default, camera z 10 with value='camera_z').
+    depth = velodyne_to_depth_map(points, velo2img, (24, 40))
+    assert np.count_nonzero(depth) == 1
+    assert depth[11, 19] == np.float32(10.27)
+    depth = velodyne_to_depth_map(points, velo2img, (24, 40), value='camera_z')
     assert np.count_nonzero(depth) == 1
     assert depth[11, 19] == pytest.approx(10.0, abs=1e-4)
+    with pytest.raises(ValueError, match='velodyne_x'):
+        velodyne_to_depth_map(points, velo2img, (24, 40), value='z')
 
 
 def test_cityscapes_disparity_to_depth_by_hand():

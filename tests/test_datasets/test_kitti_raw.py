@@ -79,8 +79,9 @@ def test_normalised_mode_baseline_default_and_override(kitti_root):
 
 def test_eigen_test_pipeline_velodyne_depth_and_labels(kitti_root):
     # Frame 3 gets one velodyne point whose pixel and depth are known:
-    # camera (-0.5, -0.28, 9.73) -> pixel (18, 10), depth 9.73 (see
-    # test_dataset_utils for the arithmetic).
+    # velodyne (10, 0.5, 0.2) = camera (-0.5, -0.28, 9.73) -> pixel (18, 10)
+    # (see test_dataset_utils for the arithmetic); the benchmark's ground
+    # truth stores the velodyne x = 10, the camera depth is 9.73.
     pts = np.array([[10, 0.5, 0.2, 1]], dtype=np.float32)
     pts.tofile(
         osp.join(kitti_root, FOLDER, 'velodyne_points', 'data',
@@ -98,7 +99,7 @@ def test_eigen_test_pipeline_velodyne_depth_and_labels(kitti_root):
     assert results['img'].shape == (24, 40, 3)
     depth = results['gt_depth_map']
     assert depth.shape == (1, 24, 40) and depth.dtype == np.float32
-    assert depth[0, 10, 18] == pytest.approx(9.73, abs=1e-5)
+    assert depth[0, 10, 18] == 10.0
     assert np.count_nonzero(depth) == 1
     seg = results['gt_seg_map']
     assert seg.shape == (1, 24, 40) and seg.dtype == np.uint8

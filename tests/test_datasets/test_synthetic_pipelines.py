@@ -137,16 +137,19 @@ def test_cityscapes_stereo_training_batch(cityscapes):
 def test_kitti_velodyne_ground_truth_matches_render(kitti):
     root, summary = kitti
     maps = {}
-    for offset in (1, 0):
+    # the render is camera depth: camera_z ground truth matches it exactly
+    for offset, value in ((1, 'camera_z'), (0, 'camera_z'),
+                          (0, 'velodyne_x')):
         ds = KittiRawDataset(
             split_file='splits/synthetic/test_files.txt',
             data_root=root,
             load_depth_from_velodyne=True,
+            gt_depth=value,
             velodyne_pixel_offset=offset,
             test_mode=True,
             pipeline=LOAD)
         results = ds[1]
-        maps[offset] = results['gt_depth_map'][0]
+        maps[offset, value] = results['gt_depth_map'][0]
     truth = _render(
         summary,
         results['folder'],
@@ -155,13 +158,21 @@ def test_kitti_velodyne_ground_truth_matches_render(kitti):
         48,
         160,
         step=summary['step'])
-    aligned = maps[0]
+    aligned = maps[0, 'camera_z']
     valid = aligned > 0
     assert valid.sum() > 200
     np.testing.assert_allclose(
         aligned[valid], truth['depth'][valid], rtol=1e-4)
     # the protocol's round(u) - 1 moves every point one pixel up-left
-    np.testing.assert_array_equal(maps[1][:-1, :-1], aligned[1:, 1:])
+    np.testing.assert_array_equal(maps[1, 'camera_z'][:-1, :-1],
+                                  aligned[1:, 1:])
+    # the benchmark's value, the velodyne forward coordinate, lies about
+    # 0.27 m (the generator's scanner-to-camera lever arm) beyond the camera
+    # depth on the same pixels
+    lever = maps[0, 'velodyne_x'][valid] - aligned[valid]
+    assert (maps[0, 'velodyne_x'] > 0).sum() == valid.sum()
+    assert 0.15 < lever.min() and lever.max() < 0.45
+    assert np.mean(lever) == pytest.approx(0.27, abs=0.02)
 
 
 def test_kitti_monocular_training_batch(kitti):

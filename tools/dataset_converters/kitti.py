@@ -12,10 +12,20 @@ Steps, in order:
 3. with ``--to-jpeg``: write ``image_0{2,3}/data/<frame>.jpg`` next to every
    PNG, in place (PNGs are kept; delete them yourself to save space);
    resumable, finished JPEGs are skipped;
-4. with ``--export-gt SPLIT``: project the velodyne scan of every line of
-   ``OUT/splits/SPLIT/test_files.txt`` into camera 2 (3 for side ``r``) and
-   save all maps in ``OUT/gt_depths_SPLIT.npz`` (keys ``files`` and
-   ``depth_00000``, ...; see ``mmdepthseg.datasets.converters.kitti``).
+4. with ``--export-gt SPLIT``: write the ground-truth depth of every line of
+   ``OUT/splits/SPLIT/test_files.txt`` into ``OUT/gt_depths_SPLIT.npz``
+   (keys ``files`` and ``depth_00000``, ...; see
+   ``mmdepthseg.datasets.converters.kitti``). By default this is what
+   monodepth2's ``export_gt_depth.py`` writes, the ground truth of the
+   published KITTI tables: for ``eigen`` (and any split but
+   ``eigen_benchmark``) the velodyne scan projected into camera 2 (3 for
+   side ``r``), each pixel holding the point's forward coordinate in the
+   scanner frame (``--gt-depth velodyne_x``); for ``eigen_benchmark`` the
+   depth-completion annotations ``<drive>/proj_depth/groundtruth/
+   image_02/<frame>.png`` (``--gt-depth improved``, value / 256).
+   ``--gt-depth camera_z`` stores the camera-frame depth instead (about
+   0.27 m less, the camera's true depth: for the synthetic generator's data
+   or comparisons with works that used it; not the published protocol).
 
 Example::
 
@@ -62,6 +72,21 @@ def parse_args() -> argparse.Namespace:
         default=1,
         help="devkit's round(u) - 1 rule: 1 for real KITTI, 0 for the "
         'synthetic generator')
+    parser.add_argument(
+        '--gt-depth',
+        choices=('velodyne_x', 'camera_z', 'improved'),
+        default=None,
+        help='ground truth of the exported splits: velodyne_x (the published '
+        "benchmark's: velodyne forward coordinate), camera_z (camera-frame "
+        'depth, not the published protocol) or improved (depth-completion '
+        'annotations). Default: improved for eigen_benchmark, velodyne_x '
+        "otherwise (monodepth2's export_gt_depth.py)")
+    parser.add_argument(
+        '--improved-gt-root',
+        default=None,
+        help='root of the extracted depth-completion download '
+        '(<root>/{train,val}/<drive>_sync/proj_depth/groundtruth/); by '
+        'default the annotations are looked for inside the raw drive folders')
     parser.add_argument('--nproc', type=int, default=1)
     return parser.parse_args()
 
@@ -76,7 +101,9 @@ def main() -> None:
         jpeg_quality=args.jpeg_quality,
         export_gt=args.export_gt,
         pixel_offset=args.pixel_offset,
-        nproc=args.nproc)
+        nproc=args.nproc,
+        gt_depth=args.gt_depth,
+        improved_gt_root=args.improved_gt_root)
     print(f'\ndates: {", ".join(summary["dates"])}')
     print(f'split files: {", ".join(summary["splits"])}')
     if 'jpeg' in summary:

@@ -3,6 +3,14 @@
 # frames [0, -1, 1] at 192x640, validated on its val split and tested on
 # Eigen's 697 test frames, both against velodyne depth projected at full
 # resolution (Garg crop, per-image median scaling, 1e-3..80 m).
+# The evaluation is the published KITTI Eigen benchmark's (monodepth2's
+# export_gt_depth.py + evaluate_depth.py): the ground truth stores the
+# velodyne point's forward coordinate (`gt_depth='velodyne_x'`; 'camera_z' is
+# the camera's depth, not the published protocol), and the model config sets
+# `test_cfg.depth_resize='disparity'` (the predicted disparity is resized to
+# the ground truth's size, then inverted). Monocular models: median scaling,
+# no fixed factor; a stereo-trained (M+S / S, 0.1 baseline units) model sets
+# `median_scaling=False, pred_depth_scale_factor=5.4`.
 # The raw download holds PNGs; for the usual JPEG conversion (quality 92)
 # set `img_suffix='.jpg'`. The split files live in `data/kitti_splits/`.
 dataset_type = 'KittiRawDataset'
@@ -56,7 +64,8 @@ val_dataloader = dict(
         frame_ids=(0, ),
         img_suffix='.png',
         intrinsics_mode='normalised',
-        load_depth_from_velodyne=True,
+        load_gt_depth=True,
+        gt_depth='velodyne_x',
         test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = dict(
@@ -71,7 +80,8 @@ test_dataloader = dict(
         frame_ids=(0, ),
         img_suffix='.png',
         intrinsics_mode='normalised',
-        load_depth_from_velodyne=True,
+        load_gt_depth=True,
+        gt_depth='velodyne_x',
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(
@@ -79,5 +89,6 @@ val_evaluator = dict(
     min_depth=1e-3,
     max_depth=80.,
     crop='garg',
-    median_scaling=True)
+    median_scaling=True,
+    pred_depth_scale_factor=1.0)
 test_evaluator = val_evaluator

@@ -6,6 +6,13 @@
 # (22,600 frames, as the paper; validation on its val_files.txt); depth is metric, so intrinsics and the
 # baseline come from the calibration files. Tested on Eigen's 697 frames
 # against velodyne depth: Garg crop, 1e-3..80 m, no median scaling.
+# The evaluation is the published KITTI Eigen benchmark's (monodepth2's
+# export_gt_depth.py + evaluate_depth.py, against which the paper's tables
+# compare): ground truth = the velodyne point's forward coordinate
+# (`gt_depth='velodyne_x'`), and the model config sets
+# `test_cfg.depth_resize='disparity'`. The depth is metric (real baseline from
+# the calibration), so neither median scaling nor the 5.4 stereo factor of
+# models trained with monodepth2's 0.1 baseline applies.
 dataset_type = 'KittiRawDataset'
 data_root = 'data/kitti_raw'
 img_scale = (480, 192)  # (w, h)
@@ -59,7 +66,8 @@ test_dataloader = dict(
         frame_ids=(0, ),
         img_suffix='.png',
         intrinsics_mode='calib',
-        load_depth_from_velodyne=True,
+        load_gt_depth=True,
+        gt_depth='velodyne_x',
         test_mode=True,
         pipeline=test_pipeline))
 val_dataloader = dict(
@@ -74,7 +82,8 @@ val_dataloader = dict(
         frame_ids=(0, ),
         img_suffix='.png',
         intrinsics_mode='calib',
-        load_depth_from_velodyne=True,
+        load_gt_depth=True,
+        gt_depth='velodyne_x',
         test_mode=True,
         pipeline=test_pipeline))
 val_evaluator = dict(
@@ -82,5 +91,6 @@ val_evaluator = dict(
     min_depth=1e-3,
     max_depth=80.,
     crop='garg',
-    median_scaling=False)
+    median_scaling=False,
+    pred_depth_scale_factor=1.0)
 test_evaluator = val_evaluator

@@ -3,7 +3,11 @@
 # files, pseudo labels from the `semantic_02/03` trees and small frames.
 # Generate with `python tools/misc/make_synthetic_dataset.py --layout kitti
 # --out data/synthetic_kitti`. The generator's calibration uses 0-based
-# pixel centres, hence `velodyne_pixel_offset=0`.
+# pixel centres, hence `velodyne_pixel_offset=0`; its scans are sampled
+# from the rendered camera depth, so the ground truth stores the camera's depth
+# (`gt_depth='camera_z'`, exact) rather than the benchmark's velodyne forward
+# coordinate (which is 0.27 m larger near the axis: the scanner sits behind
+# the camera).
 _base_ = './kitti_raw_eigen_zhou.py'
 data_root = 'data/synthetic_kitti'
 img_scale = (320, 96)  # (w, h)
@@ -39,6 +43,7 @@ val_dataloader = dict(
         data_root=data_root,
         split_file='splits/synthetic/val_files.txt',
         velodyne_pixel_offset=0,
+        gt_depth='camera_z',
         seg_dir='semantic_{cam:02d}',
         pipeline=test_pipeline))
 test_dataloader = dict(
@@ -47,6 +52,7 @@ test_dataloader = dict(
         data_root=data_root,
         split_file='splits/synthetic/test_files.txt',
         velodyne_pixel_offset=0,
+        gt_depth='camera_z',
         seg_dir='semantic_{cam:02d}',
         pipeline=test_pipeline))
 # the generated frames have true labels: report depth (Eigen protocol) and

@@ -3,7 +3,9 @@
 # (`python tools/generate_pseudo_depth.py data/synthetic_kitti --dataset
 # kitti`) and the generator's label trees standing in for pseudo
 # segmentation. The frames are exact, so validation reports metric depth
-# (no median scaling) and mIoU against the true labels.
+# (no median scaling) and mIoU against the true labels. The ground truth is
+# the camera's depth (`gt_depth='camera_z'`: the scans are sampled from the
+# rendered camera depth), not the benchmark's velodyne forward coordinate.
 _base_ = './kitti_stereo_pseudo.py'
 data_root = 'data/synthetic_kitti'
 img_scale = (320, 96)  # (w, h)
@@ -38,6 +40,7 @@ val_dataloader = dict(
         data_root=data_root,
         split_file='splits/synthetic/val_files.txt',
         velodyne_pixel_offset=0,
+        gt_depth='camera_z',
         seg_dir='semantic_{cam:02d}',
         pipeline=test_pipeline))
 test_dataloader = dict(
@@ -46,6 +49,7 @@ test_dataloader = dict(
         data_root=data_root,
         split_file='splits/synthetic/test_files.txt',
         velodyne_pixel_offset=0,
+        gt_depth='camera_z',
         seg_dir='semantic_{cam:02d}',
         pipeline=test_pipeline))
 val_evaluator = dict(

@@ -18,9 +18,10 @@ import numpy as np
 from mmengine.utils import ProgressBar, track_parallel_progress, track_progress
 
 from mmdepthseg.utils.io import atomic_open, atomic_write_bytes
-from ..utils import (DATASET_PREP_HINT, kitti_velo_to_image, load_kitti_calib,
-                     read_kitti_split, read_velodyne_points,
-                     velodyne_to_depth_map)
+from ..utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
+                     kitti_improved_gt_path, kitti_velo_to_image,
+                     load_kitti_calib, read_kitti_depth_png, read_kitti_split,
+                     read_velodyne_points, velodyne_to_depth_map)
 
 #: Split files FSRE-Depth (and most KITTI depth work) needs, relative to the
 #: splits folder.
@@ -34,6 +35,15 @@ SPLITS_SOURCE = ('https://github.com/nianticlabs/monodepth2/tree/master/'
 CALIB_FILES: Tuple[str,
                    ...] = ('calib_cam_to_cam.txt', 'calib_velo_to_cam.txt')
 _DATE_RE = re.compile(r'^\d{4}_\d{2}_\d{2}$')
+#: Splits whose ground truth is KITTI's improved ground truth by default
+#: (as in monodepth2's ``export_gt_depth.py``).
+IMPROVED_GT_SPLITS: Tuple[str, ...] = ('eigen_benchmark', )
+
+
+def default_gt_depth(split: str) -> str:
+    """The ground truth monodepth2 exports for a split: ``'improved'`` for
+    ``eigen_benchmark``, the velodyne scan's ``'velodyne_x'`` otherwise."""
+    return 'improved' if split in IMPROVED_GT_SPLITS else 'velodyne_x'
 
 
 # ---------------------------------------------------------------------------
@@ -214,17 +224,40 @@ def kitti_gt_depth(raw_root: str,
                    folder: str,
                    frame_index: int,
                    side: str,
-                   pixel_offset: int = 1) -> np.ndarray:
+                   pixel_offset: int = 1,
+                   gt_depth: str = 'velodyne_x',
+                   improved_gt_root: Optional[str] = None) -> np.ndarray:
     """Ground-truth depth of one split line (Eigen protocol).
 
-    The velodyne scan is projected into camera 2 (side ``'l'``) or 3
-    (``'r'``) at the calibration's ``S_rect_0X`` size, keeping the nearest
-    point per pixel, see :func:`velodyne_to_depth_map`.
+    With ``gt_depth='velodyne_x'`` (default, the published benchmark's) or
+    ``'camera_z'`` the velodyne scan is projected into camera 2 (side
+    ``'l'``) or 3 (``'r'``) at the calibration's ``S_rect_0X`` size, keeping
+    the smallest value per pixel, see :func:`velodyne_to_depth_map` (which
+    also says why ``'camera_z'`` exists). ``'improved'`` reads KITTI's
+    depth-completion annotation instead (:func:`kitti_improved_gt_path`,
+    value / 256).
+
+    Args:
+        raw_root (str): KITTI raw root.
+        folder (str): ``<date>/<drive>_sync``.
+        frame_index (int): Frame number.
+        side (str): ``'l'`` or ``'r'``.
+        pixel_offset (int): The devkit's ``round(u) - 1`` offset.
+        gt_depth (str): ``'velodyne_x'``, ``'camera_z'`` or ``'improved'``.
+        improved_gt_root (str, optional): Root of the depth-completion
+            download, see :func:`kitti_improved_gt_path`.
 
     Returns:
         np.ndarray: ``(h, w)`` float32 depth in metres, 0 = no point.
     """
+    if gt_depth not in KITTI_GT_DEPTH_KINDS:
+        raise ValueError(f'gt_depth must be one of {KITTI_GT_DEPTH_KINDS}, '
+                         f'got {gt_depth!r}')
     cam = 2 if side == 'l' else 3
+    if gt_depth == 'improved':
+        return read_kitti_depth_png(
+            kitti_improved_gt_path(raw_root, folder, frame_index, cam,
+                                   improved_gt_root))
     calib = load_kitti_calib(osp.join(raw_root, folder.split('/')[0]))
     width, height = calib[f'S_rect_{cam:02d}']
     points = read_velodyne_points(
@@ -232,7 +265,7 @@ def kitti_gt_depth(raw_root: str,
                  f'{frame_index:010d}.bin'))
     return velodyne_to_depth_map(points, kitti_velo_to_image(calib, cam),
                                  (int(round(height)), int(round(width))),
-                                 pixel_offset)
+                                 pixel_offset, gt_depth)
 
 
 def _gt_task(task: tuple) -> np.ndarray:
@@ -256,7 +289,9 @@ def export_eigen_gt(raw_root: str,
                     split_file: str,
                     out_file: str,
                     pixel_offset: int = 1,
-                    nproc: int = 1) -> str:
+                    nproc: int = 1,
+                    gt_depth: str = 'velodyne_x',
+                    improved_gt_root: Optional[str] = None) -> str:
     """Export the ground-truth depth of a test split as one ``.npz``.
 
     File layout (a standard ``np.savez_compressed`` archive, readable with
@@ -278,6 +313,12 @@ def export_eigen_gt(raw_root: str,
         pixel_offset (int): The devkit's ``round(u) - 1`` offset; 1 for real
             KITTI, 0 for the synthetic generator's data.
         nproc (int): Worker processes. Defaults to 1.
+        gt_depth (str): ``'velodyne_x'`` (default: the published benchmark's
+            value, velodyne forward coordinate), ``'camera_z'`` (camera
+            depth, see :func:`velodyne_to_depth_map` for why it exists) or
+            ``'improved'`` (depth-completion annotations), see
+            :func:`kitti_gt_depth`.
+        improved_gt_root (str, optional): See :func:`kitti_gt_depth`.
 
     Returns:
         str: ``out_file``.
@@ -285,7 +326,11 @@ def export_eigen_gt(raw_root: str,
     samples = read_kitti_split(split_file)
     if not samples:
         raise ValueError(f'{split_file}: empty split file')
-    tasks = [(raw_root, f, i, s, pixel_offset) for f, i, s in samples]
+    if gt_depth not in KITTI_GT_DEPTH_KINDS:
+        raise ValueError(f'gt_depth must be one of {KITTI_GT_DEPTH_KINDS}, '
+                         f'got {gt_depth!r}')
+    tasks = [(raw_root, f, i, s, pixel_offset, gt_depth, improved_gt_root)
+             for f, i, s in samples]
     bar = ProgressBar(len(tasks))
     with atomic_open(out_file, 'wb') as fobj, zipfile.ZipFile(
             fobj, 'w', compression=zipfile.ZIP_DEFLATED,
@@ -324,7 +369,10 @@ def prepare_kitti_raw(raw_root: str,
                       jpeg_quality: int = 92,
                       export_gt: Sequence[str] = (),
                       pixel_offset: int = 1,
-                      nproc: int = 1) -> Dict[str, object]:
+                      nproc: int = 1,
+                      gt_depth: Optional[str] = None,
+                      improved_gt_root: Optional[str] = None
+                      ) -> Dict[str, object]:
     """Validate, install splits, optionally convert to JPEG, export GT.
 
     Args:
@@ -339,6 +387,12 @@ def prepare_kitti_raw(raw_root: str,
             ground-truth archive ``out_dir/gt_depths_<split>.npz``.
         pixel_offset (int): See :func:`export_eigen_gt`.
         nproc (int): Worker processes.
+        gt_depth (str, optional): Ground truth of every exported split, see
+            :func:`export_eigen_gt`. None (default) follows monodepth2's
+            ``export_gt_depth.py``: :func:`default_gt_depth` (the improved
+            ground truth for ``eigen_benchmark``, the velodyne forward
+            coordinate ``'velodyne_x'`` otherwise).
+        improved_gt_root (str, optional): See :func:`kitti_gt_depth`.
 
     Returns:
         dict: ``dates``, ``splits`` (installed split files), ``jpeg``
@@ -354,7 +408,10 @@ def prepare_kitti_raw(raw_root: str,
         gt_files.append(
             export_eigen_gt(
                 raw_root, osp.join(out_dir, 'splits', split, 'test_files.txt'),
-                osp.join(out_dir, f'gt_depths_{split}.npz'), pixel_offset,
-                nproc))
+                osp.join(out_dir, f'gt_depths_{split}.npz'),
+                pixel_offset,
+                nproc,
+                gt_depth=gt_depth or default_gt_depth(split),
+                improved_gt_root=improved_gt_root))
     summary['gt_files'] = gt_files
     return summary

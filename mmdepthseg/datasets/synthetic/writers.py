@@ -294,7 +294,8 @@ def write_kitti_raw(root: str,
                     img_ext: str = '.png',
                     split_name: str = 'synthetic',
                     antialias: bool = True,
-                    progress: bool = False) -> dict:
+                    progress: bool = False,
+                    improved_gt: bool = False) -> dict:
     """Render drives and write them in the KITTI raw layout.
 
     Tree under ``root``::
@@ -307,6 +308,8 @@ def write_kitti_raw(root: str,
             velodyne_points/data/<%010d>.bin float32 x, y, z, reflectance
             semantic_02/data/<%010d>.png     uint8 trainIds of image_02
             semantic_03/data/<%010d>.png     uint8 trainIds of image_03
+            proj_depth/groundtruth/image_0{2,3}/<%010d>.png
+                                             (with ``improved_gt``)
         splits/<split_name>/{train,val,test}_files.txt
 
     Split lines follow monodepth2: ``<date>/<drive>_sync <frame> <l|r>``.
@@ -336,6 +339,11 @@ def write_kitti_raw(root: str,
             'synthetic'.
         antialias (bool): Quincunx pixel filter of the renderer.
         progress (bool): Show an MMEngine progress bar. Defaults to False.
+        improved_gt (bool): Also write the rendered depth of both colour
+            cameras as KITTI depth-completion annotations ("improved ground
+            truth", merged into the drive folders as monodepth2 reads them):
+            uint16 PNGs holding ``round(256 * depth)``, 0 for the sky (dense,
+            where the real annotations are semi-dense). Defaults to False.
 
     Returns:
         dict: Summary: ``root``, ``date``, ``drives`` (folder names relative
@@ -409,6 +417,13 @@ def write_kitti_raw(root: str,
             write_image(
                 osp.join(drive_dir, 'semantic_03', 'data', name + '.png'),
                 right['label'])
+            if improved_gt:
+                for cam, view in ((2, left), (3, right)):
+                    write_image(
+                        osp.join(drive_dir, 'proj_depth', 'groundtruth',
+                                 f'image_0{cam}', name + '.png'),
+                        np.clip(np.round(view['depth'] * 256.0), 0,
+                                65535).astype(np.uint16))
             velo = depth_to_velodyne(
                 left['depth'],
                 left['img'],

@@ -92,7 +92,8 @@ class LoadDepthSegAnnotations(BaseTransform):
     - ``'velodyne'``: KITTI ``.bin`` scans projected with ``velo2img``
       (3x4) into a ``depth_map_shape`` (h, w) map (Eigen protocol, see
       :func:`~mmdepthseg.datasets.utils.velodyne_to_depth_map`; optional
-      ``velodyne_pixel_offset``, default 1);
+      ``velodyne_pixel_offset``, default 1, and ``velodyne_depth_value``,
+      default ``'velodyne_x'``, the benchmark's value);
     - ``'disparity'``: Cityscapes uint16 disparity PNGs with
       ``disp_to_depth = baseline * fx``;
     - ``'png'``: uint16 PNGs divided by ``depth_scale`` (e.g. 1000 for mm,
@@ -143,7 +144,8 @@ class LoadDepthSegAnnotations(BaseTransform):
             return velodyne_to_depth_map(
                 read_velodyne_points(path), results['velo2img'],
                 results['depth_map_shape'],
-                results.get('velodyne_pixel_offset', 1))
+                results.get('velodyne_pixel_offset', 1),
+                results.get('velodyne_depth_value', 'velodyne_x'))
         if fmt == 'npy':
             return np.load(path).astype(np.float32)
         raw = self._read(path)

@@ -34,17 +34,28 @@ class DepthMetric(BaseMetric):
     """Monocular depth evaluation (KITTI Eigen / NYUv2 / Cityscapes
     protocols).
 
-    Per image: the prediction is resized (bilinear) to the ground truth's
-    size; valid pixels are those with ``min_depth < gt < max_depth`` inside
-    the optional crop; optionally the prediction is median-scaled
-    (``pred *= median(gt) / median(pred)`` on the valid pixels), then clipped
-    to ``[min_depth, max_depth]``; the metrics of
+    Per image, in the order of the KITTI Eigen benchmark (monodepth2's
+    ``evaluate_depth.py``): the prediction is resized (bilinear) to the
+    ground truth's size if the model did not already return it there;
+    valid pixels are those with ``min_depth < gt < max_depth`` (or
+    ``gt > 0`` with ``gt_in_range=False``) inside the optional crop; the
+    prediction is multiplied by ``pred_depth_scale_factor``, then optionally
+    median-scaled (``pred *= median(gt) / median(pred)`` on the valid
+    pixels), then clipped to ``[min_depth, max_depth]``; the metrics of
     :func:`mmdepthseg.evaluation.functional.depth_metrics` are computed on
     the valid pixels. The reported numbers are the means over images
     (``aggregation='per_image'``, the Eigen / KITTI protocol) or over all
     valid pixels of the dataset (``aggregation='pooled'``: every pixel
     weighs the same, as SOSD-Net's NYUv2 protocol defines ``N`` as "the
     total number of valid pixels in all images").
+
+    The benchmark resizes the predicted *disparity* and inverts it
+    afterwards; in mmdepthseg the model returns depth already at the
+    original image size, so that choice is the segmentor's
+    ``test_cfg.depth_resize`` (``'disparity'`` in the KITTI configs), see
+    :class:`~mmdepthseg.models.segmentors.MultiTaskSegmentor`. The resize
+    here (in depth space) only serves predictions whose size differs from
+    their ground truth's.
 
     It reads from each data sample (as MMEngine hands them over after
     ``model.predict``): ``pred_depth_map.data`` (1, H, W) in metres,
@@ -63,6 +74,19 @@ class DepthMetric(BaseMetric):
         median_scaling (bool): Per-image median scaling (self-supervised
             monocular protocol). The ratios' median and standard deviation
             are reported as ``med_ratio`` and ``med_std``. Defaults to False.
+        pred_depth_scale_factor (float): Fixed factor applied to every
+            prediction before median scaling (monodepth2's
+            ``pred_depth_scale_factor``). The KITTI benchmark evaluates
+            stereo-trained models (M+S, S) without median scaling and with
+            5.4: their depth is in units of the nominal 0.1 baseline used in
+            training, and KITTI's rig has a 0.54 m baseline. Metric-depth
+            models keep 1. Defaults to 1.
+        gt_in_range (bool): Whether valid ground truth must lie strictly
+            inside ``(min_depth, max_depth)`` (the Eigen split's rule).
+            False keeps every ``gt > 0``, the benchmark's rule for the
+            improved ground truth of ``eigen_benchmark`` (whose maps reach
+            beyond 80 m); the prediction is still clipped to
+            ``[min_depth, max_depth]``. Defaults to True.
         eval_on_disparity (bool): Compute the metrics on disparity
             ``f b / depth`` instead of depth (Cityscapes protocol). Needs
             ``intrinsics`` and ``baseline`` in every sample. Defaults to
@@ -92,6 +116,8 @@ class DepthMetric(BaseMetric):
                  max_depth: float = 80.0,
                  crop: Optional[str] = None,
                  median_scaling: bool = False,
+                 pred_depth_scale_factor: float = 1.0,
+                 gt_in_range: bool = True,
                  eval_on_disparity: bool = False,
                  clip_pred: bool = True,
                  metrics: Sequence[str] = ALL_DEPTH_METRICS,
@@ -105,6 +131,9 @@ class DepthMetric(BaseMetric):
             raise ValueError('DepthMetric needs 0 <= min_depth < max_depth, '
                              f'got {min_depth} and {max_depth}')
         crop_mask(crop, 1, 1)  # validates the name
+        if not pred_depth_scale_factor > 0:
+            raise ValueError('DepthMetric needs pred_depth_scale_factor > 0, '
+                             f'got {pred_depth_scale_factor}')
         if isinstance(metrics, str):
             metrics = (metrics, )
         unknown = set(metrics) - set(ALL_DEPTH_METRICS)
@@ -120,6 +149,8 @@ class DepthMetric(BaseMetric):
         self.max_depth = max_depth
         self.crop = crop
         self.median_scaling = median_scaling
+        self.pred_depth_scale_factor = float(pred_depth_scale_factor)
+        self.gt_in_range = gt_in_range
         self.eval_on_disparity = eval_on_disparity
         self.clip_pred = clip_pred
         self.metrics = tuple(metrics)
@@ -169,7 +200,10 @@ class DepthMetric(BaseMetric):
         width = gt.shape[1]
         # masks and selection on the float32 maps; only the selected pixels
         # are converted to float64 (the thresholds compare in float64)
-        mask = valid_depth_mask(gt, self.min_depth, self.max_depth)
+        if self.gt_in_range:
+            mask = valid_depth_mask(gt, self.min_depth, self.max_depth)
+        else:
+            mask = gt > 0
         if self.crop is not None:
             mask &= self._crop_mask(*gt.shape)
         if not mask.any():
@@ -186,6 +220,8 @@ class DepthMetric(BaseMetric):
         result = OrderedDict()
         if self.aggregation == 'pooled':
             result['num_pixels'] = int(keep.size)
+        if self.pred_depth_scale_factor != 1.0:
+            pred = pred * self.pred_depth_scale_factor
         if self.median_scaling:
             ratio = median_scale(pred, gt)
             pred = pred * ratio

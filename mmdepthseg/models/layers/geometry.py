@@ -333,6 +333,42 @@ def disp_to_depth(disp: Tensor,
     return scaled_disp, 1 / scaled_disp
 
 
+def flip_post_process_disparity(disp: Tensor, disp_mirrored: Tensor) -> Tensor:
+    """Blend the disparities of an image and of its mirror image.
+
+    Monodepth's test-time post-processing (Godard et al., 2017; monodepth2's
+    ``--post_process``): the network also sees the horizontally mirrored
+    image, whose prediction is mirrored back (``disp_mirrored``). With
+    ``l = linspace(0, 1, W)`` over the columns, the ramp
+    ``w_l = 1 - clip(20 (l - 0.05), 0, 1)`` is 1 on the left 5 % of the
+    image and falls to 0 at 10 %; ``w_r`` is ``w_l`` mirrored. The result is
+    ``w_r * disp + w_l * disp_mirrored + (1 - w_l - w_r) * (disp +
+    disp_mirrored) / 2``: near the left border (where the image's own
+    prediction suffers from disocclusion) the mirror's prediction is taken,
+    near the right border the image's own, and the mean in between.
+
+    Args:
+        disp (Tensor): ``(..., H, W)`` disparity predicted on the images.
+        disp_mirrored (Tensor): ``(..., H, W)`` disparity predicted on the
+            mirrored images, already flipped back.
+
+    Returns:
+        Tensor: The blended disparity, shaped like ``disp``.
+    """
+    if disp.shape != disp_mirrored.shape:
+        raise ValueError('flip_post_process_disparity expects two maps of one '
+                         f'shape, got {tuple(disp.shape)} and '
+                         f'{tuple(disp_mirrored.shape)}')
+    width = disp.shape[-1]
+    ramp = torch.linspace(0, 1, width, dtype=torch.float64,
+                          device=disp.device)
+    w_left = (1.0 - torch.clamp(20 * (ramp - 0.05), 0, 1)).to(disp.dtype)
+    w_right = w_left.flip(0)
+    mean = 0.5 * (disp + disp_mirrored)
+    return w_right * disp + w_left * disp_mirrored + (
+        1.0 - w_left - w_right) * mean
+
+
 def _safe_reciprocal_scaled(values: Tensor, scale: Tensor) -> Tensor:
     """``scale / values`` where ``values > 0``, else 0 (no inf/NaN grads)."""
     valid = values > 0

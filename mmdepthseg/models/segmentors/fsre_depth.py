@@ -260,11 +260,13 @@ class FSREDepth(MultiTaskSegmentor):
             list[SegDataSample]: ``pred_depth_map`` (from the finest
             disparity, in the 0.1-100 range of the training scale; evaluate
             with median scaling), ``seg_logits`` and ``pred_sem_seg`` at
-            ``ori_shape``.
+            ``ori_shape`` (``test_cfg.depth_resize`` and
+            ``flip_post_process``: see :class:`MultiTaskSegmentor`).
         """
-        out = self.decoder(self.extract_feat(inputs))
-        return self.postprocess_result(out['seg_logits'], data_samples,
-                                       self._depth(out['disps'][0]))
+        out = self.decoder(self.extract_feat(self._with_mirror(inputs)))
+        seg_logits, depth = self._merge_mirror(out['seg_logits'],
+                                               self._depth(out['disps'][0]))
+        return self.postprocess_result(seg_logits, data_samples, depth)
 
     def _forward(self,
                  inputs: Tensor,

@@ -2,6 +2,7 @@
 """Shared-encoder multi-task model: depth + semantic segmentation."""
 from typing import Dict, List, Optional, Tuple
 
+import torch
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.models.utils import resize
@@ -11,6 +12,10 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from ..layers.geometry import flip_post_process_disparity
+
+#: Spaces in which a depth prediction is resized to the original image size.
+DEPTH_RESIZE_SPACES = ('depth', 'disparity')
 
 
 @MODELS.register_module()
@@ -40,8 +45,22 @@ class MultiTaskSegmentor(BaseSegmentor):
             ``BaseDecodeHead``). Default: None.
         neck (dict, optional): Neck config. Default: None.
         train_cfg (dict, optional): Training config. Default: None.
-        test_cfg (dict, optional): Testing config; only ``mode='whole'``
-            inference is supported. Default: None (whole).
+        test_cfg (dict, optional): Testing config. Default: None (all
+            defaults). Keys:
+
+            - ``mode``: only ``'whole'`` inference is supported.
+            - ``depth_resize``: how the depth prediction is resized to
+              ``ori_shape``: ``'depth'`` (default) interpolates depth,
+              ``'disparity'`` interpolates its inverse and inverts the
+              result, as the KITTI Eigen benchmark (monodepth2's
+              ``evaluate_depth.py``) resizes the predicted disparity to the
+              ground truth's size; the KITTI configs set it. The two
+              differ wherever depth changes between neighbouring pixels.
+            - ``flip_post_process``: predict on each image and on its
+              mirror image and blend the two disparities with
+              :func:`~mmdepthseg.models.layers.flip_post_process_disparity`
+              (monodepth2's ``--post_process``) before the resize; the
+              segmentation comes from the image itself. Default: False.
         data_preprocessor (dict, optional): Data preprocessor config, e.g.
             ``MultiViewDataPreProcessor``. Default: None.
         init_cfg (dict | list[dict], optional): Initialisation config.
@@ -64,6 +83,11 @@ class MultiTaskSegmentor(BaseSegmentor):
             raise NotImplementedError(
                 f"{type(self).__name__}: test_cfg.mode={mode!r} is not "
                 f"supported, only 'whole'")
+        depth_resize = (test_cfg or {}).get('depth_resize', 'depth')
+        if depth_resize not in DEPTH_RESIZE_SPACES:
+            raise ValueError(
+                f'{type(self).__name__}: test_cfg.depth_resize must be one '
+                f'of {DEPTH_RESIZE_SPACES}, got {depth_resize!r}')
         self.backbone = MODELS.build(backbone)
         if neck is not None:
             self.neck = MODELS.build(neck)
@@ -209,6 +233,52 @@ class MultiTaskSegmentor(BaseSegmentor):
             metas.append(meta)
         return metas
 
+    def _test_option(self, key: str, default):
+        return (self.test_cfg or {}).get(key, default)
+
+    def _with_mirror(self, inputs: Tensor) -> Tensor:
+        """The batch followed by its horizontal mirror when
+        ``test_cfg.flip_post_process`` is set, else ``inputs`` unchanged.
+
+        Args:
+            inputs (Tensor): ``(B, C, H, W)``.
+
+        Returns:
+            Tensor: ``(2B, C, H, W)`` or ``inputs``.
+        """
+        if not self._test_option('flip_post_process', False):
+            return inputs
+        return torch.cat([inputs, inputs.flip(-1)])
+
+    def _merge_mirror(
+        self, seg_logits: Optional[Tensor], depth: Optional[Tensor]
+    ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """Undo :meth:`_with_mirror` on the predictions.
+
+        With ``test_cfg.flip_post_process`` the ``2B`` depth maps (images,
+        then mirror images) become ``B`` maps blended in disparity space by
+        :func:`~mmdepthseg.models.layers.flip_post_process_disparity`
+        (``1 / depth``, positive depths), and the segmentation keeps the
+        images' own logits; otherwise both pass through.
+
+        Args:
+            seg_logits (Tensor, optional): ``(2B, C, H, W)`` logits.
+            depth (Tensor, optional): ``(2B, 1, H, W)`` depth.
+
+        Returns:
+            tuple: ``(B, C, H, W)`` logits and ``(B, 1, H, W)`` depth.
+        """
+        if not self._test_option('flip_post_process', False):
+            return seg_logits, depth
+        if seg_logits is not None:
+            seg_logits = seg_logits[:seg_logits.shape[0] // 2]
+        if depth is not None:
+            num = depth.shape[0] // 2
+            disp = 1.0 / depth
+            depth = 1.0 / flip_post_process_disparity(disp[:num],
+                                                      disp[num:].flip(-1))
+        return seg_logits, depth
+
     def predict(self,
                 inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
@@ -226,6 +296,9 @@ class MultiTaskSegmentor(BaseSegmentor):
             ``(1, H, W)`` (metres) at ``ori_shape``, for the heads present.
         """
         batch_img_metas = self._batch_img_metas(inputs, data_samples)
+        inputs = self._with_mirror(inputs)
+        if inputs.shape[0] != len(batch_img_metas):  # images + mirrors
+            batch_img_metas = batch_img_metas * 2
         feats = self.extract_feat(inputs)
         seg_logits = self.seg_head.predict(
             feats, batch_img_metas,
@@ -233,6 +306,7 @@ class MultiTaskSegmentor(BaseSegmentor):
         depth = self.depth_head.predict(
             feats, batch_img_metas,
             self.test_cfg) if self.with_depth_head else None
+        seg_logits, depth = self._merge_mirror(seg_logits, depth)
         return self.postprocess_result(seg_logits, data_samples, depth)
 
     @staticmethod
@@ -281,7 +355,9 @@ class MultiTaskSegmentor(BaseSegmentor):
 
         Extends ``BaseSegmentor.postprocess_result`` to depth: for each
         sample the padding is cropped using ``img_shape``, a test-time flip
-        is undone and the maps are resized (bilinearly) to ``ori_shape``.
+        is undone and the maps are resized (bilinearly) to ``ori_shape``;
+        depth in the space of ``test_cfg.depth_resize`` (with
+        ``'disparity'``: ``1 / resize(1 / depth)``, positive depths).
 
         Args:
             seg_logits (Tensor, optional): ``(B, C, H, W)`` logits.
@@ -315,9 +391,14 @@ class MultiTaskSegmentor(BaseSegmentor):
                     'pred_sem_seg': PixelData(data=i_pred)
                 })
             if depth is not None:
+                in_disparity = self._test_option('depth_resize',
+                                                 'depth') == 'disparity'
+                i_depth = depth[i:i + 1]
                 i_depth = self._restore_geometry(
-                    depth[i:i + 1], img_meta,
+                    1.0 / i_depth if in_disparity else i_depth, img_meta,
                     getattr(self.depth_head, 'align_corners', False))
+                if in_disparity:
+                    i_depth = 1.0 / i_depth
                 data_sample.set_data(
                     {'pred_depth_map': PixelData(data=i_depth)})
         return data_samples
