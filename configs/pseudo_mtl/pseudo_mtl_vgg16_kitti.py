@@ -15,3 +15,5 @@ _base_ = [
     '../_base_/schedules/schedule_pseudo_mtl_stage2_20e.py'
 ]
 load_from = 'work_dirs/pseudo_mtl_vgg16_kitti_stage1-merged.pth'
+# every weight comes from load_from: no ImageNet download first
+model = dict(backbone=dict(init_cfg=None))
