@@ -160,7 +160,8 @@ def resolve_url(checkpoint: str) -> str:
         from mmengine.runner.checkpoint import get_external_models
         table = get_external_models()
     else:  # torchvision / modelzoo: MMEngine's copy, no torchvision import
-        table = load(osp.join(mmengine_path[0], 'hub', 'torchvision_0.12.json'))
+        table = load(
+            osp.join(mmengine_path[0], 'hub', 'torchvision_0.12.json'))
     url = table.get(name)
     if not isinstance(url, str) or not url.startswith(('http://', 'https://')):
         raise KeyError(f'{checkpoint}: {name!r} is not a known {scheme} '

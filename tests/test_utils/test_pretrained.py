@@ -116,8 +116,8 @@ def test_offline_error_names_url_cache_path_and_switch(
 
 
 def test_unreachable_server_gives_the_same_error(torch_home, monkeypatch):
-    monkeypatch.setattr(pt, 'urlopen',
-                        _FakeServer(error=URLError('Name or service not known')))
+    server = _FakeServer(error=URLError('Name or service not known'))
+    monkeypatch.setattr(pt, 'urlopen', server)
     with pytest.raises(pt.PretrainedWeightsUnavailable) as err:
         pt.fetch_checkpoint(URL, 'ffffffff')
     msg = str(err.value)

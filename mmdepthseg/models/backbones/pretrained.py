@@ -63,7 +63,8 @@ def split_pretrained_cfg(init_cfg: Union[dict, List[dict], None]):
     """
     cfgs = init_cfg if isinstance(init_cfg, list) else [init_cfg]
     pretrained = [
-        c for c in cfgs if isinstance(c, dict) and c.get('type') == 'Pretrained'
+        c for c in cfgs
+        if isinstance(c, dict) and c.get('type') == 'Pretrained'
     ]
     others = [c for c in cfgs if c is not None and c not in pretrained]
     if not pretrained:

@@ -27,20 +27,16 @@ def convert_timm_xception65(
     ``tf_xception_65-c9ae96e8.pth`` / ``xception65.tf_in1k`` weights, ported
     from TF DeepLab's ImageNet ``xception_65``) names its layers:
 
-    ==========================================  ==================================
-    timm                                        Xception65
-    ==========================================  ==================================
-    ``stem.{0,1}.{conv,bn}.*``                  ``stem.{0,1}.{conv,bn}.*``
-    ``blocks.{0,1,2}.*``                        ``entry_block{1,2,3}.*``
-    ``blocks.{3..3+M-1}.*``                     ``middle_flow.{0..M-1}.*``
-    ``blocks.{3+M}.*``, ``blocks.{4+M}.*``      ``exit_block1.*``, ``exit_block2.*``
-    ``<b>.shortcut.{conv,bn}.*``                ``<b>.shortcut.{conv,bn}.*``
-    ``<b>.stack.conv{k}.conv_dw.*``             ``<b>.convs.{k-1}.depthwise_conv.conv.*``
-    ``<b>.stack.conv{k}.bn_dw.*``               ``<b>.convs.{k-1}.depthwise_conv.bn.*``
-    ``<b>.stack.conv{k}.conv_pw.*``             ``<b>.convs.{k-1}.pointwise_conv.conv.*``
-    ``<b>.stack.conv{k}.bn_pw.*``               ``<b>.convs.{k-1}.pointwise_conv.bn.*``
-    ``head.fc.*`` (``fc.*``)                    dropped (ImageNet classifier)
-    ==========================================  ==================================
+    - ``stem.{0,1}.{conv,bn}.*`` -> the same names;
+    - ``blocks.{0,1,2}`` -> ``entry_block{1,2,3}``, ``blocks.{3..3+M-1}`` ->
+      ``middle_flow.{0..M-1}``, ``blocks.{3+M}`` / ``blocks.{4+M}`` ->
+      ``exit_block1`` / ``exit_block2``;
+    - inside a block: ``shortcut.{conv,bn}.*`` -> the same names,
+      ``stack.conv{k}.conv_dw`` / ``.bn_dw`` ->
+      ``convs.{k-1}.depthwise_conv.conv`` / ``.bn``, and
+      ``stack.conv{k}.conv_pw`` / ``.bn_pw`` ->
+      ``convs.{k-1}.pointwise_conv.conv`` / ``.bn``;
+    - ``head.fc.*`` (or ``fc.*``), the ImageNet classifier, is dropped.
 
     ``M`` (16 for Xception-65) is read from the checkpoint: the last two
     blocks are the exit flow. Keys of no known form keep their names (and

@@ -271,7 +271,8 @@ def test_architecture_mismatch_names_the_keys(tmp_path, caplog):
 def test_a_wrong_layout_is_refused(tmp_path):
     state = make_state(torchvision_resnet_shapes(18))
     path = save(state, tmp_path / 'r18.pth')
-    encoder = ResNetEncoder(depth=50, init_cfg=_pretrained(path, 'torchvision'))
+    encoder = ResNetEncoder(
+        depth=50, init_cfg=_pretrained(path, 'torchvision'))
     with pytest.raises(KeyError, match='layer1.0.conv3.weight'):
         encoder.init_weights()
     with pytest.raises(ValueError, match="unknown checkpoint layout 'timm'"):
