@@ -188,7 +188,13 @@ def cache_path(url: str) -> str:
 
 
 def _normalise_sha256(sha256: str, checkpoint: str) -> str:
-    digest = str(sha256).strip().lower()
+    if not isinstance(sha256, str):
+        raise ValueError(
+            f'sha256 pinned for {checkpoint} must be a string of hexadecimal '
+            f'digits, got {type(sha256).__name__} {sha256!r} (--cfg-options '
+            'reads a pin of decimal digits only as a number: give the full '
+            '64-digit hash, or set it in the config file)')
+    digest = sha256.strip().lower()
     if not (8 <= len(digest) <= 64
             and all(c in '0123456789abcdef' for c in digest)):
         raise ValueError(

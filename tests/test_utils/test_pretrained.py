@@ -80,6 +80,9 @@ def test_verify_accepts_the_full_hash_and_a_prefix(tmp_path):
     assert pt.verify_sha256(str(path), digest[:8].upper()) == digest
     with pytest.raises(ValueError, match='8 to 64 hexadecimal'):
         pt.verify_sha256(str(path), digest[:6])
+    # what --cfg-options makes of a pin of decimal digits
+    with pytest.raises(ValueError, match='decimal digits only'):
+        pt.verify_sha256(str(path), 12345678)
 
 
 def test_a_mismatch_names_file_expected_and_actual_hash(tmp_path):

@@ -7,16 +7,22 @@ published architectures, not from mmdepthseg's modules) and loaded through
 the backbones' ``init_cfg=dict(type='Pretrained', ...)`` with its SHA-256,
 as the paper configs do.
 """
+import argparse
+import os.path as osp
+
 import pytest
 import torch
 import torch.nn.functional as F
+from _helpers import REPO_ROOT
 from _public_checkpoints import (make_state, save, timm_xception65_shapes,
                                  torchvision_resnet_shapes,
                                  torchvision_vgg16_shapes)
+from mmengine.config import Config, DictAction
 
 from mmdepthseg.models.backbones import ResNetEncoder, VGGEncoder, Xception65
 from mmdepthseg.models.backbones.resnet_encoder import PretrainedResNet
 from mmdepthseg.models.pose import PoseNet
+from mmdepthseg.registry import MODELS
 from mmdepthseg.utils.pretrained import compare_state_dicts, file_sha256
 
 
@@ -278,3 +284,29 @@ def test_a_wrong_layout_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown checkpoint layout 'timm'"):
         ResNetEncoder(
             depth=18, init_cfg=_pretrained(path, 'timm')).init_weights()
+
+
+def test_semimtl_switch_to_the_torchvision_resnet101(tmp_path):
+    """docs/en/pretrained.md's switch to He et al.'s 7x7-stem ResNet-101
+    (torchvision's file) for SemiMTL loads key for key."""
+    state = make_state(torchvision_resnet_shapes(101))
+    path = save(state, tmp_path / 'resnet101-public.pth')
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', 'semimtl',
+                 'semimtl_r101_cityscapes_cross-city.py'))
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg.merge_from_dict(
+        parser.parse_args([
+            '--cfg-options', 'model.backbone.deep_stem=False',
+            f'model.backbone.init_cfg.checkpoint={path}',
+            f'model.backbone.init_cfg.sha256={file_sha256(path)}',
+            'model.backbone.init_cfg.layout=torchvision'
+        ]).cfg_options)
+    cfg.model.backbone.norm_cfg = dict(type='BN')  # no process group here
+    backbone = MODELS.build(cfg.model.backbone)
+    _assert_fits(backbone, state, ['fc.weight', 'fc.bias'])
+    backbone.init_weights()
+    for key in ('conv1.weight', 'bn1.running_var', 'layer3.22.conv3.weight',
+                'layer4.0.downsample.1.bias'):
+        assert _same(backbone.state_dict()[key], state[key]), key
