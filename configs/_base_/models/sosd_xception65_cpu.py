@@ -8,7 +8,8 @@ model = dict(
     backbone=dict(
         width_mult=0.25,
         num_middle_blocks=4,
-        norm_cfg=norm_cfg,
+        # BN's default eps (the paper base has TF's 1e-3 for its weights)
+        norm_cfg=dict(type='BN', requires_grad=True, eps=1e-5),
         act_in_separable_conv=True,
         init_cfg=None),
     neck=dict(in_channels=512, channels=64, norm_cfg=norm_cfg),
