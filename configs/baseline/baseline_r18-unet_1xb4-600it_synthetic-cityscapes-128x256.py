@@ -1,5 +1,6 @@
 # Supervised baseline on generated Cityscapes-layout street scenes: trains on
-# a 2-core CPU in a few minutes (`make demo`).
+# a 2-core CPU in a few minutes (`make demo`). Random init (the base model's),
+# no ImageNet weights: nothing is downloaded.
 _base_ = [
     '../_base_/models/baseline_r18_unet.py',
     '../_base_/datasets/synthetic_cityscapes.py',

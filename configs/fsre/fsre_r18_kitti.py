@@ -5,10 +5,19 @@ _base_ = [
     '../_base_/datasets/kitti_raw_eigen_zhou.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_fsre_20e.py'
 ]
-pretrained = 'https://download.pytorch.org/models/resnet18-f37072fd.pth'
+# ImageNet ResNet-18 (torchvision IMAGENET1K_V1), SHA-256-verified, for the
+# depth encoder and the pose encoder (whose 6-channel conv1 gets the 3-channel
+# weights duplicated and halved). Random init instead: --cfg-options
+# model.backbone.init_cfg=None model.pose_net.encoder.init_cfg=None
+# (docs/en/pretrained.md).
+imagenet_r18 = dict(
+    type='Pretrained',
+    checkpoint='https://download.pytorch.org/models/resnet18-f37072fd.pth',
+    sha256='f37072fd47e89c5e827621c5baffa7500819f7896bbacec160b1a16c560e07ec',
+    layout='torchvision')
 model = dict(
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    pose_net=dict(pretrained=pretrained),
+    backbone=dict(init_cfg=imagenet_r18),
+    pose_net=dict(encoder=dict(init_cfg=imagenet_r18)),
     # KITTI Eigen benchmark (monodepth2's evaluate_depth.py, used by FSRE's
     # code): the predicted disparity is resized to the ground truth's size,
     # then inverted; no flip post-processing (FSRE's evaluation has none)

@@ -7,5 +7,6 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_pseudo_mtl_stage2_20e.py'
 ]
-model = dict(seg_head=dict(num_classes=7))
+# every weight comes from load_from: no ImageNet download first
+model = dict(seg_head=dict(num_classes=7), backbone=dict(init_cfg=None))
 load_from = 'work_dirs/pseudo_mtl_vgg16_cityscapes_stage1-merged.pth'

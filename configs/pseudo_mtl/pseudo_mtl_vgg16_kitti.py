@@ -20,6 +20,9 @@ load_from = 'work_dirs/pseudo_mtl_vgg16_kitti_stage1-merged.pth'
 # resized to the ground truth's size, then inverted; no flip post-processing.
 # The depth is metric (calibrated baseline): no median scaling, no fixed scale
 # factor (5.4 is for models trained with monodepth2's 0.1 baseline units).
-model = dict(test_cfg=dict(depth_resize='disparity', flip_post_process=False))
+# every weight comes from load_from: no ImageNet download first
+model = dict(
+    backbone=dict(init_cfg=None),
+    test_cfg=dict(depth_resize='disparity', flip_post_process=False))
 val_evaluator = dict(median_scaling=False, pred_depth_scale_factor=1.0)
 test_evaluator = val_evaluator

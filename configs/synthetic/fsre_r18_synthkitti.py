@@ -1,5 +1,6 @@
 # FSRE-Depth on generated KITTI-layout street scenes at 96x320 (`make demo`):
-# 300 iterations train on a 2-core CPU in about 7 minutes, random init.
+# 300 iterations train on a 2-core CPU in about 7 minutes, random init (the
+# base model's: no ImageNet weights, nothing is downloaded).
 _base_ = [
     '../_base_/models/fsre_r18.py', '../_base_/datasets/synthetic_kitti.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_fsre_20e.py'

@@ -11,7 +11,8 @@ _base_ = [
 ]
 enc_channels = (16, 32, 64, 128, 128, 128)
 model = dict(
-    backbone=dict(channels=(16, 32, 64, 128, 128)),
+    # quarter widths: random init (no ImageNet weights, nothing downloaded)
+    backbone=dict(channels=(16, 32, 64, 128, 128), init_cfg=None),
     depth_head=dict(in_channels=enc_channels, channels=(128, 128, 64, 32, 16)),
     seg_head=dict(
         in_channels=enc_channels,

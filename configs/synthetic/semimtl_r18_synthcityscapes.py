@@ -1,4 +1,5 @@
-# SemiMTL (M2) cross-city on generated Cityscapes-layout streets on a CPU:
+# SemiMTL (M2) cross-city on generated Cityscapes-layout streets on a CPU
+# (random init, no ImageNet weights are downloaded):
 # the `train` cities label segmentation only (domain 1), the `train_extra`
 # cities disparity only (domain 2); both tasks are evaluated on held-out
 # cities of each domain (`val`, `val_extra`). Generate:

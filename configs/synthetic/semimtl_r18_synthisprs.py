@@ -1,4 +1,5 @@
-# SemiMTL (M2) on generated ISPRS-layout aerial tiles on a CPU: Potsdam-like
+# SemiMTL (M2) on generated ISPRS-layout aerial tiles on a CPU (random init,
+# no ImageNet weights are downloaded): Potsdam-like
 # tiles label segmentation only (domain 1), Vaihingen-like tiles the nDSM
 # height only (domain 2); both tasks evaluated on both cities. Generate:
 # `python tools/misc/make_synthetic_dataset.py --layout isprs --out

@@ -3,8 +3,8 @@
 # through the network. Eq. 11: 850 * confidence-weighted L1 to the pseudo
 # depth + 2.5 * CE + cross-view depth (0.5 lr, 1 l, 1 r) and segmentation
 # (0.5 lr, 1.5 l, 1.5 r) consistency, warped with the pseudo depth.
-# ImageNet weights in torchvision's format load with
-# `model.backbone.init_cfg = dict(type='Pretrained', checkpoint=PATH)`.
+# The encoder starts from torchvision's ImageNet VGG-16 (SHA-256-verified);
+# random init instead: --cfg-options model.backbone.init_cfg=None.
 enc_channels = (64, 128, 256, 512, 512, 512)  # VGGEncoder.out_channels
 data_preprocessor = dict(
     type='MultiViewDataPreProcessor',
@@ -16,7 +16,13 @@ data_preprocessor = dict(
 model = dict(
     type='PseudoMTL',
     data_preprocessor=data_preprocessor,
-    backbone=dict(type='VGGEncoder'),
+    backbone=dict(
+        type='VGGEncoder',
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/vgg16-397923af.pth',
+            sha256='397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0',
+            layout='torchvision')),
     depth_head=dict(
         type='SymmetricDepthHead',
         in_channels=enc_channels,

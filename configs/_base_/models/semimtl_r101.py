@@ -1,5 +1,7 @@
 # SemiMTL (Sec. 3.4): dilated ResNet-101 shared encoder (output stride 8,
-# ImageNet weights), PSP segmentation head, conv + upsampling depth decoder
+# ImageNet weights: OpenMMLab's ResNet-101 V1c, open-mmlab://resnet101_v1c,
+# verified by the SHA-256 prefix of its file name; random init instead:
+# --cfg-options model.backbone.init_cfg=None), PSP segmentation head, conv + upsampling depth decoder
 # with a regression output; one domain-aware discriminator per task (five
 # 4x4 stride-2 convs, spectral norm, LeakyReLU 0.2, K + 1 classes).
 # L_G = CE + 0.01 BerHu + 0.001 L_intra + 0.0001 L_inter (mode M2).
@@ -17,8 +19,9 @@ model = dict(
     type='SemiMTL',
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type='ResNetV1c',
+        type='PretrainedResNet',  # mmseg's ResNet + verified Pretrained
         depth=101,
+        deep_stem=True,  # ResNetV1c
         num_stages=4,
         out_indices=(0, 1, 2, 3),
         dilations=(1, 1, 2, 4),
@@ -28,7 +31,11 @@ model = dict(
         style='pytorch',
         contract_dilation=True,
         init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://resnet101_v1c')),
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/pretrain/third_party/'
+            'resnet101_v1c-e67eebb6.pth',
+            sha256='e67eebb6',
+            layout='openmmlab')),
     seg_head=dict(
         type='PSPHead',
         in_channels=2048,

@@ -2,8 +2,13 @@
 # cross-channel learner + full-image extractor (Fig. 4) -> decoder (Fig. 5)
 # with the semantic-to-depth (Fig. 6) and depth-to-semantic (Fig. 7)
 # objectness modules; L1 depth on valid pixels (Eq. 7) + CE (Eq. 6).
-# ImageNet weights: `model.backbone.init_cfg = dict(type='Pretrained',
-# checkpoint=PATH)`.
+# The backbone starts from ImageNet: timm's port of TF DeepLab's xception_65
+# checkpoint (SHA-256 prefix of its file name verified; keys mapped by
+# Xception65.convert_pretrained), built as that network was trained: ReLU
+# before each separable conv of the entry/middle flows and exit block 1
+# (TF DeepLab's activation_fn_in_separable_conv=False) and BN eps 1e-3.
+# Random init instead: --cfg-options model.backbone.init_cfg=None
+# (docs/en/pretrained.md).
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='MultiViewDataPreProcessor',
@@ -15,7 +20,17 @@ data_preprocessor = dict(
 model = dict(
     type='SOSDNet',
     data_preprocessor=data_preprocessor,
-    backbone=dict(type='Xception65', output_stride=16, norm_cfg=norm_cfg),
+    backbone=dict(
+        type='Xception65',
+        output_stride=16,
+        norm_cfg=dict(norm_cfg, eps=1e-3),
+        act_in_separable_conv=False,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://github.com/rwightman/pytorch-image-models/'
+            'releases/download/v0.1-weights/tf_xception_65-c9ae96e8.pth',
+            sha256='c9ae96e8',
+            layout='timm')),
     neck=dict(
         type='SOSDContextNeck',
         in_channels=2048,

@@ -1,20 +1,19 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """The convolutional layers of VGG (Pseudo-MTL's encoder)."""
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from .pretrained import ConvertedState, PretrainedInitMixin, drop_classifier
 
 
 @MODELS.register_module()
-class VGGEncoder(BaseModule):
+class VGGEncoder(PretrainedInitMixin, BaseModule):
     """VGG-16's convolutional layers, returning a U-Net skip per block.
 
     Pseudo-MTL (Sec. 3.1) uses "the convolutional layers of the VGG network"
@@ -44,11 +43,14 @@ class VGGEncoder(BaseModule):
 
     ImageNet weights in torchvision's format (``features.<idx>.weight`` /
     ``.bias`` and, for ``vgg16_bn``, the BN's ``running_mean`` ...) load with
-    ``init_cfg=dict(type='Pretrained', checkpoint=...)``: :meth:`init_weights`
-    maps torchvision's ``features`` indices onto this module's convs (and
-    norms, when ``norm_cfg`` is set: pair with ``vgg16_bn`` weights). A
-    checkpoint without ``features.*`` keys (e.g. one saved from this module)
-    loads through MMEngine's ordinary ``Pretrained`` init.
+    ``init_cfg=dict(type='Pretrained', checkpoint=..., sha256=...,
+    layout='torchvision')``: :meth:`convert_pretrained` maps torchvision's
+    ``features`` indices onto this module's convs (and norms, when
+    ``norm_cfg`` is set: pair with ``vgg16_bn`` weights) and drops the
+    ``classifier``; the file is verified and every key must fit (see
+    :mod:`mmdepthseg.models.backbones.pretrained`). A checkpoint without
+    ``features.*`` keys (e.g. one saved from this module) loads under its
+    own names.
 
     Note:
         MMCV 2.1 ships :class:`mmcv.cnn.VGG`, but it is a plain ``nn.Module``
@@ -158,58 +160,41 @@ class VGGEncoder(BaseModule):
             idx += 1  # max-pool
         return mapping
 
-    def init_weights(self) -> None:
-        """Initialise; torchvision-format ``Pretrained`` weights are mapped.
+    def convert_pretrained(self, state: Dict[str, Tensor],
+                           layout: Optional[str]) -> ConvertedState:
+        """Map torchvision's ``features.<idx>`` keys onto this encoder.
 
-        Raises:
-            KeyError: The checkpoint has ``features.*`` keys but lacks one
-                that a conv / norm of this encoder needs (e.g. ``vgg16``
-                weights for a ``norm_cfg`` encoder).
-            ValueError: A mapped tensor's shape differs from the encoder's.
+        Args:
+            state (dict[str, Tensor]): Checkpoint tensors.
+            layout (str, optional): ``'torchvision'`` (``vgg16`` /
+                ``vgg16_bn`` files: the ``classifier.*`` head is dropped),
+                None to recognise it by its ``features.*`` keys, or
+                ``'own'`` (this module's names).
+
+        Returns:
+            ConvertedState: The tensors to load.
         """
-        cfg = self.init_cfg
-        if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
-            super().init_weights()
-            return
-        ckpt_path = cfg['checkpoint']
-        ckpt = _load_checkpoint(
-            ckpt_path, map_location='cpu', logger='current')
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt,
-                                                           dict) else ckpt
-        if not any(k.startswith('features.') for k in state):
-            super().init_weights()  # MMEngine's PretrainedInit
-            return
-        own = self.state_dict()
-        mapped = dict()
-        missing: List[str] = []
-        mismatched: List[str] = []
-        for src, dst in self.torchvision_key_map().items():
-            for own_key in own:
-                if not own_key.startswith(dst + '.'):
-                    continue
-                suffix = own_key[len(dst) + 1:]
-                src_key = f'{src}.{suffix}'
-                if src_key in state:
-                    if state[src_key].shape != own[own_key].shape:
-                        mismatched.append(
-                            f'{src_key} {tuple(state[src_key].shape)} vs '
-                            f'{own_key} {tuple(own[own_key].shape)}')
-                    mapped[own_key] = state[src_key]
-                elif suffix != 'num_batches_tracked':
-                    missing.append(f'{src_key} (for {own_key})')
-        if missing:
-            raise KeyError(
-                f'VGGEncoder: checkpoint {ckpt_path} lacks the torchvision '
-                f'keys {missing[:4]}{" ..." if len(missing) > 4 else ""}; '
-                f'vgg16 weights need norm_cfg=None, vgg16_bn weights a '
-                f'norm_cfg, and num_convs must match the checkpoint')
-        if mismatched:
-            raise ValueError(
-                f'VGGEncoder: shapes in checkpoint {ckpt_path} do not match '
-                f'the encoder (check channels): {mismatched[:4]}')
-        load_state_dict(self, mapped, strict=False, logger='current')
-        print_log(
-            f'VGGEncoder: loaded {len(mapped)} tensors from the '
-            f'torchvision checkpoint {ckpt_path}',
-            logger='current')
-        self._is_init = True
+        if layout not in (None, 'torchvision', 'own'):
+            raise ValueError(f'VGGEncoder: unknown checkpoint layout '
+                             f"{layout!r}, expected 'torchvision', 'own' "
+                             'or None')
+        if layout == 'own' or (layout is None and not any(
+                k.startswith('features.') for k in state)):
+            return ConvertedState(dict(state), {}, [])
+        state, dropped = drop_classifier(state, ('classifier.', ))
+        mapping = self.torchvision_key_map()
+        mapped, sources = dict(), dict()
+        for key, value in state.items():
+            parts = key.split('.')
+            src = '.'.join(parts[:2])
+            # unknown keys keep their name and are reported as unexpected
+            own_key = '.'.join([mapping[src]] + parts[2:]) \
+                if src in mapping else key
+            mapped[own_key] = value
+            sources[own_key] = key
+        # a key the checkpoint lacks is reported under its torchvision name
+        for src, dst in mapping.items():
+            for own_key in self.state_dict():
+                if own_key.startswith(dst + '.') and own_key not in sources:
+                    sources[own_key] = src + own_key[len(dst):]
+        return ConvertedState(mapped, sources, dropped)

@@ -1,15 +1,81 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """Aligned Xception-65, the backbone of DeepLabV3+ (and of SOSD-Net)."""
-from typing import List, Sequence, Tuple
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
+from mmcv.cnn import (ConvModule, DepthwiseSeparableConvModule,
+                      build_activation_layer)
 from mmengine.model import BaseModule
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdepthseg.registry import MODELS
+from .pretrained import ConvertedState, PretrainedInitMixin, drop_classifier
+
+_TIMM_BLOCK = re.compile(r'^blocks\.(\d+)\.(.*)$')
+_TIMM_SEPARABLE = re.compile(r'^stack\.conv([123])\.(conv|bn)_(dw|pw)\.(.*)$')
+
+
+def convert_timm_xception65(
+        state: Dict[str, Tensor]) -> Tuple[Dict[str, Tensor],
+                                           Dict[str, str], List[str]]:
+    """Rename timm's aligned Xception keys to :class:`Xception65`'s.
+
+    timm's ``xception65`` (``timm/models/xception_aligned.py``; the
+    ``tf_xception_65-c9ae96e8.pth`` / ``xception65.tf_in1k`` weights, ported
+    from TF DeepLab's ImageNet ``xception_65``) names its layers:
+
+    - ``stem.{0,1}.{conv,bn}.*`` -> the same names;
+    - ``blocks.{0,1,2}`` -> ``entry_block{1,2,3}``, ``blocks.{3..3+M-1}`` ->
+      ``middle_flow.{0..M-1}``, ``blocks.{3+M}`` / ``blocks.{4+M}`` ->
+      ``exit_block1`` / ``exit_block2``;
+    - inside a block: ``shortcut.{conv,bn}.*`` -> the same names,
+      ``stack.conv{k}.conv_dw`` / ``.bn_dw`` ->
+      ``convs.{k-1}.depthwise_conv.conv`` / ``.bn``, and
+      ``stack.conv{k}.conv_pw`` / ``.bn_pw`` ->
+      ``convs.{k-1}.pointwise_conv.conv`` / ``.bn``;
+    - ``head.fc.*`` (or ``fc.*``), the ImageNet classifier, is dropped.
+
+    ``M`` (16 for Xception-65) is read from the checkpoint: the last two
+    blocks are the exit flow. Keys of no known form keep their names (and
+    are then reported as unexpected).
+
+    Args:
+        state (dict[str, Tensor]): timm checkpoint tensors.
+
+    Returns:
+        tuple: ``(renamed, sources, dropped)``: tensors under Xception65's
+        names, new name -> timm name, and the dropped classifier keys.
+    """
+    state, dropped = drop_classifier(state, ('head.fc.', 'fc.'))
+    blocks = [int(m.group(1)) for m in map(_TIMM_BLOCK.match, state) if m]
+    num_blocks = max(blocks) + 1 if blocks else 0
+    num_middle = num_blocks - 5
+
+    def block_name(i: int) -> str:
+        if i < 3:
+            return f'entry_block{i + 1}'
+        if i < 3 + num_middle:
+            return f'middle_flow.{i - 3}'
+        return f'exit_block{i - 2 - num_middle}'
+
+    renamed, sources = dict(), dict()
+    for key, value in state.items():
+        new = key
+        m = _TIMM_BLOCK.match(key)
+        if m is not None and num_middle >= 0:
+            rest = m.group(2)
+            sep = _TIMM_SEPARABLE.match(rest)
+            if sep is not None:
+                k, kind, part, tail = sep.groups()
+                conv = 'depthwise_conv' if part == 'dw' else 'pointwise_conv'
+                rest = f'convs.{int(k) - 1}.{conv}.{kind}.{tail}'
+            new = f'{block_name(int(m.group(1)))}.{rest}'
+        renamed[new] = value
+        sources[new] = key
+    return renamed, sources, dropped
 
 
 class _AtrousSchedule:
@@ -76,6 +142,13 @@ class XceptionBlock(BaseModule):
             Default: ``dict(type='BN', requires_grad=True)``.
         act_cfg (dict): Config of activation layers.
             Default: ``dict(type='ReLU')``.
+        act_in_separable_conv (bool): True: norm and activation after the
+            depthwise and after the pointwise conv of every separable
+            convolution (the DeepLabV3+ paper's description). False: no
+            activation inside the separable convolutions; one before each
+            of them instead (TF DeepLab's ``xception_65`` with
+            ``activation_fn_in_separable_conv=False``, the network its
+            ImageNet checkpoint was trained as). Default: True.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Default: None.
     """
@@ -89,6 +162,7 @@ class XceptionBlock(BaseModule):
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
                  act_cfg: ConfigType = dict(type='ReLU'),
+                 act_in_separable_conv: bool = True,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(channels) != 3:
@@ -103,6 +177,12 @@ class XceptionBlock(BaseModule):
                 f'in_channels == channels[-1], got stride={stride}, '
                 f'in_channels={in_channels}, channels={tuple(channels)}')
         self.skip = skip
+        self.pre_act = None
+        if not act_in_separable_conv:
+            self.pre_act = build_activation_layer(act_cfg)
+            if hasattr(self.pre_act, 'inplace'):
+                # the block input is also the residual: keep it intact
+                self.pre_act.inplace = False
         convs = []
         conv_in = in_channels
         for i, out_channels in enumerate(channels):
@@ -116,7 +196,7 @@ class XceptionBlock(BaseModule):
                     dilation=dilation,
                     conv_cfg=conv_cfg,
                     norm_cfg=norm_cfg,
-                    act_cfg=act_cfg))
+                    act_cfg=act_cfg if act_in_separable_conv else None))
             conv_in = out_channels
         self.convs = nn.ModuleList(convs)
         self.shortcut = None
@@ -130,6 +210,13 @@ class XceptionBlock(BaseModule):
                 norm_cfg=norm_cfg,
                 act_cfg=None)
 
+    def _separable(self, i: int, x: Tensor) -> Tensor:
+        """The ``i``-th separable conv, preceded by the activation when it
+        is not inside the separable convs."""
+        if self.pre_act is not None:
+            x = self.pre_act(x)
+        return self.convs[i](x)
+
     def forward_with_inner(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """Run the block and also return the input of its last conv.
 
@@ -142,9 +229,9 @@ class XceptionBlock(BaseModule):
             output of the second separable conv ``(B, channels[1], H, W)``
             (before the block's stride).
         """
-        out = self.convs[1](self.convs[0](x))
+        out = self._separable(1, self._separable(0, x))
         inner = out
-        out = self.convs[2](out)
+        out = self._separable(2, out)
         if self.skip == 'conv':
             out = out + self.shortcut(x)
         elif self.skip == 'sum':
@@ -164,7 +251,7 @@ class XceptionBlock(BaseModule):
 
 
 @MODELS.register_module()
-class Xception65(BaseModule):
+class Xception65(PretrainedInitMixin, BaseModule):
     """Aligned Xception-65 of DeepLabV3+ (Chen et al., ECCV 2018).
 
     The modified ("aligned") Xception used as DeepLabV3+'s encoder: every
@@ -216,9 +303,27 @@ class Xception65(BaseModule):
             Default: ``dict(type='ReLU')``.
         norm_eval (bool): Keep norm layers in eval mode (frozen running
             statistics) while training. Default: False.
-        init_cfg (dict | list[dict], optional): Initialisation config, e.g.
-            ``dict(type='Pretrained', checkpoint='/path/xception65.pth')``.
-            Default: None (ConvModule's Kaiming initialisation).
+        act_in_separable_conv (bool): Where the activations of the entry
+            and middle flows and of ``exit_block1`` are (see
+            :class:`XceptionBlock`): True, after the depthwise and the
+            pointwise conv (the DeepLabV3+ paper's text); False, before
+            each separable conv (TF DeepLab's ``xception_65``, the network
+            of the public ImageNet checkpoints). ``exit_block2`` has them
+            inside either way, as in TF DeepLab. Default: True.
+        init_cfg (dict | list[dict], optional): Initialisation config,
+            e.g. timm's port of the TF DeepLab ImageNet weights, verified
+            by the SHA-256 prefix in its file name::
+
+                dict(type='Pretrained', layout='timm', sha256='c9ae96e8',
+                     checkpoint='https://github.com/rwightman/'
+                     'pytorch-image-models/releases/download/v0.1-weights/'
+                     'tf_xception_65-c9ae96e8.pth')
+
+            (keys mapped by :func:`convert_timm_xception65`; see
+            :mod:`mmdepthseg.models.backbones.pretrained`). Those weights
+            were trained with ``act_in_separable_conv=False`` and BN
+            ``eps=1e-3``. Default: None (ConvModule's Kaiming
+            initialisation).
     """
 
     arch_channels = dict(
@@ -239,6 +344,7 @@ class Xception65(BaseModule):
                  norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
                  act_cfg: ConfigType = dict(type='ReLU'),
                  norm_eval: bool = False,
+                 act_in_separable_conv: bool = True,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if output_stride not in (8, 16, 32):
@@ -259,6 +365,8 @@ class Xception65(BaseModule):
             for name, chans in self.arch_channels.items()
         }
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.act_in_separable_conv = act_in_separable_conv
+        placement = dict(act_in_separable_conv=act_in_separable_conv)
 
         stem_channels = widths['stem']
         self.stem = nn.Sequential(
@@ -278,13 +386,16 @@ class Xception65(BaseModule):
         schedule = _AtrousSchedule(current_stride=2, target=output_stride)
         self.entry_block1 = XceptionBlock(stem_channels[1],
                                           widths['entry_block1'],
-                                          *schedule.step(2), **common)
+                                          *schedule.step(2), **common,
+                                          **placement)
         self.entry_block2 = XceptionBlock(widths['entry_block1'][-1],
                                           widths['entry_block2'],
-                                          *schedule.step(2), **common)
+                                          *schedule.step(2), **common,
+                                          **placement)
         self.entry_block3 = XceptionBlock(widths['entry_block2'][-1],
                                           widths['entry_block3'],
-                                          *schedule.step(2), **common)
+                                          *schedule.step(2), **common,
+                                          **placement)
         middle_stride, middle_dilation = schedule.step(1)
         self.middle_flow = nn.Sequential(*[
             XceptionBlock(
@@ -293,11 +404,13 @@ class Xception65(BaseModule):
                 middle_stride,
                 middle_dilation,
                 skip='sum',
-                **common) for _ in range(num_middle_blocks)
+                **common,
+                **placement) for _ in range(num_middle_blocks)
         ])
         self.exit_block1 = XceptionBlock(widths['middle_flow'][-1],
                                          widths['exit_block1'],
-                                         *schedule.step(2), **common)
+                                         *schedule.step(2), **common,
+                                         **placement)
         self.exit_block2 = XceptionBlock(
             widths['exit_block1'][-1],
             widths['exit_block2'],
@@ -306,6 +419,30 @@ class Xception65(BaseModule):
             **common)
         self.out_channels: Tuple[int, int] = (widths['entry_block2'][1],
                                               widths['exit_block2'][-1])
+
+    def convert_pretrained(self, state: Dict[str, Tensor],
+                           layout: Optional[str]) -> ConvertedState:
+        """Map a checkpoint onto this module's names.
+
+        Args:
+            state (dict[str, Tensor]): Checkpoint tensors.
+            layout (str, optional): ``'timm'`` (timm's aligned
+            ``xception65``, see :func:`convert_timm_xception65`), ``'own'``
+            (this module's names, e.g. a file written by
+            ``tools/model_converters/xception65_timm2mmdepthseg.py``), or
+            None to tell them apart by timm's ``blocks.*`` keys.
+
+        Returns:
+            ConvertedState: The tensors to load.
+        """
+        if layout not in (None, 'timm', 'own'):
+            raise ValueError(f"{type(self).__name__}: unknown checkpoint "
+                             f"layout {layout!r}, expected 'timm', 'own' or "
+                             'None')
+        if layout == 'own' or (layout is None and not any(
+                k.startswith('blocks.') for k in state)):
+            return ConvertedState(dict(state), {}, [])
+        return ConvertedState(*convert_timm_xception65(state))
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """Extract the decoder's low-level and the high-level features.

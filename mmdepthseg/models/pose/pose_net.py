@@ -5,14 +5,12 @@ A separate ResNet encoder reads two frames stacked on channels (6 channels);
 a small decoder turns its last feature map into an axis-angle rotation and a
 translation.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.utils import ConfigType, OptMultiConfig
 from torch import Tensor
 
@@ -76,16 +74,26 @@ class PoseNet(BaseModule):
     maps target-camera points into the source camera (what
     :func:`~mmdepthseg.models.layers.geometry.view_synthesis` takes).
 
-    ImageNet weights of a 3-channel ResNet are loaded with ``pretrained``:
-    the first convolution's weights are duplicated for the second frame and
-    halved, as in Monodepth2.
+    ImageNet weights of a 3-channel ResNet go into the encoder's
+    ``init_cfg`` (config key ``model.pose_net.encoder.init_cfg``)::
+
+        encoder=dict(type='ResNetEncoder', depth=18, in_channels=6,
+                     init_cfg=dict(type='Pretrained', layout='torchvision',
+                                   checkpoint=URL, sha256=SHA256))
+
+    The encoder duplicates the first convolution's weights for the second
+    frame and halves them, as Monodepth2 does
+    (:func:`~mmdepthseg.models.backbones.resnet_encoder.convert_resnet_state`).
 
     Args:
         encoder (dict): Config of the encoder, a ``ResNetEncoder`` with
             ``in_channels=6``.
         decoder (dict): Config of the pose decoder.
-        pretrained (str, optional): Path or URL of a 3-channel ResNet
-            checkpoint (torchvision / mmseg key names). Default: None.
+        pretrained (str, optional): Shorthand for the encoder's
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``
+            (path or URL of a 3-channel ResNet checkpoint, not verified;
+            prefer the encoder's ``init_cfg`` with a ``sha256``).
+            Default: None.
         init_cfg (dict, optional): Initialisation config. Default: None.
     """
 
@@ -99,38 +107,29 @@ class PoseNet(BaseModule):
         if encoder.get('in_channels', 3) != 6:
             raise ValueError('PoseNet: the encoder reads two stacked frames, '
                              f"set in_channels=6 (got {encoder})")
+        if pretrained is not None:
+            encoder = dict(
+                encoder,
+                init_cfg=dict(type='Pretrained', checkpoint=pretrained))
         self.encoder = MODELS.build(encoder)
+        # named in the encoder's pretrained-weights errors
+        self.encoder.pretrained_cfg_key = 'model.pose_net.encoder.init_cfg'
         decoder = dict(decoder)
         decoder.setdefault('in_channels', self.encoder.out_channels[-1])
         self.decoder = MODELS.build(decoder)
         self.pretrained = pretrained
 
-    def init_weights(self) -> None:
-        super().init_weights()
-        if self.pretrained is not None:
-            self.load_pretrained_3ch(self.pretrained)
-
-    def load_pretrained_3ch(self, filename: str) -> None:
+    def load_pretrained_3ch(self, filename: str,
+                            sha256: Optional[str] = None) -> None:
         """Load a 3-channel ResNet checkpoint into the 6-channel encoder.
 
         Args:
-            filename (str): Path or URL of the checkpoint.
+            filename (str): Path or URL of the checkpoint (torchvision /
+                MMSeg ResNet key names).
+            sha256 (str, optional): Pinned SHA-256 of the file.
         """
-        ckpt = _load_checkpoint(filename, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        state = {k.replace('backbone.', '', 1): v for k, v in state.items()}
-        w = state.get('conv1.weight')
-        if w is None or w.shape[1] != 3:
-            raise KeyError(f'{filename}: expected a 3-channel '
-                           "'conv1.weight', got "
-                           f"{None if w is None else tuple(w.shape)}")
-        state['conv1.weight'] = torch.cat([w, w], dim=1) / 2
-        missing, unexpected = self.encoder.load_state_dict(state, strict=False)
-        print_log(
-            f'PoseNet: loaded {filename} (6-channel conv1 from 3-channel '
-            f'weights); missing {len(missing)}, unexpected '
-            f'{len(unexpected)} keys',
-            logger='current')
+        self.encoder.load_pretrained(
+            dict(type='Pretrained', checkpoint=filename, sha256=sha256))
 
     def forward(self, target: Tensor, source: Tensor,
                 source_is_before: bool) -> Tensor:
