@@ -72,8 +72,9 @@ class DepthMetric(BaseMetric):
             (KITTI), 'nyu' (Eigen's NYUv2 crop, scaled proportionally for
             sizes other than 480x640). Defaults to None.
         median_scaling (bool): Per-image median scaling (self-supervised
-            monocular protocol). The ratios' median and standard deviation
-            are reported as ``med_ratio`` and ``med_std``. Defaults to False.
+            monocular protocol). The ratios' median and the standard
+            deviation of ``ratios / median`` (monodepth2's printout) are
+            reported as ``med_ratio`` and ``med_std``. Defaults to False.
         pred_depth_scale_factor (float): Fixed factor applied to every
             prediction before median scaling (monodepth2's
             ``pred_depth_scale_factor``). The KITTI benchmark evaluates
@@ -360,8 +361,8 @@ class DepthMetric(BaseMetric):
         Returns:
             dict[str, float]: Every requested metric (``disp_err`` over the
             images that have it, left out if none has), plus ``med_ratio``
-            / ``med_std`` (median and standard deviation of the scaling
-            ratios) with median scaling.
+            / ``med_std`` (median of the scaling ratios and standard deviation
+            of ``ratios / median``) with median scaling.
         """
         summary = OrderedDict()
         results = [r for r in results if r is not None]
@@ -390,8 +391,10 @@ class DepthMetric(BaseMetric):
                 summary[name] = float(np.dot(weights, values) / weights.sum())
         if self.median_scaling:
             ratios = np.array([r['ratio'] for r in results])
-            summary['med_ratio'] = float(np.median(ratios))
-            summary['med_std'] = float(np.std(ratios))
+            med = float(np.median(ratios))
+            summary['med_ratio'] = med
+            # relative spread, as monodepth2's evaluate_depth.py prints it
+            summary['med_std'] = float(np.std(ratios / med))
         return summary
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
