@@ -21,8 +21,13 @@ class PseudoMTL(MultiTaskSegmentor):
 
         L = L_S + L_d,c + L_s,c
         L_S = alpha_d * L_d (Eq. 1, confidence-weighted L1 to the pseudo
-              depth, both views) + alpha_s * L_s (Eq. 2, cross-entropy on
-              both views: left ground truth, right pseudo labels)
+              depth, summed over the views) + alpha_s * L_s (Eq. 2,
+              cross-entropy summed over the views: left ground truth,
+              right pseudo labels)
+
+    ``L_s = H(s_l, s_l^gt) + H(s_r, s_r^gt)``: each view's cross-entropy is
+    the mean over its labelled pixels (and the batch), and the two views are
+    added, as Eq. 2 (and Eq. 1 for ``L_d``) sums over ``i in {l, r}``.
 
     with the cross-view consistency terms ``L_d,c`` (Eq. 3-6) and ``L_s,c``
     (Eq. 7-10) computed by
@@ -204,10 +209,10 @@ class PseudoMTL(MultiTaskSegmentor):
         if self.with_seg_head:
             label = field('gt_sem_seg').long()
             seg_l, seg_r = out['seg'][0], out['seg'][1]
-            losses[self.seg_loss.loss_name] = self.seg_loss(
-                torch.cat([seg_l, seg_r], dim=0),
-                torch.cat([label[:, 0], label[:, 1]], dim=0),
-                ignore_index=self.ignore_index)
+            # Eq. 2: a sum over the views of the per-view cross-entropy
+            losses[self.seg_loss.loss_name] = sum(
+                self.seg_loss(seg, label[:, v], ignore_index=self.ignore_index)
+                for v, seg in enumerate((seg_l, seg_r)))
             if self.seg_cv_loss is not None:
                 losses.update(
                     self.seg_cv_loss(
