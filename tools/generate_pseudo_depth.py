@@ -2,16 +2,22 @@
 """Write stereo pseudo depth and confidence labels for a dataset tree.
 
 Semi-global matching (OpenCV ``StereoSGBM``) gives the disparity of both
-views of every stereo pair, left-right consistency a confidence in [0, 1],
-and the dataset's calibration converts disparity to metric depth. Outputs
-are 16-bit PNGs (depth ``round(m * 256)``, confidence ``round(c * 65535)``,
+views of every stereo pair, a confidence in [0, 1] its reliability, and the
+dataset's calibration converts disparity to metric depth. The confidence is
+either left-right consistency (``--confidence lrc``, the default) or the
+learned one of the paper (``--confidence ccnn``: CCNN and the learned soft
+threshold, a checkpoint of ``tools/train_confidence.py``). Outputs are
+16-bit PNGs (depth ``round(m * 256)``, confidence ``round(c * 65535)``,
 0 = invalid) in trees mirroring the image trees; see
 :mod:`mmdepthseg.stereo.pseudo_depth` for the exact paths. Finished pairs
-are skipped, so an interrupted run can simply be restarted::
+are skipped, so an interrupted run can simply be restarted; ``--nproc N``
+shares the pairs among N processes (same files as one process)::
 
-    python tools/generate_pseudo_depth.py data/kitti_raw --dataset kitti
+    python tools/generate_pseudo_depth.py data/kitti_raw --dataset kitti \
+        --nproc 8
     python tools/generate_pseudo_depth.py data/cityscapes \
-        --dataset cityscapes --num-disparities 192 --splits train val
+        --dataset cityscapes --num-disparities 192 --splits train val \
+        --confidence ccnn --confidence-checkpoint work_dirs/ccnn.pth
 """
 import argparse
 from typing import Optional, Sequence
@@ -38,6 +44,28 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--block-size', type=int, default=5)
     parser.add_argument('--uniqueness-ratio', type=int, default=10)
     parser.add_argument(
+        '--confidence',
+        choices=['lrc', 'ccnn'],
+        default='lrc',
+        help='lrc: left-right consistency through --conf-mode; ccnn: the '
+        'learned CCNN confidence (+ its soft threshold) of '
+        '--confidence-checkpoint')
+    parser.add_argument(
+        '--confidence-checkpoint',
+        help='checkpoint of tools/train_confidence.py (--confidence ccnn)')
+    parser.add_argument(
+        '--no-soft-threshold',
+        action='store_true',
+        help='ccnn: write CCNN\'s confidence without the learned soft '
+        'threshold')
+    parser.add_argument(
+        '--device', default='cpu', help='torch device of --confidence ccnn')
+    parser.add_argument(
+        '--nproc',
+        type=int,
+        default=1,
+        help='worker processes (pairs are shared among them)')
+    parser.add_argument(
         '--conf-mode', choices=['exp', 'sigmoid', 'hard'], default='exp')
     parser.add_argument(
         '--conf-tau', type=float, default=1.0, help='softness (pixels)')
@@ -50,6 +78,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def confidence_cfg(args: argparse.Namespace) -> dict:
+    """The ``TASK_UTILS`` config of the chosen confidence."""
+    if args.confidence == 'ccnn':
+        if not args.confidence_checkpoint:
+            raise SystemExit('--confidence ccnn needs --confidence-checkpoint '
+                             '(train one with tools/train_confidence.py)')
+        return dict(
+            type='LearnedConfidence',
+            checkpoint=args.confidence_checkpoint,
+            soft_threshold=False if args.no_soft_threshold else None,
+            device=args.device)
+    return dict(
+        type='LRConsistencyConfidence',
+        mode=args.conf_mode,
+        tau=args.conf_tau,
+        threshold=args.conf_threshold)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     counts = generate_dataset_pseudo_depth(
@@ -60,14 +106,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             num_disparities=args.num_disparities,
             block_size=args.block_size,
             uniqueness_ratio=args.uniqueness_ratio),
-        confidence=dict(
-            type='LRConsistencyConfidence',
-            mode=args.conf_mode,
-            tau=args.conf_tau,
-            threshold=args.conf_threshold),
+        confidence=confidence_cfg(args),
         img_suffix=args.img_suffix,
         splits=args.splits,
-        progress=not args.no_progress)
+        progress=not args.no_progress,
+        nproc=args.nproc)
     print(f'\n{counts["pairs"]} stereo pairs: wrote {counts["written"]}, '
           f'skipped {counts["skipped"]} already done, '
           f'{counts["size_mismatch"]} with mismatched image sizes')

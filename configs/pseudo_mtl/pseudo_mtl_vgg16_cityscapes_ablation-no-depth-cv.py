@@ -1,3 +1,6 @@
-# Ablation (Table 5): confidence + full L_s,c, without L_d,c.
+# Table 5 ablation, C_i + L_s,lr + L_s,l / L_s,r, without L_d,c.
+# Stage 1 with the same components off, then stage 2: run
+# `python tools/pseudo_mtl_chain.py THIS_CONFIG` (it writes load_from).
 _base_ = './pseudo_mtl_vgg16_cityscapes.py'
 model = dict(depth_cv_loss=None)
+load_from = 'work_dirs/{{fileBasenameNoExtension}}/stage1-merged.pth'

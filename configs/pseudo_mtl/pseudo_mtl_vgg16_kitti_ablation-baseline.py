@@ -1,3 +1,6 @@
-# Ablation (Table 4, 'Baseline'): no confidence, no cross-view consistency.
+# Table 4 ablation, 'Baseline': no confidence, no cross-view consistency.
+# Stage 1 with the same components off, then stage 2: run
+# `python tools/pseudo_mtl_chain.py THIS_CONFIG` (it writes load_from).
 _base_ = './pseudo_mtl_vgg16_kitti.py'
 model = dict(use_confidence=False, depth_cv_loss=None, seg_cv_loss=None)
+load_from = 'work_dirs/{{fileBasenameNoExtension}}/stage1-merged.pth'

@@ -1,4 +1,7 @@
-# Ablation (Table 4, b = d_pgt, C_i only): confidence-weighted L_d, no
+# Table 4 ablation, b = d_pgt, C_i only: confidence-weighted L_d, no
 # cross-view consistency.
+# Stage 1 with the same components off, then stage 2: run
+# `python tools/pseudo_mtl_chain.py THIS_CONFIG` (it writes load_from).
 _base_ = './pseudo_mtl_vgg16_kitti.py'
 model = dict(depth_cv_loss=None, seg_cv_loss=None)
+load_from = 'work_dirs/{{fileBasenameNoExtension}}/stage1-merged.pth'

@@ -1,3 +1,6 @@
-# Ablation (Table 4): confidence + L_s,l / L_s,r only (no L_s,lr, no L_d,c).
+# Table 4 ablation, C_i + L_s,l / L_s,r only (no L_s,lr, no L_d,c).
+# Stage 1 with the same components off, then stage 2: run
+# `python tools/pseudo_mtl_chain.py THIS_CONFIG` (it writes load_from).
 _base_ = './pseudo_mtl_vgg16_kitti.py'
 model = dict(depth_cv_loss=None, seg_cv_loss=dict(terms=('l', 'r')))
+load_from = 'work_dirs/{{fileBasenameNoExtension}}/stage1-merged.pth'

@@ -52,10 +52,9 @@ def _build_lut(mapping: Dict[int, int], ignore_index: int = 255) -> np.ndarray:
 
 #: Cityscapes trainId -> category (Pseudo-MTL Table 3: 0 flat, 1
 #: construction, 2 object, 3 nature, 4 sky, 5 human, 6 vehicle), following
-#: the ``category`` of cityscapesScripts' ``labels.py``. Only the 19
-#: evaluated classes map to a category; everything else (void and the
-#: classes ignored in evaluation, as in the official category benchmark)
-#: becomes 255.
+#: the ``category`` of cityscapesScripts' ``labels.py``. A trainId map holds
+#: only the 19 evaluated classes, so only they can be mapped (everything
+#: else is 255 already).
 CITYSCAPES_TRAIN_ID_TO_CATEGORY: Dict[int, int] = {
     train_id: category
     for category, train_ids in enumerate((
@@ -68,6 +67,30 @@ CITYSCAPES_TRAIN_ID_TO_CATEGORY: Dict[int, int] = {
         (13, 14, 15, 16, 17, 18),  # vehicle: car ... bicycle
     ))
     for train_id in train_ids
+}
+
+#: Cityscapes labelId -> category: the ``category`` (``catId - 1``) that
+#: cityscapesScripts' ``labels.py`` gives EVERY non-void label, as in the
+#: 7-class Cityscapes of MTAN (Liu et al., 2019) that Pseudo-MTL's Table 3
+#: follows: besides the 19 evaluated classes, parking (9) and rail track
+#: (10) are flat, guard rail (14), bridge (15) and tunnel (16)
+#: construction, polegroup (18) object, caravan (29) and trailer (30)
+#: vehicle. The void labels 0-6 (unlabeled, ego vehicle, rectification
+#: border, out of roi, static, dynamic, ground) are 255.
+CITYSCAPES_LABEL_ID_TO_CATEGORY: Dict[int, int] = {
+    label_id: category
+    for category, label_ids in enumerate((
+        (7, 8, 9, 10),  # flat: road, sidewalk, parking, rail track
+        (11, 12, 13, 14, 15, 16),  # construction: building, wall, fence,
+        # guard rail, bridge, tunnel
+        (17, 18, 19, 20),  # object: pole, polegroup, traffic light, sign
+        (21, 22),  # nature: vegetation, terrain
+        (23, ),  # sky
+        (24, 25),  # human: person, rider
+        (26, 27, 28, 29, 30, 31, 32, 33),  # vehicle: car, truck, bus,
+        # caravan, trailer, train, motorcycle, bicycle
+    ))
+    for label_id in label_ids
 }
 
 #: Metainfo (``classes``, ``palette``) of the 7 Cityscapes categories; each
@@ -83,12 +106,19 @@ CITYSCAPES_CATEGORIES: Dict[str, tuple] = dict(
 #: training labels, by the name datasets put into
 #: ``results['label_id_format']``: trainIds, or the 7 categories
 #: (``*_to_categories``), or NYUv2's 40 classes.
+#: ``'cityscapes_labelIds_to_categories'`` maps every non-void labelId
+#: (MTAN's 7 classes, :data:`CITYSCAPES_LABEL_ID_TO_CATEGORY`);
+#: ``'cityscapes_labelIds_to_categories_eval19'`` only the 19 evaluated
+#: classes (the 8 others are 255), i.e. what a model trained on trainIds
+#: can predict, as in cityscapesScripts' category evaluation.
 LABEL_LUTS: Dict[str, np.ndarray] = {
     'cityscapes_labelIds':
     _build_lut(CITYSCAPES_LABEL_ID_TO_TRAIN_ID),
     'cityscapes_trainIds_to_categories':
     _build_lut(CITYSCAPES_TRAIN_ID_TO_CATEGORY),
     'cityscapes_labelIds_to_categories':
+    _build_lut(CITYSCAPES_LABEL_ID_TO_CATEGORY),
+    'cityscapes_labelIds_to_categories_eval19':
     _build_lut({
         label_id: CITYSCAPES_TRAIN_ID_TO_CATEGORY[train_id]
         for label_id, train_id in CITYSCAPES_LABEL_ID_TO_TRAIN_ID.items()

@@ -2,6 +2,12 @@
 """Stereo matching, confidence and pseudo depth labels (Pseudo-MTL)."""
 from .confidence import (LRConsistencyConfidence, lr_consistency_error,
                          sample_rows_linear, soft_threshold)
+from .confidence_eval import (average_metrics, confidence_metrics,
+                              sparsification_curve)
+from .learned_confidence import (CCNN, LearnedConfidence, ThresholdNet,
+                                 load_confidence_checkpoint,
+                                 save_confidence_checkpoint, train_ccnn,
+                                 train_threshold)
 from .matchers import BaseStereoMatcher, SGBMMatcher
 from .pseudo_depth import (CONF_SCALE, DEPTH_SCALE, compute_pseudo_depth,
                            decode_conf_png, decode_depth_png,
@@ -9,6 +15,9 @@ from .pseudo_depth import (CONF_SCALE, DEPTH_SCALE, compute_pseudo_depth,
                            encode_depth_png, generate_dataset_pseudo_depth,
                            generate_pseudo_depth, list_cityscapes_stereo_pairs,
                            list_kitti_stereo_pairs, pair_fx_baseline)
+from .stereo_data import (list_stereo_gt, load_stereo_gt,
+                          read_cityscapes_disparity, read_kitti_disparity,
+                          write_synthetic_stereo)
 
 __all__ = [
     'BaseStereoMatcher', 'SGBMMatcher', 'LRConsistencyConfidence',
@@ -17,5 +26,10 @@ __all__ = [
     'decode_depth_png', 'encode_conf_png', 'decode_conf_png',
     'compute_pseudo_depth', 'generate_pseudo_depth',
     'generate_dataset_pseudo_depth', 'list_kitti_stereo_pairs',
-    'list_cityscapes_stereo_pairs', 'pair_fx_baseline'
+    'list_cityscapes_stereo_pairs', 'pair_fx_baseline', 'CCNN',
+    'ThresholdNet', 'LearnedConfidence', 'train_ccnn', 'train_threshold',
+    'save_confidence_checkpoint', 'load_confidence_checkpoint',
+    'confidence_metrics', 'average_metrics', 'sparsification_curve',
+    'list_stereo_gt', 'load_stereo_gt', 'read_kitti_disparity',
+    'read_cityscapes_disparity', 'write_synthetic_stereo'
 ]

@@ -32,12 +32,14 @@ Output trees (mirroring the image trees):
 
 Every file is written atomically; a pair whose four outputs all exist is
 skipped (resumable); a pair whose images differ in size is reported with a
-warning naming both files and skipped.
+warning naming both files and skipped. ``nproc`` worker processes share
+the pairs and write the same bytes as one process.
 """
 import glob
+import multiprocessing as mp
 import os.path as osp
 import warnings
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -257,11 +259,68 @@ def compute_pseudo_depth(left: np.ndarray, right: np.ndarray,
         conf_right=np.where(depth_r > 0, conf_r, 0.0).astype(np.float32))
 
 
+def _process_pair(pair: dict, matcher: BaseStereoMatcher,
+                  confidence) -> Tuple[str, Optional[str]]:
+    """Write the four outputs of one pair.
+
+    Returns:
+        tuple[str, str | None]: ``('skipped' | 'written' | 'size_mismatch',
+        message)``.
+    """
+    outputs = pair['outputs']
+    if all(osp.exists(outputs[k]) for k in OUTPUT_KEYS):
+        return 'skipped', None
+    left = read_image(pair['left'])
+    right = read_image(pair['right'])
+    if left.shape != right.shape:
+        return 'size_mismatch', (
+            f'stereo pair skipped, image sizes differ: {pair["left"]} is '
+            f'{left.shape[1]}x{left.shape[0]} but {pair["right"]} is '
+            f'{right.shape[1]}x{right.shape[0]}')
+    fxb = pair_fx_baseline(pair, left.shape[1])
+    res = compute_pseudo_depth(left, right, fxb, matcher, confidence)
+    for key in OUTPUT_KEYS:
+        enc = encode_depth_png if key.startswith('depth') else encode_conf_png
+        _write_png(outputs[key], enc(res[key]))
+    return 'written', None
+
+
+#: matcher and confidence of a worker process (set by its initializer)
+_WORKER: dict = {}
+
+
+def _init_worker(matcher, confidence) -> None:
+    # one thread per worker: the workers are the parallelism
+    cv2.setNumThreads(1)
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    _WORKER['matcher'] = _build(matcher, SGBMMatcher)
+    _WORKER['confidence'] = _build(confidence, LRConsistencyConfidence)
+
+
+def _worker_pair(pair: dict) -> Tuple[str, Optional[str]]:
+    return _process_pair(pair, _WORKER['matcher'], _WORKER['confidence'])
+
+
 def generate_pseudo_depth(pairs: Sequence[dict],
                           matcher: Union[BaseStereoMatcher, dict, None] = None,
                           confidence: Union[object, dict, None] = None,
-                          progress: bool = True) -> Dict[str, int]:
+                          progress: bool = True,
+                          nproc: int = 1,
+                          start_method: Optional[str] = None
+                          ) -> Dict[str, int]:
     """Write pseudo depth and confidence PNGs for listed stereo pairs.
+
+    With ``nproc > 1`` the pairs are shared among that many worker
+    processes (one OpenCV / torch thread each); every pair is computed and
+    written by exactly one worker, with the same code as ``nproc=1``, so the
+    files are byte-identical. Pairs whose outputs all exist are skipped
+    before any work is dispatched (resumable), every file is written
+    atomically, and the main process keeps the progress bar and the
+    warnings.
 
     Args:
         pairs (Sequence[dict]): From :func:`list_kitti_stereo_pairs` or
@@ -272,41 +331,52 @@ def generate_pseudo_depth(pairs: Sequence[dict],
             (conf_l, conf_r)`` or its config. Defaults to
             ``LRConsistencyConfidence()``.
         progress (bool): Show an MMEngine progress bar. Defaults to True.
+        nproc (int): Worker processes; 1 computes in this process.
+            Defaults to 1.
+        start_method (str, optional): ``multiprocessing`` start method of
+            the workers; default ``'fork'`` where available, else
+            ``'spawn'`` (objects given as ``matcher`` / ``confidence`` must
+            then be picklable; configs always are).
 
     Returns:
         dict: ``written``, ``skipped`` (outputs already present) and
         ``size_mismatch`` (pairs reported and skipped) counts.
     """
-    matcher = _build(matcher, SGBMMatcher)
-    confidence = _build(confidence, LRConsistencyConfidence)
+    if nproc < 1:
+        raise ValueError(f'nproc must be >= 1, got {nproc}')
     counts = dict(written=0, skipped=0, size_mismatch=0)
     bar = ProgressBar(len(pairs)) if progress and len(pairs) else None
-    for pair in pairs:
-        outputs = pair['outputs']
-        if all(osp.exists(outputs[k]) for k in OUTPUT_KEYS):
-            counts['skipped'] += 1
-        else:
-            left = read_image(pair['left'])
-            right = read_image(pair['right'])
-            if left.shape != right.shape:
-                msg = (f'stereo pair skipped, image sizes differ: '
-                       f'{pair["left"]} is {left.shape[1]}x{left.shape[0]} '
-                       f'but {pair["right"]} is '
-                       f'{right.shape[1]}x{right.shape[0]}')
-                warnings.warn(msg)
-                print_log(msg, logger='current', level=30)
-                counts['size_mismatch'] += 1
-            else:
-                fxb = pair_fx_baseline(pair, left.shape[1])
-                res = compute_pseudo_depth(left, right, fxb, matcher,
-                                           confidence)
-                for key in OUTPUT_KEYS:
-                    enc = encode_depth_png if key.startswith('depth') \
-                        else encode_conf_png
-                    _write_png(outputs[key], enc(res[key]))
-                counts['written'] += 1
+
+    def record(status: str, msg: Optional[str]) -> None:
+        counts[status] += 1
+        if msg is not None:
+            warnings.warn(msg)
+            print_log(msg, logger='current', level=30)
         if bar is not None:
             bar.update()
+
+    todo = []
+    for pair in pairs:
+        if all(osp.exists(pair['outputs'][k]) for k in OUTPUT_KEYS):
+            record('skipped', None)
+        else:
+            todo.append(pair)
+    if nproc == 1 or len(todo) <= 1:
+        matcher = _build(matcher, SGBMMatcher)
+        confidence = _build(confidence, LRConsistencyConfidence)
+        for pair in todo:
+            record(*_process_pair(pair, matcher, confidence))
+        return counts
+    if start_method is None:
+        start_method = 'fork' if 'fork' in \
+            mp.get_all_start_methods() else 'spawn'
+    ctx = mp.get_context(start_method)
+    with ctx.Pool(
+            min(nproc, len(todo)),
+            initializer=_init_worker,
+            initargs=(matcher, confidence)) as pool:
+        for result in pool.imap(_worker_pair, todo, chunksize=1):
+            record(*result)
     return counts
 
 
@@ -317,14 +387,16 @@ def generate_dataset_pseudo_depth(root: str,
                                   confidence: Union[object, dict, None] = None,
                                   img_suffix: str = '.png',
                                   splits: Optional[Sequence[str]] = None,
-                                  progress: bool = True) -> Dict[str, int]:
+                                  progress: bool = True,
+                                  nproc: int = 1) -> Dict[str, int]:
     """List the pairs of a dataset tree and run
     :func:`generate_pseudo_depth` on them.
 
     Args:
         root (str): Dataset root.
         dataset (str): ``'kitti'`` (KITTI raw) or ``'cityscapes'``.
-        matcher, confidence, progress: See :func:`generate_pseudo_depth`.
+        matcher, confidence, progress, nproc: See
+            :func:`generate_pseudo_depth`.
         img_suffix (str): KITTI image ending. Defaults to '.png'.
         splits (Sequence[str], optional): Cityscapes splits; all if None.
 
@@ -343,6 +415,7 @@ def generate_dataset_pseudo_depth(root: str,
     if not pairs:
         raise FileNotFoundError(f'no {dataset} stereo pairs found under '
                                 f'{root} (see docs/en/dataset_formats.md)')
-    counts = generate_pseudo_depth(pairs, matcher, confidence, progress)
+    counts = generate_pseudo_depth(
+        pairs, matcher, confidence, progress, nproc=nproc)
     counts['pairs'] = len(pairs)
     return counts

@@ -293,6 +293,44 @@ def test_seven_categories_from_label_ids_and_train_ids():
     assert CITYSCAPES_CATEGORIES['classes'][5] == 'human'
 
 
+# Every Cityscapes labelId (cityscapesScripts' labels.py) -> MTAN's 7
+# categories, written out from the label table: name, labelId, category.
+LABEL_ID_CATEGORY_TABLE = [
+    ('unlabeled', 0, 255), ('ego vehicle', 1, 255),
+    ('rectification border', 2, 255), ('out of roi', 3, 255),
+    ('static', 4, 255), ('dynamic', 5, 255), ('ground', 6, 255),
+    ('road', 7, 0), ('sidewalk', 8, 0), ('parking', 9, 0),
+    ('rail track', 10, 0), ('building', 11, 1), ('wall', 12, 1),
+    ('fence', 13, 1), ('guard rail', 14, 1), ('bridge', 15, 1),
+    ('tunnel', 16, 1), ('pole', 17, 2), ('polegroup', 18, 2),
+    ('traffic light', 19, 2), ('traffic sign', 20, 2),
+    ('vegetation', 21, 3), ('terrain', 22, 3), ('sky', 23, 4),
+    ('person', 24, 5), ('rider', 25, 5), ('car', 26, 6), ('truck', 27, 6),
+    ('bus', 28, 6), ('caravan', 29, 6), ('trailer', 30, 6),
+    ('train', 31, 6), ('motorcycle', 32, 6), ('bicycle', 33, 6)
+]
+# the 8 non-void labels without a trainId
+NO_TRAIN_ID = {9: 0, 10: 0, 14: 1, 15: 1, 16: 1, 18: 2, 29: 6, 30: 6}
+
+
+def test_every_label_id_maps_to_its_mtan_category():
+    """labelIds follow labels.py's categories (MTAN's 7 classes): the 8
+    labels without a trainId (parking ... trailer) get their category, not
+    255; the eval19 table keeps only the 19 evaluated classes."""
+    ids = np.array([[row[1] for row in LABEL_ID_CATEGORY_TABLE]], np.uint8)
+    expected = [row[2] for row in LABEL_ID_CATEGORY_TABLE]
+    got = map_label_ids(ids, 'cityscapes_labelIds_to_categories')[0]
+    np.testing.assert_array_equal(got, expected)
+    assert (map_label_ids(
+        np.arange(34, 256, dtype=np.uint8)[None],
+        'cityscapes_labelIds_to_categories') == 255).all()
+    eval19 = map_label_ids(ids, 'cityscapes_labelIds_to_categories_eval19')[0]
+    for label_id, category in enumerate(expected):
+        want = 255 if label_id in NO_TRAIN_ID else category
+        assert eval19[label_id] == want, label_id
+    assert all(got[i] == c for i, c in NO_TRAIN_ID.items())
+
+
 def test_map_seg_labels_transform_maps_every_seg_field():
     seg = np.array([[[0, 5, 13, 255]], [[10, 11, 8, 2]]], np.uint8)
     pipeline = Compose([dict(type='MapSegLabels')])

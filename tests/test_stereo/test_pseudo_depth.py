@@ -17,7 +17,8 @@ from mmdepthseg.stereo import (LRConsistencyConfidence, SGBMMatcher,
                                decode_conf_png, decode_depth_png,
                                encode_conf_png, encode_depth_png,
                                generate_dataset_pseudo_depth,
-                               lr_consistency_error, soft_threshold)
+                               lr_consistency_error, pseudo_depth,
+                               soft_threshold)
 
 H, W = 96, 320
 # Largest exact disparity of the generated KITTI drive is ~35 px.
@@ -302,3 +303,75 @@ def test_bad_arguments(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         assert soft_threshold(np.zeros(2)).tolist() == [1.0, 1.0]
+
+
+def _tree_bytes(root):
+    out = {}
+    for dp, _, fs in os.walk(root):
+        if osp.basename(osp.dirname(dp)).startswith('pseudo_'):
+            for f in fs:
+                with open(osp.join(dp, f), 'rb') as fh:
+                    out[osp.relpath(osp.join(dp, f), root)] = fh.read()
+    return out
+
+
+def test_nproc_writes_the_bytes_of_one_process_and_resumes(
+        tmp_path, monkeypatch):
+    """``--nproc 2`` (LRC, and the learned confidence) writes exactly the
+    files of ``--nproc 1``, shows the same progress bar, and resumes."""
+    import shutil
+
+    import torch
+
+    from mmdepthseg.stereo import (CCNN, ThresholdNet,
+                                   save_confidence_checkpoint)
+    src = str(tmp_path / 'src')
+    write_kitti_raw(
+        src, seed=3, num_drives=1, frames_per_drive=4, height=64, width=192)
+    torch.manual_seed(0)
+    ckpt = str(tmp_path / 'ccnn.pth')
+    save_confidence_checkpoint(ckpt, CCNN(32., channels=4, fc_channels=4),
+                               ThresholdNet(channels=4))
+    tool = _load_tool()
+    bars = []
+
+    class Bar:  # records what the progress bar is told
+
+        def __init__(self, task_num):
+            bars.append([task_num, 0])
+
+        def update(self):
+            bars[-1][1] += 1
+
+    monkeypatch.setattr(pseudo_depth, 'ProgressBar', Bar)
+    runs = {}
+    for conf in ('lrc', 'ccnn'):
+        for nproc in (1, 2):
+            root = str(tmp_path / f'{conf}{nproc}')
+            shutil.copytree(src, root)
+            args = [
+                root, '--num-disparities', '32', '--nproc',
+                str(nproc), '--confidence', conf
+            ]
+            if conf == 'ccnn':
+                args += ['--confidence-checkpoint', ckpt]
+            counts = tool.main(args)
+            assert counts['written'] == 4
+            assert bars[-1] == [4, 4]  # the same progress bar
+            runs[conf, nproc] = _tree_bytes(root)
+    for conf in ('lrc', 'ccnn'):
+        assert len(runs[conf, 1]) == 16
+        assert runs[conf, 2] == runs[conf, 1], conf
+    assert runs['lrc', 1] != runs['ccnn', 1]
+    # interrupted run: a missing output makes its pair run again, alone
+    root = str(tmp_path / 'lrc2')
+    name = next(k for k in runs['lrc', 2] if 'pseudo_conf_03' in k)
+    os.remove(osp.join(root, name))
+    counts = tool.main([
+        root, '--num-disparities', '32', '--nproc', '2', '--no-progress'
+    ])
+    assert (counts['written'], counts['skipped']) == (1, 3)
+    assert _tree_bytes(root) == runs['lrc', 1]
+    assert not [
+        f for _, _, fs in os.walk(root) for f in fs if f.endswith('.tmp')
+    ]

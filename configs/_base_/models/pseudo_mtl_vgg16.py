@@ -2,7 +2,10 @@
 # decoder and a segmentation decoder symmetric to it; both stereo views pass
 # through the network. Eq. 11: 850 * confidence-weighted L1 to the pseudo
 # depth + 2.5 * CE + cross-view depth (0.5 lr, 1 l, 1 r) and segmentation
-# (0.5 lr, 1.5 l, 1.5 r) consistency, warped with the pseudo depth.
+# (0.5 lr, 1.5 l, 1.5 r) consistency, warped with the pseudo depth. The
+# depth L1s compare disparity as a fraction of the image width (the unit in
+# which alpha_d = 850 balances alpha_s = 2.5; the paper names none, see
+# configs/pseudo_mtl/README.md); depth_loss_unit='metre' gives metres.
 # The encoder starts from torchvision's ImageNet VGG-16 (SHA-256-verified);
 # random init instead: --cfg-options model.backbone.init_cfg=None.
 enc_channels = (64, 128, 256, 512, 512, 512)  # VGGEncoder.out_channels
@@ -27,7 +30,13 @@ model = dict(
         type='SymmetricDepthHead',
         in_channels=enc_channels,
         min_depth=0.1,
-        max_depth=100.),
+        max_depth=100.,
+        # the sigmoid starts at 10 m (bias logit(0.09 / 9.99)), not at
+        # 0.2 m: an L1 in disparity drives a head started 50x too near
+        # into the saturated far end, where its gradient vanishes
+        init_cfg=dict(
+            type='Normal', std=0.01, bias=-4.7,
+            override=dict(name='disp_conv'))),
     seg_head=dict(
         type='SymmetricSegHead',
         in_channels=enc_channels,
@@ -54,5 +63,6 @@ model = dict(
         warp_with='pseudo',
         use_confidence=True),
     use_confidence=True,
+    depth_loss_unit='disparity_width',
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

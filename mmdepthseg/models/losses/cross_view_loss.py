@@ -71,6 +71,51 @@ def _per_sample(value: Scalar, ref: Tensor, name: str) -> Tensor:
                      f'got shape {tuple(value.shape)}')
 
 
+#: Units in which depth values enter the L1 of ``L_reg`` (Eq. 1, 4-6).
+DEPTH_UNITS = ('metre', 'inverse_depth', 'disparity_width')
+
+
+def depth_in_unit(depth: Tensor,
+                  unit: str = 'metre',
+                  focal: Scalar = 1.,
+                  baseline: Scalar = 1.,
+                  scale: float = 1.) -> Tensor:
+    """Express metric depth in the unit of the depth regression loss.
+
+    - ``'metre'``: the depth itself;
+    - ``'inverse_depth'``: ``1 / depth`` (1/m);
+    - ``'disparity_width'``: the stereo disparity as a fraction of the
+      image width, ``focal * baseline / (depth * W)`` (Monodepth's output
+      unit; independent of the image resolution).
+
+    The result is multiplied by ``scale`` (e.g. 1/80 for depth over an
+    80 m range). Depth ``<= 0`` (invalid) stays 0.
+
+    Args:
+        depth (Tensor): (B, C, H, W) depth in metres.
+        unit (str): One of :data:`DEPTH_UNITS`.
+        focal (float | Tensor): ``fx`` (pixels) at this size; float, (B,)
+            or (B, 1, 1, 1). Used by 'disparity_width'.
+        baseline (float | Tensor): Baseline (m); same rules.
+        scale (float): Factor applied last. Defaults to 1.
+
+    Returns:
+        Tensor: Same shape as ``depth``.
+    """
+    if unit not in DEPTH_UNITS:
+        raise ValueError(f'depth unit must be one of {DEPTH_UNITS}, got '
+                         f'{unit!r}')
+    if unit == 'metre':
+        out = depth
+    elif unit == 'inverse_depth':
+        out = depth_to_disparity(depth, 1., 1.)
+    else:
+        fb = _per_sample(focal, depth, 'focal') * _per_sample(
+            baseline, depth, 'baseline')
+        out = depth_to_disparity(depth, fb / depth.shape[-1], 1.)
+    return out * scale if scale != 1 else out
+
+
 def cross_view_warp(
         x: Tensor,
         pseudo_depth_other: Tensor,
@@ -231,6 +276,10 @@ class CrossViewDepthConsistencyLoss(_CrossViewBase):
             Default: ('lr', 'l', 'r').
         loss_weight (float): Overall weight. Default: 1.0.
         loss_name (str): Prefix of the loss items. Default: 'loss_depth_cv'.
+        unit (str): Unit of the depth values inside the L1 (after the
+            warping, which uses metric depth), see :func:`depth_in_unit`.
+            Default: 'metre'.
+        unit_scale (float): Factor of that unit. Default: 1.
     """
 
     def __init__(self,
@@ -241,9 +290,16 @@ class CrossViewDepthConsistencyLoss(_CrossViewBase):
                  use_confidence: bool = True,
                  terms: Sequence[str] = _TERMS,
                  loss_weight: float = 1.0,
-                 loss_name: str = 'loss_depth_cv') -> None:
+                 loss_name: str = 'loss_depth_cv',
+                 unit: str = 'metre',
+                 unit_scale: float = 1.0) -> None:
         super().__init__(alpha_lr, alpha_l, alpha_r, warp_with, use_confidence,
                          terms, loss_weight, loss_name)
+        if unit not in DEPTH_UNITS:
+            raise ValueError(f'{type(self).__name__}: unit must be one of '
+                             f'{DEPTH_UNITS}, got {unit!r}')
+        self.unit = unit
+        self.unit_scale = unit_scale
 
     def forward(self, pred_l: Tensor, pred_r: Tensor,
                 pseudo_l: Optional[Tensor], pseudo_r: Optional[Tensor],
@@ -289,6 +345,8 @@ class CrossViewDepthConsistencyLoss(_CrossViewBase):
 
         def lreg(conf, a, b, mask):
             weight = torch.where(mask, conf, torch.zeros_like(conf))
+            a, b = (depth_in_unit(x, self.unit, focal, baseline,
+                                  self.unit_scale) for x in (a, b))
             return confidence_weighted_mean((a - b).abs(), weight)
 
         def warp_pseudo(pseudo, b, direction):

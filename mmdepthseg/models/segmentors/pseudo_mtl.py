@@ -8,6 +8,7 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from ..losses.cross_view_loss import DEPTH_UNITS, depth_in_unit
 from ..utils import stack_pixel_field
 from .multi_task_segmentor import MultiTaskSegmentor
 
@@ -21,8 +22,13 @@ class PseudoMTL(MultiTaskSegmentor):
 
         L = L_S + L_d,c + L_s,c
         L_S = alpha_d * L_d (Eq. 1, confidence-weighted L1 to the pseudo
-              depth, both views) + alpha_s * L_s (Eq. 2, cross-entropy on
-              both views: left ground truth, right pseudo labels)
+              depth, summed over the views) + alpha_s * L_s (Eq. 2,
+              cross-entropy summed over the views: left ground truth,
+              right pseudo labels)
+
+    ``L_s = H(s_l, s_l^gt) + H(s_r, s_r^gt)``: each view's cross-entropy is
+    the mean over its labelled pixels (and the batch), and the two views are
+    added, as Eq. 2 (and Eq. 1 for ``L_d``) sums over ``i in {l, r}``.
 
     with the cross-view consistency terms ``L_d,c`` (Eq. 3-6) and ``L_s,c``
     (Eq. 7-10) computed by
@@ -60,6 +66,19 @@ class PseudoMTL(MultiTaskSegmentor):
             confidence; False gives the plain L1 of the ablation baseline
             (Tables 4-5; the cross-view losses have their own switch).
             Default: True.
+        depth_loss_unit (str): Unit of the depth values in the L1 of
+            ``L_d`` (and, unless ``depth_cv_loss`` sets its own ``unit``, of
+            ``L_d,c``): ``'metre'``, ``'inverse_depth'`` or
+            ``'disparity_width'`` (stereo disparity as a fraction of the
+            image width, ``fx * baseline / (depth * W)``), see
+            :func:`~mmdepthseg.models.losses.depth_in_unit`. The paper gives
+            no unit for ``alpha_d`` = 850; the paper configs use
+            ``'disparity_width'``, the unit in which 850 balances
+            ``alpha_s`` = 2.5 (configs/pseudo_mtl/README.md). Default:
+            'metre'.
+        depth_loss_unit_scale (float): Factor of that unit (e.g. 1/80 for
+            metres over an 80 m range, as Choi et al.'s released code).
+            Default: 1.
         ignore_index (int): Unlabelled pixels. Default: 255.
         train_cfg, test_cfg, data_preprocessor, init_cfg, neck: As for
             :class:`MultiTaskSegmentor`.
@@ -81,6 +100,8 @@ class PseudoMTL(MultiTaskSegmentor):
                  seg_cv_loss: OptConfigType = dict(
                      type='CrossViewSegConsistencyLoss'),
                  use_confidence: bool = True,
+                 depth_loss_unit: str = 'metre',
+                 depth_loss_unit_scale: float = 1.0,
                  ignore_index: int = 255,
                  neck: OptConfigType = None,
                  train_cfg: OptConfigType = None,
@@ -99,9 +120,17 @@ class PseudoMTL(MultiTaskSegmentor):
         # the losses of a missing task are not built (stage-1 networks)
         self.depth_loss = self.depth_cv_loss = None
         self.seg_loss = self.seg_cv_loss = None
+        if depth_loss_unit not in DEPTH_UNITS:
+            raise ValueError(f'PseudoMTL: depth_loss_unit must be one of '
+                             f'{DEPTH_UNITS}, got {depth_loss_unit!r}')
+        self.depth_loss_unit = depth_loss_unit
+        self.depth_loss_unit_scale = depth_loss_unit_scale
         if self.with_depth_head:
             self.depth_loss = MODELS.build(depth_loss)
             if depth_cv_loss:
+                depth_cv_loss = dict(depth_cv_loss)
+                depth_cv_loss.setdefault('unit', depth_loss_unit)
+                depth_cv_loss.setdefault('unit_scale', depth_loss_unit_scale)
                 self.depth_cv_loss = MODELS.build(depth_cv_loss)
         if self.with_seg_head:
             self.seg_loss = MODELS.build(seg_loss)
@@ -197,17 +226,23 @@ class PseudoMTL(MultiTaskSegmentor):
         if self.with_depth_head:
             depth_l, depth_r = out['depth'][0], out['depth'][1]
             pred = torch.cat([depth_l, depth_r], dim=1)  # (B, 2, H, W)
+
+            def unit(depth: Tensor) -> Tensor:
+                return depth_in_unit(depth, self.depth_loss_unit, focal,
+                                     baseline, self.depth_loss_unit_scale)
+
             losses[self.depth_loss.loss_name] = self.depth_loss(
-                pred, pseudo, conf if self.use_confidence else None)
+                unit(pred), unit(pseudo),
+                conf if self.use_confidence else None)
             if self.depth_cv_loss is not None:
                 losses.update(self.depth_cv_loss(depth_l, depth_r, **views))
         if self.with_seg_head:
             label = field('gt_sem_seg').long()
             seg_l, seg_r = out['seg'][0], out['seg'][1]
-            losses[self.seg_loss.loss_name] = self.seg_loss(
-                torch.cat([seg_l, seg_r], dim=0),
-                torch.cat([label[:, 0], label[:, 1]], dim=0),
-                ignore_index=self.ignore_index)
+            # Eq. 2: a sum over the views of the per-view cross-entropy
+            losses[self.seg_loss.loss_name] = sum(
+                self.seg_loss(seg, label[:, v], ignore_index=self.ignore_index)
+                for v, seg in enumerate((seg_l, seg_r)))
             if self.seg_cv_loss is not None:
                 losses.update(
                     self.seg_cv_loss(

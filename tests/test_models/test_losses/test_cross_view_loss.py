@@ -349,3 +349,31 @@ def test_registry_defaults():
     assert d.alphas == dict(lr=0.5, l=1.0, r=1.0)
     assert s.alphas == dict(lr=0.5, l=1.5, r=1.5)
     assert d.loss_name == 'loss_depth_cv' and s.loss_name == 'loss_seg_cv'
+
+
+def test_depth_terms_compare_values_in_the_chosen_unit():
+    """Constant maps d_l = 10 m, d_r = 20 m warped with pseudo depth 40 m
+    (fx 80 px, baseline 0.5 m: disparity 1 px on an 8 px wide image): the
+    columns whose source lies inside the image all compare 10 with 20, so
+    L_d,lr = 2 * |u(10) - u(20)| (two directions), times alpha_lr = 0.5:
+    metre 10, inverse depth 0.05, disparity / width (fx B / (d W) = 5 / d)
+    0.25, metre / 80 0.125."""
+    d_l = torch.full((1, 1, 3, 8), 10.)
+    d_r = torch.full((1, 1, 3, 8), 20.)
+    pseudo = torch.full((1, 1, 3, 8), 40.)
+    conf = torch.ones_like(pseudo)
+    for unit, scale, expected in (('metre', 1., 10.),
+                                  ('inverse_depth', 1., 0.05),
+                                  ('disparity_width', 1., 0.25),
+                                  ('metre', 1 / 80, 0.125)):
+        loss = MODELS.build(
+            dict(
+                type='CrossViewDepthConsistencyLoss',
+                terms=('lr', ),
+                unit=unit,
+                unit_scale=scale))
+        out = loss(d_l, d_r, pseudo, pseudo, conf, conf, 80., 0.5)
+        assert out['loss_depth_cv_lr'].item() == pytest.approx(
+            expected, rel=1e-5), unit
+    with pytest.raises(ValueError, match='unit'):
+        MODELS.build(dict(type='CrossViewDepthConsistencyLoss', unit='km'))

@@ -150,3 +150,57 @@ def test_right_referenced_pairs_are_reordered_left_right():
     sample.set_metainfo(dict(view_names=('l', 't-1')))
     with pytest.raises(ValueError, match='view_names'):
         model(**swapped, mode='loss')
+
+
+def test_ls_sums_the_cross_entropy_of_the_two_views():
+    """Eq. 2, ``L_s = sum_{i in {l, r}} H(s_i, s_i^gt)``: each view's mean
+    cross-entropy over its labelled pixels, added (one mean over the pixels
+    of both views gives 2.5 * 3.8686 / 3 = 3.224 here, not 8.647)."""
+    model = _model(depth_head=None, seg_cv_loss=None)
+    logits = torch.zeros(2, 1, 2, 1, 2)  # (view, B, C, H, W): 2 classes
+    logits[0, 0, :, 0, 0] = torch.tensor([2., 0.])  # left px 0, label 0
+    logits[1, 0, :, 0, 0] = torch.tensor([0., 3.])  # right px 0, label 0
+    model._both_views = lambda inputs: dict(seg=logits)
+    sample = SegDataSample()
+    sample.set_metainfo(
+        dict(view_names=('l', 'r'), intrinsics=np.eye(3), baseline=0.5))
+    sample.gt_sem_seg = PixelData(data=torch.tensor([[[0, 1]], [[0, 255]]]))
+    sample.gt_pseudo_depth = PixelData(data=torch.ones(2, 1, 2))
+    sample.gt_confidence = PixelData(data=torch.ones(2, 1, 2))
+    loss = model.loss(torch.zeros(1, 6, 1, 2), [sample])['loss_ce']
+    # left: (log(1 + e^-2) + log 2) / 2 = 0.410038; right: log(1 + e^3)
+    # = 3.048587 (its second pixel is ignored)
+    expected = 2.5 * (0.410038 + 3.048587)
+    assert abs(loss.item() - expected) < 1e-4, (loss.item(), expected)
+
+
+def test_depth_loss_in_disparity_over_width_by_hand():
+    """``depth_loss_unit='disparity_width'``: L_d compares fx B / (d W);
+    with fx 100 px, B 0.5 m, W 2 px that is 25 / d. Predicted 10 and 20 m
+    against pseudo 5 and 0 (invalid) on the left, 25 and 50 m against 50 and
+    25 on the right: 850 * (|2.5 - 5| + (|1 - 0.5| + |0.5 - 1|) / 2) =
+    850 * 3 = 2550 (in metres it would be 850 * (5 + 25) = 25500)."""
+    for unit, expected in (('disparity_width', 2550.), ('metre', 25500.)):
+        model = _model(
+            seg_head=None,
+            depth_cv_loss=None,
+            use_confidence=False,
+            depth_loss_unit=unit)
+        pred = torch.tensor([[10., 20.], [25., 50.]]).view(2, 1, 1, 1, 2)
+        model._both_views = lambda inputs: dict(depth=pred)
+        sample = SegDataSample()
+        sample.set_metainfo(
+            dict(
+                view_names=('l', 'r'),
+                intrinsics=np.array([[100., 0, 1], [0, 100., 0.5],
+                                     [0, 0, 1]]),
+                baseline=0.5))
+        sample.gt_pseudo_depth = PixelData(
+            data=torch.tensor([[[5., 0.]], [[50., 25.]]]))
+        sample.gt_confidence = PixelData(data=torch.ones(2, 1, 2))
+        sample.gt_sem_seg = PixelData(data=torch.zeros(2, 1, 2))
+        loss = model.loss(torch.zeros(1, 6, 1, 2), [sample])
+        assert loss['loss_depth_conf'].item() == pytest.approx(
+            expected, rel=1e-5), unit
+    with pytest.raises(ValueError, match='depth_loss_unit'):
+        _model(depth_loss_unit='feet')

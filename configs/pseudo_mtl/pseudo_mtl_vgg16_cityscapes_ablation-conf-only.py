@@ -1,0 +1,7 @@
+# Table 5 ablation, b = d_pgt, C_i only: confidence-weighted L_d, no
+# cross-view consistency.
+# Stage 1 with the same components off, then stage 2: run
+# `python tools/pseudo_mtl_chain.py THIS_CONFIG` (it writes load_from).
+_base_ = './pseudo_mtl_vgg16_cityscapes.py'
+model = dict(depth_cv_loss=None, seg_cv_loss=None)
+load_from = 'work_dirs/{{fileBasenameNoExtension}}/stage1-merged.pth'
