@@ -98,7 +98,10 @@ class SemiMTL(MultiTaskSegmentor):
     - ``'jtl'``: both heads, supervised losses only (joint training);
     - ``'semisd'``: a binary ground-truth (0) vs prediction (1)
       discriminator per task, without domain awareness; the generator pulls
-      every prediction towards class 0 (``inter_mode`` must be ``'m2'``);
+      every prediction towards class 0 (``inter_mode`` must be ``'m2'``).
+      With one head it is a single-task model adapted with a ground-truth
+      vs prediction discriminator (the paper's wording of its DA
+      baselines, see ``'da'``);
     - ``'semimtl'``: ``K + 1``-way domain-aware discriminators, ``L_inter``
       after ``inter_mode`` M1 / M2 / M3 (see
       :mod:`mmdepthseg.models.losses.adversarial_loss`; M1 targets the
@@ -236,10 +239,10 @@ class SemiMTL(MultiTaskSegmentor):
         if mode == 'stl' and len(self.tasks) != 1:
             raise ValueError("SemiMTL: mode='stl' takes exactly one of "
                              f'seg_head / depth_head, got {self.tasks}')
-        if mode == 'da' and not self.tasks:
-            raise ValueError("SemiMTL: mode='da' needs a seg_head and/or a "
-                             'depth_head')
-        if mode not in ('stl', 'da') and len(self.tasks) != 2:
+        if mode in ('da', 'semisd') and not self.tasks:
+            raise ValueError(f'SemiMTL: mode={mode!r} needs a seg_head '
+                             'and/or a depth_head')
+        if mode in ('jtl', 'semimtl') and len(self.tasks) != 2:
             raise ValueError(f'SemiMTL: mode={mode!r} needs both seg_head and '
                              f'depth_head, got {self.tasks}')
         if self.with_seg_head and self.seg_head.out_channels < 2:

@@ -736,6 +736,23 @@ def test_da_is_output_space_adaptation_of_a_single_task_model(task):
         -math.log(p[0]) - math.log(p[1]), rel=1e-5)
 
 
+def test_semisd_with_one_head_adapts_a_single_task_model():
+    """The paper's wording of DA (ground truth vs prediction): SemiSD's
+    binary discriminator on a single-task model."""
+    model = _build(mode='semisd', depth_head=None)
+    _fix_discriminators(model, seg=[0.3, -0.4])
+    optim = _optim(model)
+    log_vars = model.train_step(_batch(), optim)
+    p = _probs([0.3, -0.4])
+    assert log_vars['loss_adv_intra_seg'].item() == pytest.approx(
+        1e-3 * -math.log(p[0]), rel=1e-5)
+    assert log_vars['loss_adv_inter_seg'].item() == pytest.approx(
+        1e-4 * -math.log(p[0]), rel=1e-5)
+    d_vars = model.discriminator_step(optim)
+    assert d_vars['loss_d_seg'].item() == pytest.approx(
+        -math.log(p[0]) - 2 * math.log(p[1]), rel=1e-5)
+
+
 def test_da_ignores_the_ground_truth_holes_and_masks_padding():
     """DA has no ground truth input: a labelled (source) prediction counts
     on every pixel of its image, padding never."""
@@ -762,6 +779,8 @@ def test_da_ignores_the_ground_truth_holes_and_masks_padding():
      (dict(mode='semisd', inter_mode='m1'), "only inter_mode='m2'"),
      (dict(mode='stl'), 'exactly one'),
      (dict(mode='jtl', depth_head=None), 'needs both'),
+     (dict(mode='semimtl', seg_head=None), 'needs both'),
+     (dict(mode='da', seg_head=None, depth_head=None), 'and/or'),
      (dict(num_domains=0), 'num_domains'),
      (dict(task_weights=dict(normals=1.0)), 'unknown tasks'),
      (dict(discriminator=dict(type='TaskDiscriminator', in_channels=3)),
