@@ -1,14 +1,22 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""The DA_Seg / DA_Depth baselines of Table 2 (output-space adaptation of a
-single-task model, Potsdam -> Vaihingen) build and train on generated
-aerial tiles."""
+"""SemiMTL's paper configs on generated data: the DA_Seg / DA_Depth
+baselines of Table 2 (output-space adaptation of a single-task model,
+Potsdam -> Vaihingen) and the STL baselines train and validate; the
+street-view depth target is the disparity at the network's 1024-px
+width."""
+import glob
 import importlib.util
 import os.path as osp
 
+import mmcv
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
+
+from mmdepthseg.registry import DATASETS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -118,3 +126,34 @@ def test_single_task_baseline_validates_its_task_on_both_domains(
     metrics = runner.val_loop.run()
     assert {'d1/mIoU', 'd2/mIoU'} <= set(metrics)
     assert not any('RMSE' in key for key in metrics)
+
+
+@pytest.mark.parametrize('setting', ['cityscapes_cross-city',
+                                     'cityscapes-synscapes_cross-domain'])
+def test_street_view_depth_target_is_disparity_at_1024_px(
+        synthetic_semimtl, setting):
+    """Cityscapes' validation frames, resized to 1024x512 by the paper
+    config's test pipeline: the target equals the stored disparity (the
+    generated frames are 256 px wide, Cityscapes' rig scaled) times
+    1024 / 256, i.e. the disparity at the network's width."""
+    cfg = Config.fromfile(
+        osp.join(CONFIGS, f'semimtl_r101_{setting}.py'))
+    source = cfg.val_dataloader.dataset.sources[0]
+    dataset_cfg = dict(source.dataset, data_root=synthetic_semimtl)
+    with DefaultScope.overwrite_default_scope('mmdepthseg'):
+        dataset = DATASETS.build(dataset_cfg)
+    sample = dataset[0]['data_samples']
+    target = sample.gt_depth_map.data[0].numpy()
+    assert target.shape == (512, 1024)
+    stem = osp.basename(sample.img_path).replace('_leftImg8bit.png', '')
+    disp_path, = glob.glob(
+        osp.join(synthetic_semimtl, 'disparity', 'val', '*',
+                 f'{stem}_disparity.png'))
+    png = mmcv.imread(disp_path, flag='unchanged').astype(np.float64)
+    assert png.shape == (128, 256)
+    disparity = np.where(png > 1, (png - 1) / 256, np.nan)
+    expected = np.repeat(np.repeat(disparity, 4, axis=0), 4, axis=1) * 4
+    valid = np.isfinite(expected)
+    assert valid.mean() > 0.5
+    np.testing.assert_array_equal(np.isfinite(target), valid)
+    np.testing.assert_allclose(target[valid], expected[valid], rtol=1e-4)
