@@ -736,10 +736,23 @@ class SemiMTL(MultiTaskSegmentor):
         log_items, caches = [], []
         for index in updates:
             with wrapper.optim_context(self):
-                losses, cache = self._generator_losses(
-                    inputs[index], [data_samples[i] for i in index],
-                    labelled_domains,
-                    allow_empty=len(updates) > 1)
+                try:
+                    losses, cache = self._generator_losses(
+                        inputs[index], [data_samples[i] for i in index],
+                        labelled_domains,
+                        allow_empty=len(updates) > 1)
+                except ValueError as e:
+                    if len(updates) == 1 or 'more than 1 value per ' \
+                            'channel' not in str(e):
+                        raise
+                    domain = data_samples[index[0]].metainfo.get('domain')
+                    raise ValueError(
+                        "SemiMTL: generator_update='per_domain' runs each "
+                        "domain's mini-batch through batch norm alone, and "
+                        f'domain {domain} has {len(index)} sample(s) in this '
+                        f'batch ({e}); give every domain >= 2 samples '
+                        '(MultiSourceSampler batch_size_per_source) or use '
+                        "generator_update='pooled'") from e
             if cache is not None:
                 caches.append(cache)
             if not any('loss' in key for key in losses):

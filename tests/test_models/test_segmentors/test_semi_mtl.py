@@ -621,6 +621,14 @@ def test_per_domain_updates_refuse_gradient_accumulation(semimtl):
         model.train_step(_batch(), optim)
 
 
+def test_per_domain_updates_name_a_domain_too_small_for_batch_norm():
+    # one sample per domain: the PSP head's 1x1 pooling branch cannot be
+    # batch-normalised
+    model = _build()
+    with pytest.raises(ValueError, match='domain 1 has 1 sample'):
+        model.train_step(_batch((SEG_ONLY, DEPTH_ONLY)), _optim(model))
+
+
 def test_each_per_domain_update_sees_only_its_domain():
     """The predictions of domain 1 come from the untouched generator run on
     domain 1's samples alone (batch norm included); those of domain 2 from
