@@ -78,6 +78,7 @@ def _cpu_config(name, root, work_dir):
     return cfg
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('task,source,target', [('seg', 1, 2),
                                                 ('depth', 2, 1)])
 def test_da_baseline_trains_on_generated_aerial_tiles(aerial_tiles, tmp_path,
@@ -115,6 +116,27 @@ def test_da_baseline_trains_on_generated_aerial_tiles(aerial_tiles, tmp_path,
     assert {f'd1/{key}', f'd2/{key}'} <= set(metrics)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize('update,steps', [('per_domain', 2), ('pooled', 1)])
+def test_semimtl_config_updates_the_generator_per_domain(
+        aerial_tiles, tmp_path, update, steps):
+    """Runner + DiscriminatorStepHook: Algorithm 1 gives K = 2 generator
+    updates and one discriminator update per iteration."""
+    cfg = _cpu_config('semimtl_r101_isprs_cross-dataset.py', aerial_tiles,
+                      str(tmp_path))
+    assert cfg.model.generator_update == 'per_domain'  # the paper config's
+    cfg.model.generator_update = update
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    counts = {
+        name: wrapper._inner_count
+        for name, wrapper in runner.optim_wrapper.items()
+    }
+    assert counts == dict(generator=2 * steps, discriminator=2)
+    assert 'train/loss_adv_inter_seg' in runner.message_hub.log_scalars
+
+
+@pytest.mark.slow
 def test_single_task_baseline_validates_its_task_on_both_domains(
         aerial_tiles, tmp_path):
     """The STL configs evaluate the one task their model predicts (the
