@@ -239,9 +239,6 @@ class SemiMTL(MultiTaskSegmentor):
         if mode == 'stl' and len(self.tasks) != 1:
             raise ValueError("SemiMTL: mode='stl' takes exactly one of "
                              f'seg_head / depth_head, got {self.tasks}')
-        if mode in ('da', 'semisd') and not self.tasks:
-            raise ValueError(f'SemiMTL: mode={mode!r} needs a seg_head '
-                             'and/or a depth_head')
         if mode in ('jtl', 'semimtl') and len(self.tasks) != 2:
             raise ValueError(f'SemiMTL: mode={mode!r} needs both seg_head and '
                              f'depth_head, got {self.tasks}')

@@ -788,7 +788,7 @@ def test_da_ignores_the_ground_truth_holes_and_masks_padding():
      (dict(mode='stl'), 'exactly one'),
      (dict(mode='jtl', depth_head=None), 'needs both'),
      (dict(mode='semimtl', seg_head=None), 'needs both'),
-     (dict(mode='da', seg_head=None, depth_head=None), 'and/or'),
+     (dict(mode='da', seg_head=None, depth_head=None), 'got neither'),
      (dict(num_domains=0), 'num_domains'),
      (dict(task_weights=dict(normals=1.0)), 'unknown tasks'),
      (dict(discriminator=dict(type='TaskDiscriminator', in_channels=3)),
