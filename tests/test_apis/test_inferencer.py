@@ -202,7 +202,9 @@ def test_metafile_model_names_resolve_to_configs():
     'config, expected',
     [('baseline/baseline_r18-unet_4xb2-40k_cityscapes-256x512.py',
       ('metric', None)),
-     ('semimtl/semimtl_r101_cityscapes_cross-city.py', ('metric', 1.0)),
+     # the target is the disparity at 1024 px: scale = fx * baseline
+     ('semimtl/semimtl_r101_cityscapes_cross-city.py',
+      ('metric', 2262.52 / 2 * 0.209313)),
      ('semimtl/semimtl_r101_isprs_cross-dataset.py', ('height', None)),
      ('fsre/fsre_r18_kitti.py', ('relative', None))])
 def test_depth_kind_from_the_config(config, expected):

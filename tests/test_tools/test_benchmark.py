@@ -458,10 +458,12 @@ def test_amp_setting_is_measured_or_skipped_with_a_reason(baseline_cfg):
 def test_benchmark_runs_semimtl_with_its_discriminator_step():
     register_all_modules()
     cfg = Config.fromfile(SEMIMTL_CPU_CFG)
+    # 2 samples per domain: each domain's generator update batch-normalises
+    # its own mini-batch (Algorithm 1)
     result = bm.benchmark(
         cfg,
         shape=(32, 32),
-        batch_size=2,
+        batch_size=4,
         warmup=0,
         repeat=1,
         modes=('train', ))
@@ -469,6 +471,8 @@ def test_benchmark_runs_semimtl_with_its_discriminator_step():
     assert train['discriminator_step'] and train['params_changed']
     assert train['optimizer'] == dict(generator='SGD', discriminator='Adam')
     assert result['input']['layout']['sources'] == [[1, ['seg']],
+                                                    [1, ['seg']],
+                                                    [2, ['depth']],
                                                     [2, ['depth']]]
 
 

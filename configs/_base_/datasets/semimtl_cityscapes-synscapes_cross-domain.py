@@ -1,5 +1,8 @@
 # SemiMTL cross-domain setting (Table 3): Cityscapes with segmentation only
-# (domain 1) + Synscapes with depth only (domain 2; inverse depth, sky = 0);
+# (domain 1) + Synscapes with depth only (domain 2; inverse depth in the
+# units of the Cityscapes target, i.e. the disparity Cityscapes' stereo rig
+# would see at 1024 px width, sky = 0: Synscapes' camera has Cityscapes'
+# field of view);
 # both tasks evaluated on both validation sets (Synscapes val = frames
 # 20001-21000). Images at 512x1024, 256x256 crops.
 _base_ = './semimtl_cityscapes_cross-city.py'
@@ -15,7 +18,11 @@ synscapes_train_pipeline = [
     dict(type='MultiViewRandomCrop', crop_size=_base_.crop_size),
     dict(type='MultiViewRandomFlip', prob=0.5),
     # Synscapes depth is exact: the sky (trainId 10) is a valid target 0
-    dict(type='DepthTargetTransform', mode='inverse', sky_label=10),
+    dict(
+        type='DepthTargetTransform',
+        mode='inverse',
+        sky_label=10,
+        scale=_base_.disparity_scale),
     dict(type='PackMultiViewInputs')
 ]
 synscapes_test_pipeline = [
@@ -26,7 +33,11 @@ synscapes_test_pipeline = [
         scale=_base_.img_scale,
         keep_ratio=True,
         update_ori_shape=True),
-    dict(type='DepthTargetTransform', mode='inverse', sky_label=10),
+    dict(
+        type='DepthTargetTransform',
+        mode='inverse',
+        sky_label=10,
+        scale=_base_.disparity_scale),
     dict(type='PackMultiViewInputs')
 ]
 synscapes_depth_source = dict(

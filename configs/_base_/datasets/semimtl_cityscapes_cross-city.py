@@ -2,14 +2,21 @@
 # only (domain 1) + Cityscapes train_extra with disparity only
 # ("Cityscapes-depth", domain 2, other cities); one mini-batch of each per
 # iteration. Images resized to 512x1024 (random scale 0.5-2), 256x256
-# crops, flip; the depth target is inverse depth (1/m, NaN where the
-# disparity is missing). Validation on Cityscapes val (both tasks, domain
-# 1) at 512x1024 with MultiDomainDepthSegMetric (pAcc, mIoU, AbR, RMSE,
+# crops, flip; the depth target is inverse depth as the disparity in pixels
+# of Cityscapes' stereo rig at the 1024-pixel network width (NaN where the
+# disparity is missing; configs/semimtl/README.md, "Differences from the
+# paper", says why these units). Validation on Cityscapes val (both tasks,
+# domain 1) at 512x1024 with MultiDomainDepthSegMetric (pAcc, mIoU, AbR, RMSE,
 # delta_1-3 and, with `stl_baselines`, delta_m of Eq. 10).
 data_root = 'data/cityscapes'
 crop_size = (256, 256)  # (h, w)
 img_scale = (1024, 512)  # (w, h)
-depth_target = dict(type='DepthTargetTransform', mode='inverse')
+# disparity [px at 1024 px width] = fx * baseline / depth: Cityscapes'
+# fx = 2262.52 px at 2048 px, i.e. 1131.26 px at 1024 px, baseline
+# 0.209313 m. `disparity_scale=1.0` gives inverse depth in 1/m.
+disparity_scale = 2262.52 / 2 * 0.209313  # = 236.79 px m
+depth_target = dict(
+    type='DepthTargetTransform', mode='inverse', scale=disparity_scale)
 train_pipeline = [
     dict(type='LoadMultiViewImages'),
     dict(type='LoadDepthSegAnnotations'),

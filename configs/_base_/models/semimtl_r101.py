@@ -4,7 +4,9 @@
 # --cfg-options model.backbone.init_cfg=None), PSP segmentation head, conv + upsampling depth decoder
 # with a regression output; one domain-aware discriminator per task (five
 # 4x4 stride-2 convs, spectral norm, LeakyReLU 0.2, K + 1 classes).
-# L_G = CE + 0.01 BerHu + 0.001 L_intra + 0.0001 L_inter (mode M2).
+# L_G = CE + 0.01 BerHu + 0.001 L_intra + 0.0001 L_inter (mode M2);
+# ignored / invalid ground-truth pixels are masked out of the adversarial
+# losses (AdvSemiSeg's convention).
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='MultiViewDataPreProcessor',
@@ -58,6 +60,9 @@ model = dict(
     task_weights=dict(seg=1.0, depth=0.01),
     lambda_intra=0.001,
     lambda_inter=0.0001,
+    # Algorithm 1: one generator update per domain's mini-batch, the
+    # discriminators once per iteration ('pooled': one generator update)
+    generator_update='per_domain',
     discriminator=dict(type='TaskDiscriminator'),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

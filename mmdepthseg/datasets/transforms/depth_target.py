@@ -21,9 +21,12 @@ class DepthTargetTransform(BaseTransform):
 
     - ``mode='inverse'``: inverse depth ``scale / depth`` (1/m for
       ``scale=1``) for the street-view sources (Cityscapes
-      disparity-derived depth, Synscapes). Points at infinity such as the
-      sky become 0, a valid target: with ``sky_label`` every pixel whose
-      ``gt_seg_map`` holds that label gets target 0 (Synscapes: trainId 10).
+      disparity-derived depth, Synscapes); the paper configs use
+      ``scale = 2262.52 / 2 * 0.209313``, the disparity in pixels of
+      Cityscapes' stereo rig at the 1024-pixel network width. Points at
+      infinity such as the sky become 0, a valid target: with
+      ``sky_label`` every pixel whose ``gt_seg_map`` holds that label gets
+      target 0 (Synscapes: trainId 10).
     - ``mode='identity'``: ``scale * value``, e.g. ISPRS nDSM heights
       already normalised to [0, 1].
 

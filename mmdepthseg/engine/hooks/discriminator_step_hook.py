@@ -22,11 +22,12 @@ DATA_BATCH = Optional[Union[dict, tuple, list]]
 class DiscriminatorStepHook(Hook):
     """Update the discriminators after each generator step.
 
-    SemiMTL (Algorithm 1) alternates, within every training iteration, a
+    SemiMTL (Algorithm 1) alternates, within every training iteration, the
     generator step with the discriminators frozen (``model.train_step``,
-    run by the train loop) and a discriminator step on the detached
-    predictions and ground truth of that iteration. This hook runs the
-    latter in ``after_train_iter``::
+    run by the train loop; one generator update per domain, or one in all
+    with ``generator_update='pooled'``) and one discriminator step on the
+    detached predictions of every domain and the ground truth of that
+    iteration. This hook runs the latter in ``after_train_iter``::
 
         log_vars = model.discriminator_step(
             runner.optim_wrapper['discriminator'])

@@ -28,8 +28,20 @@ cross-entropy they are added to, so the paper's weights (lambda_intra =
 for the pixel sum of an ``H x W`` map equals ``lambda = lambda' * H * W``
 here. Eq. 9 has one term for the ground truth and one per domain; each
 term is the mean over its own pixels and the terms are summed.
+
+Masked pixels: every loss takes an optional boolean ``valid`` map
+``(N, H, W)``; pixels where it is False take no part (neither in the sum
+nor in the count of the mean), as in AdvSemiSeg (Hung et al., 2018, which
+SemiMTL builds on): there the discriminator's targets at the ignore pixels
+of a labelled image are set to the ignore label, for the ground truth's
+term, the prediction's term and the adversarial term of that image alike.
+SemiMTL's ground truth reaches the discriminator with holes (an ignored
+segmentation pixel is an all-zero one-hot vector, invalid depth is 0), so
+without the mask the discriminator can tell ground truth from prediction
+by the holes alone. A mean without any valid pixel is 0 (still connected
+to the graph).
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -53,6 +65,39 @@ def _check_classes(classes: Tensor, logits: Tensor, name: str) -> None:
                             or classes.max() >= logits.shape[1]):
         raise ValueError(f'{name}: classes must lie in [0, '
                          f'{logits.shape[1] - 1}], got {classes.tolist()}')
+
+
+def _check_valid(valid: Optional[Tensor], logits: Tensor,
+                 name: str) -> Optional[Tensor]:
+    """The boolean ``(N, H, W)`` mask of valid pixels (None: all valid)."""
+    if valid is None:
+        return None
+    expected = (logits.shape[0], *logits.shape[2:])
+    if tuple(valid.shape) != expected:
+        raise ValueError(f'{name}: valid must be a boolean (N, H, W) map of '
+                         f'shape {expected}, got {tuple(valid.shape)}')
+    return valid.to(device=logits.device, dtype=torch.bool)
+
+
+def masked_mean(values: Tensor, valid: Optional[Tensor] = None) -> Tensor:
+    """Mean of ``values`` over the pixels where ``valid`` is True.
+
+    Args:
+        values (Tensor): Per-pixel values ``(N, H, W)``.
+        valid (Tensor, optional): Boolean ``(N, H, W)``. Default: None (all
+            pixels).
+
+    Returns:
+        Tensor: Scalar; 0 (connected to ``values``) without valid pixels.
+    """
+    if valid is None:
+        return values.mean()
+    # select rather than multiply: a masked pixel's value (even inf / NaN)
+    # must reach neither the result nor the gradient
+    kept = values[valid]
+    if kept.numel() == 0:
+        return values.sum() * 0
+    return kept.mean()
 
 
 def class_set_nll(logits: Tensor, class_mask: Tensor) -> Tensor:
@@ -80,13 +125,15 @@ def class_set_nll(logits: Tensor, class_mask: Tensor) -> Tensor:
     return -torch.logsumexp(log_prob, dim=1)
 
 
-def discriminator_loss(logits: Tensor, labels: Tensor,
-                       groups: Tensor) -> Tensor:
+def discriminator_loss(logits: Tensor,
+                       labels: Tensor,
+                       groups: Tensor,
+                       valid: Optional[Tensor] = None) -> Tensor:
     """``L_D`` of Eq. 2 / 9: per-pixel cross-entropy to a class per sample.
 
     The samples are split into the terms of Eq. 9 by ``groups`` (e.g. 0 for
     the ground truth, ``k`` for the predictions of domain ``k``); each term
-    is the mean over its samples' pixels and the terms are summed.
+    is the mean over its samples' valid pixels and the terms are summed.
 
     Args:
         logits (Tensor): Discriminator logits ``(N, K+1, H, W)``.
@@ -94,9 +141,13 @@ def discriminator_loss(logits: Tensor, labels: Tensor,
             ground truth, the domain ``k`` for a prediction).
         groups (Tensor): Long ``(N,)``: the term of Eq. 9 each sample
             belongs to (any integers).
+        valid (Tensor, optional): Boolean ``(N, H, W)``: the pixels that
+            count (e.g. not ignored in the ground truth). Default: None
+            (all).
 
     Returns:
-        Tensor: Scalar ``sum_g mean_{n in g, h, w} -log D(z_n)^{(h,w,l_n)}``.
+        Tensor: Scalar ``sum_g mean_{n in g, (h, w) valid}
+        -log D(z_n)^{(h,w,l_n)}``.
     """
     _check_logits(logits, 'discriminator_loss')
     _check_classes(labels, logits, 'discriminator_loss')
@@ -105,36 +156,52 @@ def discriminator_loss(logits: Tensor, labels: Tensor,
                          f'and labels {tuple(labels.shape)} must match')
     if logits.shape[0] == 0:
         raise ValueError('discriminator_loss: got no samples')
+    valid = _check_valid(valid, logits, 'discriminator_loss')
+    if valid is None:
+        valid = logits.new_ones((logits.shape[0], *logits.shape[2:]),
+                                dtype=torch.bool)
     target = labels.view(-1, 1, 1).expand(-1, *logits.shape[2:])
-    per_sample = F.cross_entropy(
-        logits, target, reduction='none').flatten(1).mean(dim=1)
+    per_pixel = F.cross_entropy(logits, target, reduction='none')
+    # masked pixels: selected away (their value never enters the sum)
+    per_pixel = torch.where(valid, per_pixel, per_pixel.new_zeros(()))
+    per_sample = per_pixel.flatten(1).sum(dim=1)
     _, group_index = torch.unique(groups, return_inverse=True)
     num_groups = int(group_index.max()) + 1
     sums = per_sample.new_zeros(num_groups).index_add(0, group_index,
                                                       per_sample)
-    counts = torch.bincount(group_index, minlength=num_groups)
-    return (sums / counts.to(sums.dtype)).sum()
+    counts = per_sample.new_zeros(num_groups).index_add(
+        0, group_index,
+        valid.flatten(1).sum(dim=1).to(per_sample.dtype))
+    return (sums / counts.clamp(min=1)).sum()
 
 
-def intra_domain_loss(logits: Tensor) -> Tensor:
+def intra_domain_loss(logits: Tensor,
+                      valid: Optional[Tensor] = None) -> Tensor:
     """``L_intra`` of Eq. 3: predictions of a labelled task towards class 0.
 
     Args:
         logits (Tensor): Discriminator logits ``(N, K+1, H, W)`` of the
             predictions of samples that label the task.
+        valid (Tensor, optional): Boolean ``(N, H, W)``: the pixels that
+            count (the ground truth's valid pixels). Default: None (all).
 
     Returns:
-        Tensor: Scalar, the mean of ``-log D(y_hat)^{(h, w, 0)}``.
+        Tensor: Scalar, the mean of ``-log D(y_hat)^{(h, w, 0)}`` over the
+        valid pixels.
     """
     _check_logits(logits, 'intra_domain_loss')
+    valid = _check_valid(valid, logits, 'intra_domain_loss')
     mask = torch.zeros(
         logits.shape[:2], dtype=torch.bool, device=logits.device)
     mask[:, 0] = True
-    return class_set_nll(logits, mask).mean()
+    return masked_mean(class_set_nll(logits, mask), valid)
 
 
-def inter_domain_loss(logits: Tensor, mode: str, domains: Tensor,
-                      labelled_domains: Sequence[int]) -> Tensor:
+def inter_domain_loss(logits: Tensor,
+                      mode: str,
+                      domains: Tensor,
+                      labelled_domains: Sequence[int],
+                      valid: Optional[Tensor] = None) -> Tensor:
     """``L_inter`` of Eq. 4-6 for predictions of an unlabelled task.
 
     Args:
@@ -148,11 +215,14 @@ def inter_domain_loss(logits: Tensor, mode: str, domains: Tensor,
             ``1..K`` (used by M3).
         labelled_domains (Sequence[int]): The domains that label the task
             (used by M1; at least one).
+        valid (Tensor, optional): Boolean ``(N, H, W)``: the pixels that
+            count (e.g. not padding). Default: None (all).
 
     Returns:
-        Tensor: Scalar, the mean over samples and pixels.
+        Tensor: Scalar, the mean over the valid pixels of the samples.
     """
     _check_logits(logits, 'inter_domain_loss')
+    valid = _check_valid(valid, logits, 'inter_domain_loss')
     num_classes = logits.shape[1]
     mask = torch.zeros(
         logits.shape[:2], dtype=torch.bool, device=logits.device)
@@ -177,4 +247,4 @@ def inter_domain_loss(logits: Tensor, mode: str, domains: Tensor,
     else:
         raise ValueError(f'inter_domain_loss: mode must be one of '
                          f'{INTER_MODES}, got {mode!r}')
-    return class_set_nll(logits, mask).mean()
+    return masked_mean(class_set_nll(logits, mask), valid)

@@ -26,7 +26,10 @@ from ..utils import stack_pixel_field
 from .multi_task_segmentor import MultiTaskSegmentor
 
 TASKS = ('seg', 'depth')
-MODES = ('stl', 'jtl', 'semisd', 'semimtl')
+MODES = ('stl', 'jtl', 'semisd', 'semimtl', 'da')
+#: ``'per_domain'``: Algorithm 1 (one generator update per domain's
+#: mini-batch); ``'pooled'``: one update on the whole batch.
+GENERATOR_UPDATES = ('per_domain', 'pooled')
 _GT_FIELDS = dict(seg='gt_sem_seg', depth='gt_depth_map')
 
 
@@ -40,26 +43,54 @@ class SemiMTL(MultiTaskSegmentor):
     (``MultiSourceSampler``); the samples carry ``domain`` (``1..K``) and
     ``labelled_tasks`` in their metainfo (stamped by ``MultiSourceDataset``)
     and only the labelled tasks' ground truth: ``gt_sem_seg`` (255 =
-    ignore) and ``gt_depth_map`` (the regression target, e.g. inverse depth
-    or a normalised nDSM; NaN = invalid, 0 is valid).
+    ignore) and ``gt_depth_map`` (the regression target, e.g. disparity or
+    a normalised nDSM; NaN = invalid, 0 is valid).
 
-    Generator step (:meth:`train_step`, Eq. 8, Algorithm 1)::
+    Generator objective (Eq. 8, Algorithm 1)::
 
         L_G = sum_t  w_t L_gt^t            (samples that label t)
                    + lambda_intra L_intra^t  (Eq. 3, samples that label t)
                    + lambda_inter L_inter^t  (Eq. 4/5/6, the other samples)
 
     with cross-entropy (the seg head's ``loss_decode``) and BerHu (the
-    depth head's loss) as ``L_gt``, ``w_seg = 1``, ``w_depth = 0.01``. A
-    supervised loss pools all samples of the batch that label its task
-    (one mean over their pixels, as synchronous joint training does); the
-    adversarial terms likewise pool the samples they apply to. The
-    discriminators are frozen: their parameters take no part in the graph
-    (``requires_grad`` off during their forward) and they run in ``eval``
-    mode (no spectral-norm power iteration), so the step leaves every
-    discriminator parameter and buffer unchanged. The detached predictions,
-    the ground truth and the domains are kept in
-    :attr:`discriminator_inputs` for :meth:`discriminator_step` (Eq. 9).
+    depth head's loss) as ``L_gt``, ``w_seg = 1``, ``w_depth = 0.01``.
+
+    Generator updates (``generator_update``):
+
+    - ``'per_domain'`` (default, Algorithm 1): :meth:`train_step` splits the
+      batch by ``domain`` and, for each domain ``k = 1..K`` in turn, runs
+      the generator on that domain's mini-batch alone, computes its
+      ``L_G`` and updates ``G`` (K generator updates per iteration; the
+      batch-norm statistics of each forward are that domain's). The
+      discriminators are updated once per iteration afterwards
+      (:meth:`discriminator_step`), on the predictions of every domain,
+      each made by the generator of its own pass (before its update), as
+      Algorithm 1 accumulates ``L_D^{t,k}`` inside its loop.
+    - ``'pooled'``: one forward and one update of ``G`` on the whole batch
+      (synchronous joint training, Sec. 3.3, and AdaptSegNet's order).
+
+    Within one update a supervised loss pools all samples that label its
+    task (one mean over their pixels); the adversarial terms likewise pool
+    the samples they apply to. The logged items of a ``'per_domain'`` step
+    are summed over the domains (means for non-loss items such as
+    ``acc_seg``).
+
+    Discriminator inputs: softmax probabilities of the predictions; the
+    ground truth as a one-hot map (ignored pixels all-zero) or the depth
+    target (invalid pixels 0). Since those holes would let a discriminator
+    tell ground truth from prediction, the ground truth's invalid pixels
+    are **masked out** of ``L_D`` (the ground truth's term and the term of
+    the same samples' predictions), of ``L_intra``, and padding (outside
+    ``img_shape``) out of every term including ``L_inter``, as AdvSemiSeg
+    does (see :mod:`mmdepthseg.models.losses.adversarial_loss`).
+
+    The discriminators are frozen during the generator step: their
+    parameters take no part in the graph (``requires_grad`` off during
+    their forward) and they run in ``eval`` mode (no spectral-norm power
+    iteration), so the step leaves every discriminator parameter and buffer
+    unchanged. The detached predictions, the ground truth, the pixel masks
+    and the domains are kept in :attr:`discriminator_inputs` for
+    :meth:`discriminator_step` (Eq. 9).
 
     Modes:
 
@@ -67,11 +98,23 @@ class SemiMTL(MultiTaskSegmentor):
     - ``'jtl'``: both heads, supervised losses only (joint training);
     - ``'semisd'``: a binary ground-truth (0) vs prediction (1)
       discriminator per task, without domain awareness; the generator pulls
-      every prediction towards class 0 (``inter_mode`` must be ``'m2'``);
+      every prediction towards class 0 (``inter_mode`` must be ``'m2'``).
+      With one head it is a single-task model adapted with a ground-truth
+      vs prediction discriminator (the paper's wording of its DA
+      baselines, see ``'da'``);
     - ``'semimtl'``: ``K + 1``-way domain-aware discriminators, ``L_inter``
       after ``inter_mode`` M1 / M2 / M3 (see
       :mod:`mmdepthseg.models.losses.adversarial_loss`; M1 targets the
-      classes of the domains that label the task in the batch).
+      classes of the domains that label the task in the batch);
+    - ``'da'``: output-space domain adaptation (AdaptSegNet, Tsai et al.
+      2018; the DA_Seg / DA_Depth rows of Table 2), for any heads (one
+      head: a single-task model). Per task a binary discriminator tells
+      the predictions of the samples that label the task (source, class
+      0) from those of the other samples (target, class 1); the
+      generator's adversarial term ``lambda_inter L_inter`` pulls the
+      target predictions towards class 0; no ground truth reaches the
+      discriminator and there is no ``L_intra`` (``inter_mode`` must be
+      ``'m2'``).
 
     Loss items (weighted, as summed into ``L_G``): ``loss_seg``,
     ``loss_depth``, ``loss_adv_intra_{seg,depth}``,
@@ -91,7 +134,7 @@ class SemiMTL(MultiTaskSegmentor):
         depth_head=dict(type='ConvDepthHead', in_channels=2048),
 
     Under ``MMSeparateDistributedDataParallel`` every child is a DDP
-    module: the model only *calls* them (one forward each per step) and
+    module: the model only *calls* them (one forward per backward) and
     reaches through the wrapper only for non-forward methods (the heads'
     ``loss_by_feat``).
 
@@ -103,14 +146,18 @@ class SemiMTL(MultiTaskSegmentor):
         depth_head (dict, optional): Depth head, e.g.
             :class:`ConvDepthHead`. Default: None.
         mode (str): One of ``'stl'``, ``'jtl'``, ``'semisd'``,
-            ``'semimtl'``. Default: 'semimtl'.
+            ``'semimtl'``, ``'da'``. Default: 'semimtl'.
         inter_mode (str): ``'m1'``, ``'m2'`` or ``'m3'`` (Eq. 4, 5, 6).
             Default: 'm2'.
         num_domains (int): Number of domains ``K``. Default: 2.
         task_weights (dict): ``w_t`` per task; tasks left out keep the
             paper's weight. Default: ``dict(seg=1.0, depth=0.01)``.
         lambda_intra (float): Weight of ``L_intra``. Default: 0.001.
-        lambda_inter (float): Weight of ``L_inter``. Default: 0.0001.
+        lambda_inter (float): Weight of ``L_inter`` (``'da'``: of the
+            target's adversarial term). Default: 0.0001.
+        generator_update (str): ``'per_domain'`` (Algorithm 1: one
+            generator update per domain's mini-batch) or ``'pooled'`` (one
+            update per batch). Default: 'per_domain'.
         discriminator (dict): Discriminator config without ``in_channels``
             and ``num_domains`` (set per task and mode here). Default:
             ``dict(type='TaskDiscriminator')``.
@@ -135,6 +182,7 @@ class SemiMTL(MultiTaskSegmentor):
                  task_weights: Dict[str, float] = dict(seg=1.0, depth=0.01),
                  lambda_intra: float = 0.001,
                  lambda_inter: float = 0.0001,
+                 generator_update: str = 'per_domain',
                  discriminator: ConfigType = dict(type='TaskDiscriminator'),
                  neck: OptConfigType = None,
                  train_cfg: OptConfigType = None,
@@ -147,11 +195,14 @@ class SemiMTL(MultiTaskSegmentor):
         if inter_mode not in INTER_MODES:
             raise ValueError(f'SemiMTL: inter_mode must be one of '
                              f'{INTER_MODES}, got {inter_mode!r}')
-        if mode == 'semisd' and inter_mode != 'm2':
+        if mode in ('semisd', 'da') and inter_mode != 'm2':
             raise ValueError(
-                "SemiMTL: mode='semisd' has a binary discriminator without "
-                "domain classes, so only inter_mode='m2' (towards the ground "
-                f'truth) applies; got {inter_mode!r}')
+                f"SemiMTL: mode={mode!r} has a binary discriminator without "
+                "domain classes, so only inter_mode='m2' (towards class 0) "
+                f'applies; got {inter_mode!r}')
+        if generator_update not in GENERATOR_UPDATES:
+            raise ValueError(f'SemiMTL: generator_update must be one of '
+                             f'{GENERATOR_UPDATES}, got {generator_update!r}')
         if int(num_domains) != num_domains or num_domains < 1:
             raise ValueError(f'SemiMTL: num_domains must be a positive int, '
                              f'got {num_domains}')
@@ -173,6 +224,7 @@ class SemiMTL(MultiTaskSegmentor):
             init_cfg=init_cfg)
         self.mode = mode
         self.inter_mode = inter_mode
+        self.generator_update = generator_update
         self.num_domains = int(num_domains)
         self.task_weights = dict(seg=1.0, depth=0.01)
         self.task_weights.update({
@@ -187,7 +239,7 @@ class SemiMTL(MultiTaskSegmentor):
         if mode == 'stl' and len(self.tasks) != 1:
             raise ValueError("SemiMTL: mode='stl' takes exactly one of "
                              f'seg_head / depth_head, got {self.tasks}')
-        if mode != 'stl' and len(self.tasks) != 2:
+        if mode in ('jtl', 'semimtl') and len(self.tasks) != 2:
             raise ValueError(f'SemiMTL: mode={mode!r} needs both seg_head and '
                              f'depth_head, got {self.tasks}')
         if self.with_seg_head and self.seg_head.out_channels < 2:
@@ -195,20 +247,20 @@ class SemiMTL(MultiTaskSegmentor):
                 'SemiMTL: the seg head must output one logit per class '
                 f'(out_channels >= 2), got {self.seg_head.out_channels}')
         self.discriminators: Optional[DiscriminatorDict] = None
-        if mode in ('semisd', 'semimtl'):
+        if mode in ('semisd', 'semimtl', 'da'):
             self.discriminators = self._build_discriminators(discriminator)
         self.discriminator_inputs: Optional[Dict[str, Dict[str,
                                                            Tensor]]] = None
 
     def _build_discriminators(self,
                               discriminator: ConfigType) -> DiscriminatorDict:
-        """One discriminator per task: ``K + 1`` classes (SemiSD: 2)."""
+        """One discriminator per task: ``K + 1`` classes (SemiSD, DA: 2)."""
         for key in ('in_channels', 'num_domains'):
             if key in discriminator:
                 raise ValueError(
                     f'SemiMTL: discriminator.{key} is set by the model (from '
                     'the task and the mode); remove it from the config')
-        num_domains = 1 if self.mode == 'semisd' else self.num_domains
+        num_domains = self.num_domains if self.mode == 'semimtl' else 1
         discriminators = dict()
         for task in self.tasks:
             cfg = copy.deepcopy(dict(discriminator))
@@ -317,6 +369,25 @@ class SemiMTL(MultiTaskSegmentor):
         }
         return domain_tensor, masks
 
+    def _labelled_domains(self, data_samples: SampleList,
+                          device: torch.device) -> Dict[str, List[int]]:
+        """Per task, the domains of the batch whose samples label it."""
+        domains, labelled = self._batch_info(data_samples, device)
+        return {
+            task: sorted(set(domains[mask].tolist()))
+            for task, mask in labelled.items()
+        }
+
+    @staticmethod
+    def _domain_groups(data_samples: SampleList) -> List[List[int]]:
+        """Indices of the samples of each domain, domains in ascending
+        order (samples without ``domain`` metainfo form one group)."""
+        groups: Dict[int, List[int]] = dict()
+        for i, sample in enumerate(data_samples):
+            groups.setdefault(int(sample.metainfo.get('domain', 0)),
+                              []).append(i)
+        return [groups[k] for k in sorted(groups)]
+
     def _supervised_loss(self, task: str, pred: Tensor,
                          data_samples: SampleList) -> Dict[str, Tensor]:
         """``w_t L_gt^t`` (key ``loss_{task}``) and the head's other items.
@@ -350,8 +421,8 @@ class SemiMTL(MultiTaskSegmentor):
         return pred.softmax(dim=1) if task == 'seg' else pred
 
     def _gt_to_discriminator(self, task: str, data_samples: SampleList,
-                             like: Tensor) -> Tensor:
-        """Discriminator input of the ground truth.
+                             like: Tensor) -> Tuple[Tensor, Tensor]:
+        """Discriminator input of the ground truth and its valid pixels.
 
         Segmentation: one-hot ``(N, C, H, W)``, ignore pixels all-zero.
         Depth: the target ``(N, 1, H, W)`` with non-finite (invalid) pixels
@@ -362,6 +433,10 @@ class SemiMTL(MultiTaskSegmentor):
             data_samples (list[SegDataSample]): Samples labelling ``task``.
             like (Tensor): A prediction input ``(B, C, H, W)`` whose dtype,
                 device and size the ground truth must match.
+
+        Returns:
+            tuple[Tensor, Tensor]: The input and a boolean ``(N, H, W)``
+            map, False where the pixel is ignored / invalid.
         """
         gt = stack_pixel_field(data_samples, _GT_FIELDS[task])[:, :1]
         if gt.shape[2:] != like.shape[2:]:
@@ -371,7 +446,8 @@ class SemiMTL(MultiTaskSegmentor):
         gt = gt.to(like.device)
         if task == 'depth':
             gt = gt.to(like.dtype)
-            return torch.where(torch.isfinite(gt), gt, torch.zeros_like(gt))
+            valid = torch.isfinite(gt)
+            return torch.where(valid, gt, torch.zeros_like(gt)), valid[:, 0]
         num_classes = like.shape[1]
         labels = gt[:, 0].long()
         valid = labels != self._unwrap(self.seg_head).ignore_index
@@ -381,7 +457,25 @@ class SemiMTL(MultiTaskSegmentor):
                 f'{num_classes - 1}] that are not the ignore index')
         one_hot = F.one_hot(torch.where(valid, labels, 0), num_classes)
         return one_hot.permute(0, 3, 1, 2).to(like.dtype) * \
-            valid[:, None].to(like.dtype)
+            valid[:, None].to(like.dtype), valid
+
+    @staticmethod
+    def _inside_image(data_samples: SampleList, size: Tuple[int, int],
+                      device: torch.device) -> Tensor:
+        """Boolean ``(B, H, W)``: False on the padding the data
+        preprocessor added (metainfo ``padding_size``, ``(left, right,
+        top, bottom)``)."""
+        h, w = size
+        inside = torch.ones((len(data_samples), h, w),
+                            dtype=torch.bool,
+                            device=device)
+        for i, sample in enumerate(data_samples):
+            left, right, top, bottom = sample.metainfo.get(
+                'padding_size', (0, 0, 0, 0))
+            if left or right or top or bottom:
+                inside[i] = False
+                inside[i, top:h - bottom, left:w - right] = True
+        return inside
 
     @contextmanager
     def _frozen_discriminators(self) -> Iterator[None]:
@@ -401,10 +495,11 @@ class SemiMTL(MultiTaskSegmentor):
             self.discriminators.train(was_training)
 
     def _inter_loss(self, task: str, logits: Tensor, domains: Tensor,
-                    labelled_domains: List[int]) -> Tensor:
+                    labelled_domains: List[int], valid: Tensor) -> Tensor:
         """``L_inter`` of the unlabelled samples of ``task``."""
-        if self.mode == 'semisd':
-            return intra_domain_loss(logits)  # towards class 0 (M2)
+        if self.mode in ('semisd', 'da'):
+            # towards class 0: ground truth (SemiSD, M2) / source (DA)
+            return intra_domain_loss(logits, valid)
         if self.inter_mode == 'm1' and not labelled_domains:
             raise ValueError(
                 f"SemiMTL: inter_mode='m1' aligns the predictions of "
@@ -412,24 +507,41 @@ class SemiMTL(MultiTaskSegmentor):
                 'sample of the batch labels it (every batch needs one '
                 'mini-batch per domain)')
         return inter_domain_loss(logits, self.inter_mode, domains,
-                                 labelled_domains)
+                                 labelled_domains, valid)
 
     def _generator_losses(
-        self, inputs: Tensor, data_samples: SampleList
+        self,
+        inputs: Tensor,
+        data_samples: SampleList,
+        labelled_domains: Optional[Dict[str, List[int]]] = None,
+        allow_empty: bool = False
     ) -> Tuple[Dict[str, Tensor], Optional[Dict[str, Dict[str, Tensor]]]]:
         """Loss items of ``L_G`` (Eq. 8) and the discriminator inputs.
 
         Args:
             inputs (Tensor): ``(B, 3, H, W)`` after the data preprocessor.
             data_samples (list[SegDataSample]): The samples.
+            labelled_domains (dict[str, list[int]], optional): Per task the
+                domains that label it (M1's targets), when ``data_samples``
+                is one domain's part of a batch. Default: None (from
+                ``data_samples``).
+            allow_empty (bool): Return no loss item, rather than raise,
+                when nothing in ``data_samples`` gives one. Default: False.
 
         Returns:
             tuple: The loss items, and (with discriminators) per task a dict
             with ``pred`` (detached discriminator input of every sample),
-            ``pred_domains`` ``(B,)`` and ``gt`` (ground-truth input of the
-            labelling samples, or None).
+            ``pred_domains`` ``(B,)``, ``pred_labels`` / ``pred_groups``
+            ``(B,)`` (class and Eq. 9 term of each prediction),
+            ``pred_valid`` ``(B, H, W)``, ``gt`` (ground-truth input of the
+            labelling samples, or None) and ``gt_valid``.
         """
         domains, labelled = self._batch_info(data_samples, inputs.device)
+        if labelled_domains is None:
+            labelled_domains = {
+                task: sorted(set(domains[mask].tolist()))
+                for task, mask in labelled.items()
+            }
         preds = self._generate(inputs)
         losses: Dict[str, Tensor] = dict()
         for task in self.tasks:
@@ -447,37 +559,99 @@ class SemiMTL(MultiTaskSegmentor):
             }
             with self._frozen_discriminators():
                 d_logits = self.discriminators(d_inputs)
+            inside = self._inside_image(data_samples, inputs.shape[2:],
+                                        inputs.device)
             cache = dict()
             for task in self.tasks:
                 mask = labelled[task]
-                if mask.any():
-                    losses[f'loss_adv_intra_{task}'] = self.lambda_intra * \
-                        intra_domain_loss(d_logits[task][mask])
-                if not mask.all():
-                    labelled_domains = sorted(set(domains[mask].tolist()))
-                    losses[f'loss_adv_inter_{task}'] = self.lambda_inter * \
-                        self._inter_loss(task, d_logits[task][~mask],
-                                         domains[~mask], labelled_domains)
-                gt = None
+                gt, gt_valid = None, None
+                pred_valid = inside.clone()
                 if mask.any():
                     index = mask.nonzero().squeeze(1).tolist()
-                    gt = self._gt_to_discriminator(
+                    gt, gt_valid = self._gt_to_discriminator(
                         task, [data_samples[i] for i in index], d_inputs[task])
+                    gt_valid = gt_valid & inside[mask]
+                    if self.mode != 'da':
+                        pred_valid[mask] = gt_valid
+                if mask.any() and self.mode != 'da':
+                    losses[f'loss_adv_intra_{task}'] = self.lambda_intra * \
+                        intra_domain_loss(d_logits[task][mask],
+                                          pred_valid[mask])
+                if not mask.all() and (self.mode != 'da'
+                                       or labelled_domains[task]):
+                    losses[f'loss_adv_inter_{task}'] = self.lambda_inter * \
+                        self._inter_loss(task, d_logits[task][~mask],
+                                         domains[~mask],
+                                         labelled_domains[task],
+                                         pred_valid[~mask])
+                if self.mode == 'da':
+                    # source predictions -> 0, target predictions -> 1
+                    labels = (~mask).long()
+                    groups, gt, gt_valid = labels, None, None
+                elif self.mode == 'semisd':
+                    labels, groups = torch.ones_like(domains), domains
+                else:
+                    labels, groups = domains, domains
                 cache[task] = dict(
-                    pred=d_inputs[task].detach(), pred_domains=domains, gt=gt)
-        if not any('loss' in key for key in losses):
+                    pred=d_inputs[task].detach(),
+                    pred_domains=domains,
+                    pred_labels=labels,
+                    pred_groups=groups,
+                    pred_valid=pred_valid,
+                    gt=gt,
+                    gt_valid=gt_valid)
+        if not allow_empty and not any('loss' in key for key in losses):
             raise ValueError(
                 f'SemiMTL (mode={self.mode!r}): no sample of the batch labels '
                 f'any of the tasks {self.tasks}, so there is nothing to learn '
                 'from it')
         return losses, cache
 
+    @staticmethod
+    def _merge_items(items: List[Dict[str, Tensor]]) -> Dict[str, Tensor]:
+        """Loss items of several updates: losses summed, others averaged."""
+        merged: Dict[str, List[Tensor]] = dict()
+        for item in items:
+            for key, value in item.items():
+                merged.setdefault(key, []).append(value)
+        return {
+            key: sum(values) if 'loss' in key else sum(values) / len(values)
+            for key, values in merged.items()
+        }
+
+    @staticmethod
+    def _merge_caches(caches: List[Dict[str, Dict[str, Tensor]]]
+                      ) -> Dict[str, Dict[str, Tensor]]:
+        """Concatenate the discriminator inputs of several updates."""
+        merged = dict()
+        for task in caches[0]:
+            entries = [cache[task] for cache in caches]
+            entry = {
+                key: torch.cat([e[key] for e in entries])
+                for key in entries[0] if not key.startswith('gt')
+            }
+            with_gt = [e for e in entries if e['gt'] is not None]
+            for key in ('gt', 'gt_valid'):
+                entry[key] = torch.cat([e[key] for e in with_gt]) \
+                    if with_gt else None
+            merged[task] = entry
+        return merged
+
+    def _updates(self, data_samples: SampleList) -> List[List[int]]:
+        """The sample indices of each generator update of a batch."""
+        if self.generator_update == 'pooled':
+            return [list(range(len(data_samples)))]
+        return self._domain_groups(data_samples)
+
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
         """The generator's loss items (Eq. 8).
 
-        The discriminators take no gradient from these losses. Use
-        :meth:`train_step` to train: it also keeps the discriminator inputs.
+        With ``generator_update='per_domain'`` the items of every domain's
+        mini-batch, each from its own forward pass, summed (means for
+        non-loss items). The discriminators take no gradient from these
+        losses. Use :meth:`train_step` to train: it updates the generator
+        (once per domain) and keeps the discriminator inputs.
 
         Args:
             inputs (Tensor): ``(B, 3, H, W)``.
@@ -488,7 +662,21 @@ class SemiMTL(MultiTaskSegmentor):
         Returns:
             dict[str, Tensor]: Loss items (see the class docstring).
         """
-        return self._generator_losses(inputs, data_samples)[0]
+        updates = self._updates(data_samples)
+        if len(updates) == 1:
+            return self._generator_losses(inputs, data_samples)[0]
+        labelled_domains = self._labelled_domains(data_samples, inputs.device)
+        items = []
+        for index in updates:
+            losses, _ = self._generator_losses(
+                inputs[index], [data_samples[i] for i in index],
+                labelled_domains,
+                allow_empty=True)
+            items.append(losses)
+        merged = self._merge_items(items)
+        if not any('loss' in key for key in merged):
+            self._generator_losses(inputs, data_samples)  # raises
+        return merged
 
     @staticmethod
     def _select(optim_wrapper: Union[OptimWrapper, Mapping], key: str,
@@ -505,7 +693,11 @@ class SemiMTL(MultiTaskSegmentor):
     def train_step(
             self, data: Union[dict, tuple, list],
             optim_wrapper: Union[OptimWrapper, Mapping]) -> Dict[str, Tensor]:
-        """The generator step: one update of ``G`` on ``L_G`` (Eq. 8).
+        """The generator step: update ``G`` on ``L_G`` (Eq. 8).
+
+        ``generator_update='per_domain'`` (Algorithm 1): one forward pass
+        and one update per domain of the batch, domains in ascending order;
+        ``'pooled'``: one forward pass and one update on the whole batch.
 
         Args:
             data (dict | tuple | list): A batch from the dataloader.
@@ -514,7 +706,8 @@ class SemiMTL(MultiTaskSegmentor):
                 a plain ``OptimWrapper`` only for ``stl`` / ``jtl``.
 
         Returns:
-            dict[str, Tensor]: Log variables (``loss`` and the loss items).
+            dict[str, Tensor]: Log variables (``loss`` and the loss items,
+            summed over the updates).
         """
         if isinstance(optim_wrapper, (OptimWrapperDict, Mapping)):
             wrapper = self._select(optim_wrapper, 'generator', 'train_step')
@@ -527,31 +720,73 @@ class SemiMTL(MultiTaskSegmentor):
             wrapper = optim_wrapper
         with wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
-            losses, cache = self._generator_losses(data['inputs'],
-                                                   data['data_samples'])
-        parsed_losses, log_vars = self.parse_losses(losses)
-        wrapper.update_params(parsed_losses)
-        self.discriminator_inputs = cache
-        return log_vars
+        inputs, data_samples = data['inputs'], data['data_samples']
+        updates = self._updates(data_samples)
+        if len(updates) > 1 and getattr(wrapper, '_accumulative_counts',
+                                        1) != 1:
+            raise ValueError(
+                "SemiMTL: generator_update='per_domain' makes one generator "
+                'update per domain, which gradient accumulation '
+                '(accumulative_counts > 1) would merge; use '
+                "generator_update='pooled' with accumulation")
+        labelled_domains = self._labelled_domains(data_samples, inputs.device)
+        log_items, caches = [], []
+        for index in updates:
+            with wrapper.optim_context(self):
+                try:
+                    losses, cache = self._generator_losses(
+                        inputs[index], [data_samples[i] for i in index],
+                        labelled_domains,
+                        allow_empty=len(updates) > 1)
+                except ValueError as e:
+                    if len(updates) == 1 or 'more than 1 value per ' \
+                            'channel' not in str(e):
+                        raise
+                    domain = data_samples[index[0]].metainfo.get('domain')
+                    raise ValueError(
+                        "SemiMTL: generator_update='per_domain' runs each "
+                        "domain's mini-batch through batch norm alone, and "
+                        f'domain {domain} has {len(index)} sample(s) in this '
+                        f'batch ({e}); give every domain >= 2 samples '
+                        '(MultiSourceSampler batch_size_per_source) or use '
+                        "generator_update='pooled'") from e
+            if cache is not None:
+                caches.append(cache)
+            if not any('loss' in key for key in losses):
+                continue  # this domain labels nothing the model learns
+            parsed_losses, log_vars = self.parse_losses(losses)
+            wrapper.update_params(parsed_losses)
+            log_items.append(log_vars)
+        if not log_items:
+            self._generator_losses(inputs, data_samples)  # raises
+        self.discriminator_inputs = self._merge_caches(caches) \
+            if caches else None
+        return self._merge_items(log_items)
 
     # ------------------------------------------------------------------
     # Discriminators
     # ------------------------------------------------------------------
+    @staticmethod
     def _discriminator_batch(
-            self, entry: Dict[str, Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
-        """Inputs, class labels and Eq. 9 terms of one task's discriminator.
+        entry: Dict[str, Tensor]
+    ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Inputs, class labels, Eq. 9 terms and valid pixels of one task's
+        discriminator.
 
-        Ground truth -> class 0 (term 0); predictions of domain ``k`` ->
-        class ``k`` (SemiSD: 1), term ``k``.
+        Ground truth -> class 0 (term 0); predictions -> ``pred_labels``
+        (their domain ``k``; SemiSD: 1; DA: 0 source, 1 target), terms
+        ``pred_groups``.
         """
-        pred, domains, gt = entry['pred'], entry['pred_domains'], entry['gt']
-        pred_labels = torch.ones_like(domains) if self.mode == 'semisd' \
-            else domains
+        pred, labels, groups = (entry['pred'], entry['pred_labels'],
+                                entry['pred_groups'])
+        valid, gt = entry['pred_valid'], entry['gt']
         if gt is None:
-            return pred, pred_labels, domains
-        zeros = domains.new_zeros(gt.shape[0])
-        return (torch.cat([gt, pred]), torch.cat([zeros, pred_labels]),
-                torch.cat([zeros, domains]))
+            return pred, labels, groups, valid
+        zeros = labels.new_zeros(gt.shape[0])
+        # the ground truth's own term (prediction terms are domains >= 1)
+        return (torch.cat([gt, pred]), torch.cat([zeros, labels]),
+                torch.cat([zeros - 1, groups]),
+                torch.cat([entry['gt_valid'], valid]))
 
     def discriminator_step(
             self, optim_wrapper: Union[OptimWrapper,
@@ -560,8 +795,9 @@ class SemiMTL(MultiTaskSegmentor):
 
         Each discriminator classifies the ground truth of the samples that
         label its task as class 0 and the (detached) predictions of every
-        sample as their domain ``k`` (SemiSD: 1). The generator takes no
-        part. The cached inputs are cleared afterwards.
+        sample as their domain ``k`` (SemiSD: 1; DA: source 0, target 1),
+        over the valid pixels only (see the class docstring). The generator
+        takes no part. The cached inputs are cleared afterwards.
 
         Args:
             optim_wrapper (OptimWrapper | OptimWrapperDict): The
@@ -591,8 +827,8 @@ class SemiMTL(MultiTaskSegmentor):
             })
             losses = {
                 f'loss_d_{task}': discriminator_loss(logits[task], labels,
-                                                     groups)
-                for task, (_, labels, groups) in batches.items()
+                                                     groups, valid)
+                for task, (_, labels, groups, valid) in batches.items()
             }
         wrapper.update_params(sum(losses.values()))
         self.discriminator_inputs = None

@@ -109,6 +109,107 @@ def test_semisd_discriminator_loss_labels_every_prediction_one():
         -math.log(p[0]) - 2 * math.log(p[1]), rel=1e-6)
 
 
+# A crafted 2x3 map: pixel (0, 0) and the whole row 1 of sample 1 are
+# masked (an ignored / invalid ground-truth pixel, padding).
+VALID = torch.tensor([[[False, True, True], [True, True, True]],
+                      [[True, True, True], [False, False, False]]])
+
+
+def _varied_logits(num_classes=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(2, num_classes, 2, 3, generator=gen)
+
+
+def _poison(logits, valid=VALID, finite=False):
+    """The logits with other values (huge, inf, NaN) under the mask."""
+    out = logits.clone()
+    hidden = (~valid)[:, None].expand_as(out)
+    garbage = torch.tensor([1e4, -50.0, 7.0]) if finite else torch.tensor(
+        [1e4, float('inf'), float('nan')])
+    out[hidden] = garbage.repeat(hidden.sum() // 3 + 1)[:hidden.sum()]
+    return out
+
+
+def _nll(logits, cls):
+    """-log softmax(logits)_cls per pixel, (N, H, W)."""
+    return -torch.log_softmax(logits, dim=1)[:, cls]
+
+
+@pytest.mark.parametrize('which', ['intra', 'm1', 'm2', 'm3'])
+def test_generator_terms_ignore_the_values_under_the_mask(which):
+    logits = _varied_logits()
+    domains = torch.tensor([2, 1])
+
+    def loss(x):
+        if which == 'intra':
+            return intra_domain_loss(x, VALID)
+        return inter_domain_loss(x, which, domains, [1], VALID)
+
+    value = loss(logits)
+    assert loss(_poison(logits)).item() == pytest.approx(value.item(),
+                                                         rel=1e-6)
+    # the mean over the 7 valid pixels, computed here independently
+    p = torch.softmax(logits, dim=1)
+    per_pixel = {
+        'intra': -torch.log(p[:, 0]),
+        'm2': -torch.log(p[:, 0]),
+        'm1': -torch.log(p[:, 1]),
+        'm3': -torch.log(1 - p[torch.arange(2), domains]),
+    }[which]
+    assert value.item() == pytest.approx(per_pixel[VALID].mean().item(),
+                                         rel=1e-5)
+    assert value.item() != pytest.approx(per_pixel.mean().item(), rel=1e-3)
+    # masked pixels get no gradient, valid ones do
+    x = _poison(logits, finite=True).requires_grad_(True)
+    loss(x).backward()
+    assert torch.isfinite(x.grad).all()
+    assert (x.grad.abs().sum(1)[~VALID] == 0).all()
+    assert (x.grad.abs().sum(1)[VALID] > 0).all()
+
+
+def test_discriminator_loss_ignores_the_values_under_the_mask():
+    # ground truth (term 0, class 0) and a prediction of domain 2 (term 2)
+    logits = _varied_logits()
+    labels, groups = torch.tensor([0, 2]), torch.tensor([0, 2])
+    value = discriminator_loss(logits, labels, groups, VALID)
+    poisoned = discriminator_loss(_poison(logits), labels, groups, VALID)
+    assert poisoned.item() == pytest.approx(value.item(), rel=1e-6)
+    # each term is the mean over its own valid pixels (5 and 3 of them)
+    gt_term = _nll(logits, 0)[0][VALID[0]].mean()
+    pred_term = _nll(logits, 2)[1][VALID[1]].mean()
+    assert value.item() == pytest.approx((gt_term + pred_term).item(),
+                                         rel=1e-5)
+    # one term of two samples: pooled over their valid pixels (8 of 12)
+    pooled = discriminator_loss(logits, labels, torch.tensor([1, 1]), VALID)
+    nll = torch.stack([_nll(logits, 0)[0], _nll(logits, 2)[1]])
+    assert pooled.item() == pytest.approx(nll[VALID].mean().item(), rel=1e-5)
+
+
+def test_a_term_without_valid_pixels_is_zero_and_finite():
+    logits = _varied_logits().requires_grad_(True)
+    none = torch.zeros(2, 2, 3, dtype=torch.bool)
+    for value in (intra_domain_loss(logits, none),
+                  inter_domain_loss(logits, 'm2', torch.tensor([1, 2]), [1],
+                                    none),
+                  discriminator_loss(logits, torch.tensor([0, 1]),
+                                     torch.tensor([0, 1]), none)):
+        assert value.item() == 0.0
+        value.backward()
+        assert torch.isfinite(logits.grad).all()
+    # a fully masked term leaves the other term's value
+    half = VALID.clone()
+    half[1] = False
+    value = discriminator_loss(logits, torch.tensor([0, 1]),
+                               torch.tensor([0, 1]), half)
+    assert value.item() == pytest.approx(
+        _nll(logits, 0)[0][VALID[0]].mean().item(), rel=1e-5)
+
+
+def test_a_mask_of_the_wrong_shape_raises():
+    with pytest.raises(ValueError, match=r'boolean \(N, H, W\) map'):
+        intra_domain_loss(_varied_logits(), VALID[:, 0])
+
+
 def test_gradients_of_the_generator_losses_reach_the_logits():
     logits = _constant_logits(LOGITS, num=2).requires_grad_(True)
     inter_domain_loss(logits, 'm3', torch.tensor([1, 2]), [1]).backward()

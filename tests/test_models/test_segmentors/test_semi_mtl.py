@@ -348,16 +348,20 @@ def test_adversarial_terms_by_hand_with_a_fixed_discriminator(
         1e-4 * expected[1], rel=1e-5)
 
 
-def test_m3_uses_each_unlabelled_sample_own_domain():
+@pytest.mark.parametrize('update', ['pooled', 'per_domain'])
+def test_m3_uses_each_unlabelled_sample_own_domain(update):
     # K = 3: domain 1 labels seg; domains 2 and 3 do not.
-    model = _build(num_domains=3, inter_mode='m3')
+    model = _build(num_domains=3, inter_mode='m3', generator_update=update)
     logits = [0.1, 0.6, -0.5, 0.9]
     _fix_discriminators(model, seg=logits, depth=[0.0] * 4)
-    batch = _batch((SEG_ONLY, (2, ('depth', )), (3, ('depth', ))))
+    batch = _batch((SEG_ONLY, SEG_ONLY, (2, ('depth', )), (2, ('depth', )),
+                    (3, ('depth', )), (3, ('depth', ))))
     data = model.data_preprocessor(batch, True)
     losses = model.loss(data['inputs'], data['data_samples'])
     p = _probs(logits)
-    expected = (-math.log(1 - p[2]) - math.log(1 - p[3])) / 2
+    terms = (-math.log(1 - p[2]), -math.log(1 - p[3]))
+    # one mean over the pooled samples, or one term per domain's update
+    expected = sum(terms) / 2 if update == 'pooled' else sum(terms)
     assert losses['loss_adv_inter_seg'].item() == pytest.approx(
         1e-4 * expected, rel=1e-5)
 
@@ -396,6 +400,114 @@ def test_discriminator_loss_by_hand_labels_ground_truth_and_domains(semimtl):
             expected, rel=1e-5)
 
 
+class _PixelLogits(torch.nn.Module):
+    """Stand-in discriminator: the same crafted ``(C, H, W)`` logits for
+    every input (a parameter keeps the optimizer and the graph alive)."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.register_buffer('logits', logits)
+        self.offset = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return (self.logits + self.offset)[None].expand(x.shape[0], -1, -1, -1)
+
+
+def _uneven_batch(seed=0):
+    """Domain 1 labels seg (64x56 images, padded on columns 56-63; labels
+    ignored on rows 0-3 and 56-63); domain 2 labels depth (56x64 images,
+    padded on rows 56-63; depth invalid on rows 52-55 and columns 56-63).
+    So every segmentation pixel of rows 56-63 and every depth pixel of
+    columns 56-63 is masked in every sample, labelled or not."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for domain, (h, w) in ((1, (64, 56)), (1, (64, 56)), (2, (56, 64)),
+                           (2, (56, 64))):
+        inputs.append(
+            torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=gen))
+        sample = SegDataSample(
+            metainfo=dict(
+                img_path=f'domain{domain}.png',
+                domain=domain,
+                labelled_tasks=('seg', ) if domain == 1 else ('depth', ),
+                img_shape=(h, w),
+                ori_shape=(h, w),
+                flip=False))
+        if domain == 1:
+            labels = torch.randint(0, NUM_CLASSES, (1, h, w), generator=gen)
+            labels[:, :4] = 255
+            labels[:, 56:] = 255
+            sample.gt_sem_seg = PixelData(data=labels)
+        else:
+            depth = torch.rand(1, h, w, generator=gen)
+            depth[:, :2] = 0.0  # valid
+            depth[:, 52:] = NAN
+            depth[:, :, 56:] = NAN
+            sample.gt_depth_map = PixelData(data=depth)
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _masked_run(model, seg_logits, depth_logits):
+    """Generator items and L_D with stand-in discriminators."""
+    model.discriminators['seg'] = _PixelLogits(seg_logits)
+    model.discriminators['depth'] = _PixelLogits(depth_logits)
+    optim = _optim(model, g_lr=0.0)
+    log_vars = model.train_step(_uneven_batch(), optim)
+    d_vars = model.discriminator_step(optim['discriminator'])
+    return {**log_vars, **d_vars}
+
+
+def test_ignored_and_invalid_pixels_are_masked_out_of_every_adversarial_loss(
+        semimtl):
+    """Masks: ignored / invalid ground truth out of L_D and L_intra (and
+    the L_D term of the same samples' predictions), padding out of every
+    term (L_inter included), as AdvSemiSeg; the values under the mask do
+    not change any loss."""
+    gen = torch.Generator().manual_seed(1)
+    seg_logits = torch.randn(3, SIZE, SIZE, generator=gen)
+    depth_logits = torch.randn(3, SIZE, SIZE, generator=gen)
+    items = _masked_run(copy.deepcopy(semimtl), seg_logits, depth_logits)
+
+    rows = torch.arange(SIZE)[:, None].expand(SIZE, SIZE)
+    cols = torch.arange(SIZE)[None].expand(SIZE, SIZE)
+    seg_d1 = (rows >= 4) & (rows < 56) & (cols < 56)  # labelled: GT valid
+    seg_d2 = rows < 56  # unlabelled: inside the image
+    depth_d2 = (rows < 52) & (cols < 56)
+    depth_d1 = cols < 56
+
+    def nll(logits, cls, where):
+        return -torch.log_softmax(logits, 0)[cls][where].mean().item()
+
+    expected = {
+        'loss_adv_intra_seg': 1e-3 * nll(seg_logits, 0, seg_d1),
+        'loss_adv_inter_seg': 1e-4 * nll(seg_logits, 0, seg_d2),
+        'loss_adv_intra_depth': 1e-3 * nll(depth_logits, 0, depth_d2),
+        'loss_adv_inter_depth': 1e-4 * nll(depth_logits, 0, depth_d1),
+        # Eq. 9: GT -> 0, predictions of domain 1 -> 1, of domain 2 -> 2
+        'loss_d_seg': nll(seg_logits, 0, seg_d1) +
+        nll(seg_logits, 1, seg_d1) + nll(seg_logits, 2, seg_d2),
+        'loss_d_depth': nll(depth_logits, 0, depth_d2) +
+        nll(depth_logits, 1, depth_d1) + nll(depth_logits, 2, depth_d2),
+    }
+    for key, value in expected.items():
+        assert items[key].item() == pytest.approx(value, rel=1e-5), key
+
+    # Other values where every sample is masked: no loss changes ...
+    seg_other, depth_other = seg_logits.clone(), depth_logits.clone()
+    seg_other[:, 56:] = torch.tensor([9.0, -9.0, 3.0])[:, None, None]
+    depth_other[:, :, 56:] = torch.tensor([-7.0, 8.0, 0.5])[:, None, None]
+    other = _masked_run(copy.deepcopy(semimtl), seg_other, depth_other)
+    for key in expected:
+        assert other[key].item() == pytest.approx(items[key].item(),
+                                                  rel=1e-6), key
+    # ... while other values on a valid pixel do.
+    seg_other[0, 10, 10] += 5.0
+    other = _masked_run(copy.deepcopy(semimtl), seg_other, depth_other)
+    assert other['loss_d_seg'].item() != pytest.approx(
+        items['loss_d_seg'].item(), rel=1e-4)
+
+
 def test_discriminator_inputs_of_the_generator_step(semimtl):
     model = copy.deepcopy(semimtl)
     batch = _batch()
@@ -423,7 +535,9 @@ def test_discriminator_inputs_of_the_generator_step(semimtl):
 
 
 def test_a_few_steps_teach_the_discriminators():
-    model = _build()
+    # one sample per domain: a per-domain update would batch-normalise one
+    # sample (the PSP head's 1x1 pooling branch cannot)
+    model = _build(generator_update='pooled')
     optim = _optim(model, g_lr=1e-3, d_lr=5e-3)
     d_losses = []
     for step in range(8):
@@ -433,6 +547,124 @@ def test_a_few_steps_teach_the_discriminators():
     # chance level: 3 terms of ln 3 per task
     assert d_losses[0] == pytest.approx(6 * math.log(3), rel=0.1)
     assert d_losses[-1] < d_losses[0] - 1.0
+
+
+class _CountingOptimWrapper(OptimWrapper):
+    """An OptimWrapper that counts its optimizer steps."""
+
+    steps = 0
+
+    def step(self, **kwargs):
+        self.steps += 1
+        super().step(**kwargs)
+
+
+def _spy_generator_passes(model):
+    """Record the domains of the samples of every generator pass."""
+    passes = []
+    original = model._generator_losses
+
+    def spy(inputs, data_samples, *args, **kwargs):
+        passes.append([s.metainfo['domain'] for s in data_samples])
+        assert inputs.shape[0] == len(data_samples)
+        return original(inputs, data_samples, *args, **kwargs)
+
+    model._generator_losses = spy
+    return passes
+
+
+@pytest.mark.parametrize('update,num_domains,steps', [('per_domain', 2, 2),
+                                                      ('pooled', 2, 1),
+                                                      ('per_domain', 3, 3),
+                                                      ('pooled', 3, 1)])
+def test_generator_updates_per_iteration_follow_algorithm_1(
+        update, num_domains, steps):
+    """Algorithm 1: K generator updates per iteration, the k-th on domain
+    k's mini-batch alone; 'pooled': one update on the whole batch. The
+    discriminators are updated once, on the predictions of all domains."""
+    model = _build(generator_update=update, num_domains=num_domains)
+    gen = [
+        p for n, p in model.named_parameters()
+        if not n.startswith('discriminators.')
+    ]
+    g_optim = _CountingOptimWrapper(torch.optim.SGD(gen, lr=0.01))
+    d_optim = _CountingOptimWrapper(
+        torch.optim.Adam(model.discriminators.parameters(), lr=1e-4))
+    optim = OptimWrapperDict(generator=g_optim, discriminator=d_optim)
+    passes = _spy_generator_passes(model)
+    # domains interleaved in the batch
+    third = (3, ('depth', ))
+    order = (DEPTH_ONLY, SEG_ONLY, DEPTH_ONLY, SEG_ONLY) + (
+        (third, third) if num_domains == 3 else ())
+    batch = _batch(order)
+    domains = [d for d, _ in order]
+    log_vars = model.train_step(batch, optim)
+    assert g_optim.steps == steps
+    if update == 'per_domain':
+        assert passes == [[k, k] for k in range(1, num_domains + 1)]
+    else:
+        assert passes == [domains]
+    assert torch.isfinite(log_vars['loss'])
+    cache = model.discriminator_inputs['seg']
+    assert sorted(cache['pred_domains'].tolist()) == sorted(domains)
+    model.discriminator_step(optim)
+    assert d_optim.steps == 1 and g_optim.steps == steps
+
+
+def test_per_domain_updates_refuse_gradient_accumulation(semimtl):
+    model = copy.deepcopy(semimtl)
+    optim = dict(
+        generator=OptimWrapper(
+            torch.optim.SGD(model.backbone.parameters(), lr=0.01),
+            accumulative_counts=2))
+    with pytest.raises(ValueError, match='accumulative_counts'):
+        model.train_step(_batch(), optim)
+
+
+def test_per_domain_updates_name_a_domain_too_small_for_batch_norm():
+    # one sample per domain: the PSP head's 1x1 pooling branch cannot be
+    # batch-normalised
+    model = _build()
+    with pytest.raises(ValueError, match='domain 1 has 1 sample'):
+        model.train_step(_batch((SEG_ONLY, DEPTH_ONLY)), _optim(model))
+
+
+def test_each_per_domain_update_sees_only_its_domain():
+    """The predictions of domain 1 come from the untouched generator run on
+    domain 1's samples alone (batch norm included); those of domain 2 from
+    the generator after domain 1's update."""
+    no_dropout = dict(_cfg()['seg_head'], dropout_ratio=0.0)
+    batch = _batch((DEPTH_ONLY, SEG_ONLY, DEPTH_ONLY, SEG_ONLY))
+
+    def alone(model, domain):
+        data = model.data_preprocessor(copy.deepcopy(batch), True)
+        index = [
+            i for i, s in enumerate(data['data_samples'])
+            if s.metainfo['domain'] == domain
+        ]
+        with torch.no_grad():
+            return model._generate(data['inputs'][index])['depth']
+
+    cached = {}
+    for update in ('per_domain', 'pooled'):
+        model = _build(seg_head=no_dropout, generator_update=update)
+        before = copy.deepcopy(model)
+        model.train_step(copy.deepcopy(batch), _optim(model))
+        entry = model.discriminator_inputs['depth']
+        cached[update] = {
+            k: entry['pred'][entry['pred_domains'] == k]
+            for k in (1, 2)
+        }
+        expected = {k: alone(before, k) for k in (1, 2)}
+        if update == 'per_domain':
+            assert torch.allclose(cached[update][1], expected[1], atol=1e-6)
+            # domain 2 ran after domain 1's update
+            assert not torch.allclose(
+                cached[update][2], expected[2], atol=1e-4)
+        else:
+            # one forward on both domains: mixed batch statistics
+            assert not torch.allclose(
+                cached[update][1], expected[1], atol=1e-4)
 
 
 @pytest.mark.parametrize('mode,heads', [('jtl', ('seg', 'depth')),
@@ -481,13 +713,82 @@ def test_predict_gives_maps_at_the_original_size(semimtl):
         assert result.pred_depth_map.data.shape == (1, 90, 100)
 
 
+@pytest.mark.parametrize('task', ['seg', 'depth'])
+def test_da_is_output_space_adaptation_of_a_single_task_model(task):
+    """AdaptSegNet on one task: a binary discriminator, source (the samples
+    that label the task) predictions -> 0, target predictions -> 1; the
+    target's adversarial term pulls towards 0; no ground truth, no
+    L_intra."""
+    other = 'depth' if task == 'seg' else 'seg'
+    model = _build(mode='da', **{f'{other}_head': None})
+    assert set(model.discriminators) == {task}
+    assert model.discriminators[task].classifier.out_channels == 2
+    logits = [0.7, -0.4]
+    _fix_discriminators(model, **{task: logits})
+    optim = _optim(model)
+    log_vars = model.train_step(_batch(), optim)
+    assert {k for k in log_vars if k.startswith('loss_')} == {
+        f'loss_{task}', f'loss_adv_inter_{task}'
+    }
+    p = _probs(logits)
+    assert log_vars[f'loss_adv_inter_{task}'].item() == pytest.approx(
+        1e-4 * -math.log(p[0]), rel=1e-5)
+    entry = model.discriminator_inputs[task]
+    assert entry['gt'] is None
+    source = 1 if task == 'seg' else 2
+    assert entry['pred_labels'].tolist() == [
+        0 if d == source else 1 for d in entry['pred_domains'].tolist()
+    ]
+    d_vars = model.discriminator_step(optim)
+    assert d_vars[f'loss_d_{task}'].item() == pytest.approx(
+        -math.log(p[0]) - math.log(p[1]), rel=1e-5)
+
+
+def test_semisd_with_one_head_adapts_a_single_task_model():
+    """The paper's wording of DA (ground truth vs prediction): SemiSD's
+    binary discriminator on a single-task model."""
+    model = _build(mode='semisd', depth_head=None)
+    _fix_discriminators(model, seg=[0.3, -0.4])
+    optim = _optim(model)
+    log_vars = model.train_step(_batch(), optim)
+    p = _probs([0.3, -0.4])
+    assert log_vars['loss_adv_intra_seg'].item() == pytest.approx(
+        1e-3 * -math.log(p[0]), rel=1e-5)
+    assert log_vars['loss_adv_inter_seg'].item() == pytest.approx(
+        1e-4 * -math.log(p[0]), rel=1e-5)
+    d_vars = model.discriminator_step(optim)
+    assert d_vars['loss_d_seg'].item() == pytest.approx(
+        -math.log(p[0]) - 2 * math.log(p[1]), rel=1e-5)
+
+
+def test_da_ignores_the_ground_truth_holes_and_masks_padding():
+    """DA has no ground truth input: a labelled (source) prediction counts
+    on every pixel of its image, padding never."""
+    model = _build(mode='da', depth_head=None)
+    model.train_step(_uneven_batch(), _optim(model))
+    entry = model.discriminator_inputs['seg']
+    valid = entry['pred_valid']
+    domains = entry['pred_domains'].tolist()
+    for i, domain in enumerate(domains):
+        expected = torch.ones(SIZE, SIZE, dtype=torch.bool)
+        if domain == 1:
+            expected[:, 56:] = False
+        else:
+            expected[56:] = False
+        assert torch.equal(valid[i], expected)
+
+
 @pytest.mark.parametrize(
     'overrides,match',
     [(dict(mode='gan'), 'mode must be one of'),
+     (dict(mode='da', inter_mode='m3'), "only inter_mode='m2'"),
+     (dict(generator_update='async'), 'generator_update must be one of'),
      (dict(inter_mode='m4'), 'inter_mode must be one of'),
      (dict(mode='semisd', inter_mode='m1'), "only inter_mode='m2'"),
      (dict(mode='stl'), 'exactly one'),
      (dict(mode='jtl', depth_head=None), 'needs both'),
+     (dict(mode='semimtl', seg_head=None), 'needs both'),
+     (dict(mode='da', seg_head=None, depth_head=None), 'got neither'),
      (dict(num_domains=0), 'num_domains'),
      (dict(task_weights=dict(normals=1.0)), 'unknown tasks'),
      (dict(discriminator=dict(type='TaskDiscriminator', in_channels=3)),
@@ -533,6 +834,7 @@ def test_registered_and_a_multi_task_segmentor(semimtl):
     assert semimtl.task_weights == dict(seg=1.0, depth=0.01)
     assert (semimtl.lambda_intra, semimtl.lambda_inter) == (1e-3, 1e-4)
     assert semimtl.inter_mode == 'm2'
+    assert semimtl.generator_update == 'per_domain'
 
 
 def test_training_under_separate_ddp(tmp_path):

@@ -1,0 +1,25 @@
+# DA_Seg baseline (Table 2): output-space domain adaptation (AdaptSegNet,
+# Tsai et al. 2018, the paper's [56]) of the single-task segmentation
+# network. Potsdam with segmentation labels is the source (domain 1), the
+# unlabelled Vaihingen images the target (domain 2). A binary
+# discriminator on the softmax output tells source predictions (class 0)
+# from target predictions (class 1); the generator's adversarial term on
+# the target (weight lambda_inter, the paper's "same hyperparameters among
+# all methods") pulls them towards the source. No ground truth enters the
+# discriminator and there is no intra-domain term. One generator update
+# per iteration on source + target, as AdaptSegNet does.
+_base_ = './semimtl_r101_isprs_cross-dataset.py'
+model = dict(mode='da', depth_head=None, generator_update='pooled')
+target_source = dict(
+    domain=2,
+    tasks=(),
+    dataset=dict(
+        _base_.vaihingen_train, data_prefix=dict(img_path='img_dir/train')))
+train_dataloader = dict(
+    dataset=dict(sources=[_base_.seg_source, target_source]))
+# evaluate the one task the model predicts, on every domain
+val_dataloader = dict(
+    dataset=dict(sources=[
+        dict(source, tasks=('seg', )) for source in _base_.val_sources
+    ]))
+test_dataloader = val_dataloader
