@@ -156,6 +156,43 @@ def config_test_pipeline(cfg: Config) -> List[dict]:
     return copy.deepcopy(list(pipeline))
 
 
+def _find_transforms(obj, type_name: str) -> List[dict]:
+    """Every dict of type ``type_name`` in nested dicts / lists (steps
+    inside ``TestTimeAug`` and multi-source datasets included)."""
+    found = []
+    if isinstance(obj, dict):
+        if obj.get('type') == type_name:
+            found.append(obj)
+        for value in obj.values():
+            found.extend(_find_transforms(value, type_name))
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            found.extend(_find_transforms(value, type_name))
+    return found
+
+
+def depth_target_mode(cfg: Config) -> Tuple[Optional[str], Optional[float]]:
+    """``mode`` and ``scale`` of the ``DepthTargetTransform`` of the
+    config's test pipeline (``'inverse'``: the model regresses
+    ``scale / depth``; ``'identity'``: a height), or ``(None, None)``.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        tuple[str | None, float | None]: Mode and scale.
+    """
+    pipeline = cfg.get('test_pipeline', None)
+    if pipeline is None:
+        pipeline = cfg.get('test_dataloader', {}).get('dataset', {})
+    steps = _find_transforms(pipeline, 'DepthTargetTransform')
+    if not steps:
+        return None, None
+    mode = steps[0].get('mode', 'inverse')
+    return mode, float(steps[0].get('scale', 1.0)) if mode == 'inverse' \
+        else None
+
+
 def depth_output_kind(model: nn.Module,
                       cfg: Config) -> Tuple[str, Optional[float]]:
     """What the model's ``pred_depth_map`` means.
@@ -177,11 +214,11 @@ def depth_output_kind(model: nn.Module,
         for inverse-depth targets, their scale.
     """
     from mmdepthseg.models.segmentors.fsre_depth import FSREDepth
-    for step in config_test_pipeline(cfg):
-        if step.get('type') == 'DepthTargetTransform':
-            if step.get('mode', 'inverse') == 'inverse':
-                return 'metric', float(step.get('scale', 1.0))
-            return 'height', None
+    mode, scale = depth_target_mode(cfg)
+    if mode == 'inverse':
+        return 'metric', scale
+    if mode is not None:
+        return 'height', None
     if isinstance(model, FSREDepth):
         return 'relative', None
     evaluators = [cfg.get('test_evaluator'), cfg.get('val_evaluator')]

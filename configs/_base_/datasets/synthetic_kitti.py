@@ -68,3 +68,18 @@ val_evaluator = dict(
         crop='garg',
         median_scaling=True))
 test_evaluator = val_evaluator
+# `tools/test.py --tta`: the image and its mirror image
+tta_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='MultiViewResize', scale=img_scale, keep_ratio=False)],
+            [dict(type='LoadDepthSegAnnotations')],
+            [
+                dict(type='MultiViewRandomFlip', prob=0.),
+                dict(type='MultiViewRandomFlip', prob=1.)
+            ],
+            [dict(type='PackMultiViewInputs')],
+        ])
+]
