@@ -20,7 +20,8 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmdepthseg.utils import register_all_modules, setup_cpu_distributed
 from mmdepthseg.utils.config_check import (ConfigCheckError, check_arguments,
                                            check_paths)
-from mmdepthseg.utils.console import ProgressBarHook, build_runner
+from mmdepthseg.utils.console import (TEST_ITER_RECORDS, ProgressBarHook,
+                                      build_runner, file_only)
 from mmdepthseg.utils.data_root import apply_data_root_args
 
 
@@ -201,6 +202,7 @@ def main(argv=None) -> None:
     setup_cpu_distributed(cfg, args.launcher)
     runner = build_runner(cfg, verbose=args.verbose)
     runner.register_hook(ProgressBarHook(modes=('test', )))
+    file_only(runner, TEST_ITER_RECORDS)
     if args.out:
         from mmdepthseg.engine.hooks import DepthSegPredictionWriterHook
         runner.register_hook(

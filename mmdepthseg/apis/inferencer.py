@@ -72,6 +72,8 @@ LABEL_TRANSFORMS = ('LoadDepthSegAnnotations', 'LoadPseudoDepth',
 #: Random transforms: a test pipeline holding one cannot be used here.
 RANDOM_TRANSFORMS = ('MultiViewRandomResize', 'MultiViewRandomCrop',
                      'MultiViewRandomFlip', 'MultiViewColorJitter')
+#: ``weights`` value asking for a randomly initialised model.
+RANDOM_WEIGHTS = 'random'
 #: ``depth_kind`` values of the results.
 DEPTH_KINDS = ('metric', 'relative', 'height')
 #: Label of the depth colour bar per ``depth_kind``.
@@ -324,9 +326,10 @@ class DepthSegInferencer(BaseInferencer):
     Args:
         model (str | Config | dict): Config file, config, or a model name of
             ``configs/*/metafile.yaml`` (e.g. ``'fsre_r18_kitti'``).
-        weights (str, optional): Checkpoint. None: the metafile's weights
-            for a model name, else a randomly initialised model (with a
-            warning).
+        weights (str, optional): Checkpoint, or ``'random'`` for a
+            randomly initialised model. None: the metafile's weights for a
+            model name (a name without released weights is refused), a
+            randomly initialised model (with a warning) for a config.
         device (str): e.g. ``'cpu'`` (default) or ``'cuda:0'``.
         intrinsics (np.ndarray | Sequence[float], optional): Camera matrix
             (3x3) or ``(fx, fy, cx, cy)`` in pixels **at the input images'
@@ -352,6 +355,18 @@ class DepthSegInferencer(BaseInferencer):
         if isinstance(model, str) and model.endswith('.py') \
                 and not osp.isfile(model):
             raise FileNotFoundError(f'config file not found: {model}')
+        self.random_weights = weights == RANDOM_WEIGHTS
+        if self.random_weights:
+            weights = None
+        elif weights is None and isinstance(model, str) \
+                and not osp.isfile(model):
+            _, released = find_metafile_model(model)
+            if released is None:
+                raise ValueError(
+                    f'{model!r} is a model of configs/*/metafile.yaml '
+                    'without released weights: give a checkpoint '
+                    "(weights='path/to.pth'), or weights='random' for a "
+                    'randomly initialised model')
         if weights is not None and '://' not in weights \
                 and not osp.isfile(weights):
             raise FileNotFoundError(f'checkpoint not found: {weights}')
@@ -402,9 +417,15 @@ class DepthSegInferencer(BaseInferencer):
         if checkpoint is not None:
             _load_checkpoint_to_model(model, checkpoint)
             meta = checkpoint.get('meta', {}).get('dataset_meta')
+        elif self.random_weights:
+            print_log(
+                "weights='random': the predictions come from a randomly "
+                'initialised model',
+                logger='current')
         else:
             warnings.warn('no checkpoint given: the predictions come from '
-                          'a randomly initialised model')
+                          "a randomly initialised model (weights='random' "
+                          'says so explicitly)')
         model.dataset_meta = meta or self._dataset_meta_from_cfg(cfg)
 
     @staticmethod

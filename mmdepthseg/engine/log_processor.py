@@ -16,9 +16,9 @@ def format_significant(value: float, digits: int = 4) -> str:
 
     MMEngine prints every scalar with ``digits`` decimals, so a smoothness
     loss of 4.8e-05 reads ``0.0000``. Values of magnitude at least
-    ``10 ** -(digits - 2)`` (0.01 for 4 digits) keep the fixed format;
-    smaller non-zero values get ``digits - 2`` decimals of scientific
-    notation (``4.80e-05``).
+    ``10 ** -(digits - 1)`` (0.001 for 4 digits, which still shows two
+    significant digits) keep the fixed format; smaller non-zero values get
+    ``digits - 2`` decimals of scientific notation (``4.80e-05``).
 
     Args:
         value (float): The value.
@@ -27,7 +27,7 @@ def format_significant(value: float, digits: int = 4) -> str:
     Returns:
         str: The text.
     """
-    if value == 0 or abs(value) >= 10**-(digits - 2) or value != value:
+    if value == 0 or abs(value) >= 10**-(digits - 1) or value != value:
         return f'{value:.{digits}f}'
     return f'{value:.{max(digits - 2, 1)}e}'
 

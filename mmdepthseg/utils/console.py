@@ -48,8 +48,28 @@ class FileOnlyFilter(logging.Filter):
         super().__init__()
         self.pattern = re.compile('|'.join(f'(?:{p})' for p in patterns))
 
+    def add(self, patterns: Sequence[str]) -> None:
+        """Drop the records matching ``patterns`` too."""
+        self.pattern = re.compile('|'.join(
+            [self.pattern.pattern] + [f'(?:{p})' for p in patterns]))
+
     def filter(self, record: logging.LogRecord) -> bool:
         return self.pattern.match(record.getMessage()) is None
+
+
+#: The per-iteration test log lines (the progress bar replaces them on the
+#: console); the final line with the metrics has no ``eta``.
+TEST_ITER_RECORDS = (r'(Iter|Epoch)\(test\) *\[ *\d+/\d+\] +eta:', )
+
+
+def file_only(runner: Runner, patterns: Sequence[str]) -> None:
+    """Leave the records matching ``patterns`` to the log file (a runner
+    built by :func:`build_runner` without ``verbose``; others unchanged).
+    """
+    for handler in _console_handlers(runner.logger):
+        for filt in handler.filters:
+            if isinstance(filt, FileOnlyFilter):
+                filt.add(patterns)
 
 
 def quiet_warnings() -> None:
@@ -141,6 +161,9 @@ class ProgressBarHook(Hook):
     def _step(self, outputs) -> None:
         if self._bar is not None:
             self._bar.update()
+            if self._bar.completed >= self._bar.task_num:
+                # end the line before the evaluation prints its tables
+                self._end()
 
     def _end(self) -> None:
         if self._bar is not None:

@@ -26,6 +26,7 @@ ROAD, SKY = (128, 64, 128), (70, 130, 180)  # Cityscapes trainIds 0 and 10
 
 def _visualizer(**kwargs):
     kwargs.setdefault('depth_percentile', 100.0)
+    kwargs.setdefault('decorate', False)  # the bare grid of panels
     return DepthSegLocalVisualizer(name=f'vis_{uuid.uuid4().hex}', **kwargs)
 
 
@@ -149,7 +150,8 @@ def test_registered_and_saves_through_backend_with_seg_hook(tmp_path):
             type='DepthSegLocalVisualizer',
             name=f'vis_{uuid.uuid4().hex}',
             vis_backends=[dict(type='LocalVisBackend')],
-            save_dir=str(tmp_path / 'show')))
+            save_dir=str(tmp_path / 'show'),
+            decorate=False))
     assert isinstance(vis, DepthSegLocalVisualizer)
     hook = SegVisualizationHook(draw=True, interval=1)
     sample = _sample(
