@@ -25,6 +25,12 @@ from mmdepthseg.utils.console import (TEST_ITER_RECORDS, ProgressBarHook,
 from mmdepthseg.utils.data_root import apply_data_root_args
 
 
+#: Steps that change the image geometry; a derived TTA pipeline flips after
+#: the last of them.
+GEOMETRIC_STEPS = ('MultiViewResize', 'MultiViewFixedCrop',
+                   'MultiViewRandomCrop', 'MultiViewRandomResize')
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Test (and eval) a depth+seg model')
@@ -114,11 +120,13 @@ def trigger_visualization_hook(cfg: Config,
 
 def flip_tta_pipeline(pipeline: List[dict]) -> List[dict]:
     """A ``TestTimeAug`` pipeline from a test pipeline: every step as it is,
-    then no flip / a horizontal flip, then the packing.
+    with no flip / a horizontal flip after the last geometric step (resize,
+    crop).
 
-    The flip comes after every geometric step (resize, fixed crop) and the
-    annotation loaders, so the model's un-flip of its prediction lands in
-    the plain branch's frame.
+    After the last geometric step the model's un-flip of its prediction
+    lands in the plain branch's frame; before the loaders of ground truth
+    kept at the original image size, which a flip could not take (the
+    merged prediction carries the plain branch's ground truth).
 
     Args:
         pipeline (list[dict]): A test pipeline starting with the image
@@ -129,12 +137,15 @@ def flip_tta_pipeline(pipeline: List[dict]) -> List[dict]:
     """
     pipeline = copy.deepcopy(list(pipeline))
     stages = [[step] for step in pipeline[1:]]
+    geometric = [
+        i for i, stage in enumerate(stages)
+        if stage[0].get('type') in GEOMETRIC_STEPS
+    ]
     flips = [
         dict(type='MultiViewRandomFlip', prob=0.),
         dict(type='MultiViewRandomFlip', prob=1.)
     ]
-    packs = stages and stages[-1][0].get('type') == 'PackMultiViewInputs'
-    stages.insert(len(stages) - 1 if packs else len(stages), flips)
+    stages.insert(geometric[-1] + 1 if geometric else 0, flips)
     return [pipeline[0], dict(type='TestTimeAug', transforms=stages)]
 
 

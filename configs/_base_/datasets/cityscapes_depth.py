@@ -84,11 +84,11 @@ tta_pipeline = [
                     scale=(int(test_scale[0] * r), int(test_scale[1] * r)),
                     keep_ratio=True) for r in img_ratios
             ],
-            [dict(type='LoadDepthSegAnnotations')],
             [
                 dict(type='MultiViewRandomFlip', prob=0.),
                 dict(type='MultiViewRandomFlip', prob=1.)
             ],
+            [dict(type='LoadDepthSegAnnotations')],
             [dict(type='PackMultiViewInputs')],
         ])
 ]

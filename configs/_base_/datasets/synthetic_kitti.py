@@ -75,11 +75,11 @@ tta_pipeline = [
         type='TestTimeAug',
         transforms=[
             [dict(type='MultiViewResize', scale=img_scale, keep_ratio=False)],
-            [dict(type='LoadDepthSegAnnotations')],
             [
                 dict(type='MultiViewRandomFlip', prob=0.),
                 dict(type='MultiViewRandomFlip', prob=1.)
             ],
+            [dict(type='LoadDepthSegAnnotations')],
             [dict(type='PackMultiViewInputs')],
         ])
 ]
