@@ -7,8 +7,8 @@ import pytest
 from mmengine.config import Config
 
 from mmdepthseg.utils.config_check import (ConfigCheckError,
-                                           accepted_arguments,
-                                           check_arguments, check_paths)
+                                           accepted_arguments, check_arguments,
+                                           check_paths)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASELINE = osp.join(
