@@ -14,8 +14,7 @@ from mmdepthseg.registry import VISUALIZERS
 from .colormap import (colorize_depth, colorize_values, inverse_depth_range,
                        value_range)
 from .side_by_side import (blank_panel, compose_row, depth_panel,
-                           dilate_sparse_depth, draw_class_legend,
-                           input_caption, present_classes)
+                           draw_class_legend, input_caption, present_classes)
 
 
 def _to_numpy(data) -> np.ndarray:
@@ -215,8 +214,8 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
         """(H, W, 3) RGB panel of a depth map after ``depth_encoding``."""
         vmin, vmax = vrange if vrange else (None, None)
         if self.depth_encoding == 'metres':
-            return colorize_depth(
-                dilate_sparse_depth(depth), vmin, vmax, cmap=self.depth_cmap)
+            # exact pixels: browse_dataset shows every lidar point as it is
+            return colorize_depth(depth, vmin, vmax, cmap=self.depth_cmap)
         return colorize_values(depth, vmin, vmax, cmap=self.depth_cmap)
 
     def _classes_and_palette(self):
