@@ -305,3 +305,20 @@ def test_config_errors_stop_before_the_work_dir_exists(tiny_cfg, tmp_path):
             '--data-root', tiny_cfg['data']
         ])
     assert not osp.exists(work_dir)
+
+
+def test_derived_flip_tta_pipeline_runs_on_the_test_set(tiny_cfg):
+    """Configs without a tta_pipeline: the test pipeline, flipped after its
+    last resize, before the ground truth kept at the original size."""
+    test = _load_tool('test.py')
+    cfg = Config.fromfile(tiny_cfg['path'])
+    pipeline = test.flip_tta_pipeline(cfg.test_dataloader.dataset.pipeline)
+    dataset = cfg.test_dataloader.dataset
+    dataset.update(data_root=tiny_cfg['data'], indices=1, pipeline=pipeline)
+    item = DATASETS.build(dataset)[0]
+    plain, flipped = item['data_samples']
+    assert (plain.flip, flipped.flip) == (False, True)
+    assert tuple(plain.gt_sem_seg.shape) == (128, 256)  # original size
+    assert tuple(item['inputs'][0].shape) == (3, 64, 128)
+    # the flipped branch's input is the mirror image of the plain one
+    assert (item['inputs'][1] == item['inputs'][0].flip(-1)).all()
