@@ -24,7 +24,6 @@ from mmdepthseg.utils.console import (TEST_ITER_RECORDS, ProgressBarHook,
                                       build_runner, file_only)
 from mmdepthseg.utils.data_root import apply_data_root_args
 
-
 #: Steps that change the image geometry; a derived TTA pipeline flips after
 #: the last of them.
 GEOMETRIC_STEPS = ('MultiViewResize', 'MultiViewFixedCrop',
