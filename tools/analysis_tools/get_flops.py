@@ -25,6 +25,7 @@ from mmdepthseg.registry import MODELS
 from mmdepthseg.utils import register_all_modules
 from mmdepthseg.utils.benchmark import (count_flops, infer_view_names,
                                         make_synthetic_batch)
+from mmdepthseg.utils.console import quiet_warnings
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -104,6 +105,7 @@ def get_flops(cfg: Config, shape: Tuple[int, int], top: int = 8) -> dict:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
+    quiet_warnings()  # MMSegmentation's own deprecation notices
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

@@ -32,6 +32,7 @@ import torch
 from mmengine.config import DictAction
 
 from mmdepthseg.deployment import onnx_export
+from mmdepthseg.utils.console import quiet_warnings
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -192,6 +193,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: {err}', file=sys.stderr)
         return 2
 
+    quiet_warnings()  # MMSegmentation's own deprecation notices
     if args.checkpoint is None:
         print('no checkpoint: exporting a randomly initialised model')
     verify_inputs = []
