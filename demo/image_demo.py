@@ -11,7 +11,9 @@ point cloud (``ply/<name>.ply``, needs ``--intrinsics``)::
         fsre_r18_kitti.pth --out-dir outputs --device cpu \
         --intrinsics 721.5 721.5 609.6 172.9 --save-ply --max-depth 80
 
-Without a checkpoint the model is randomly initialised (to try the tool).
+Without a checkpoint (or with `random`) the model is randomly initialised (to
+try the tool); a metafile model name without released weights needs
+`random` to say so.
 Self-supervised models (FSRE-Depth) give relative depth: the colour bar then
 says so, and point clouds are in the same relative units.
 """
@@ -33,7 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         'checkpoint',
         nargs='?',
         default=None,
-        help='checkpoint file (default: random initialisation)')
+        help='checkpoint file; "random" (or nothing, with a config file) '
+        'for a randomly initialised model')
     parser.add_argument(
         '--out-dir', required=True, help='folder for pictures and files')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
@@ -81,7 +84,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f'input not found: {args.inputs}')
     if args.config.endswith('.py') and not osp.isfile(args.config):
         parser.error(f'config file not found: {args.config}')
-    if args.checkpoint is not None and '://' not in args.checkpoint \
+    if args.checkpoint not in (None, 'random') \
+            and '://' not in args.checkpoint \
             and not osp.isfile(args.checkpoint):
         parser.error(f'checkpoint not found: {args.checkpoint}')
     if args.save_ply and args.intrinsics is None:

@@ -40,7 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         'checkpoint',
         nargs='?',
         default=None,
-        help='checkpoint file (default: random initialisation)')
+        help='checkpoint file; "random" (or nothing, with a config file) '
+        'for a randomly initialised model')
     parser.add_argument(
         '--out-dir', required=True, help='folder for the pictures')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
@@ -62,7 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f'video or frame folder not found: {args.video}')
     if args.config.endswith('.py') and not osp.isfile(args.config):
         parser.error(f'config file not found: {args.config}')
-    if args.checkpoint is not None and '://' not in args.checkpoint \
+    if args.checkpoint not in (None, 'random') \
+            and '://' not in args.checkpoint \
             and not osp.isfile(args.checkpoint):
         parser.error(f'checkpoint not found: {args.checkpoint}')
     if args.frame_step < 1 or args.batch_size < 1:

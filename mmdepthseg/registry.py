@@ -11,6 +11,7 @@ from mmseg.registry import DATA_SAMPLERS as MMSEG_DATA_SAMPLERS
 from mmseg.registry import DATASETS as MMSEG_DATASETS
 from mmseg.registry import EVALUATOR as MMSEG_EVALUATOR
 from mmseg.registry import HOOKS as MMSEG_HOOKS
+from mmseg.registry import LOG_PROCESSORS as MMSEG_LOG_PROCESSORS
 from mmseg.registry import LOOPS as MMSEG_LOOPS
 from mmseg.registry import METRICS as MMSEG_METRICS
 from mmseg.registry import MODEL_WRAPPERS as MMSEG_MODEL_WRAPPERS
@@ -34,6 +35,11 @@ LOOPS = Registry(
     'loop', parent=MMSEG_LOOPS, scope=_SCOPE, locations=['mmdepthseg.engine'])
 HOOKS = Registry(
     'hook', parent=MMSEG_HOOKS, scope=_SCOPE, locations=['mmdepthseg.engine'])
+LOG_PROCESSORS = Registry(
+    'log_processor',
+    parent=MMSEG_LOG_PROCESSORS,
+    scope=_SCOPE,
+    locations=['mmdepthseg.engine'])
 DATASETS = Registry(
     'dataset',
     parent=MMSEG_DATASETS,

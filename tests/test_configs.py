@@ -34,3 +34,33 @@ def _datasets(dataset):
         assert DATASETS.get(dataset.type) is not None
         return [d for src in dataset.sources for d in _datasets(src.dataset)]
     return [dataset]
+
+
+def _tta_first_branch(tta_pipeline):
+    """The un-augmented branch of a TestTimeAug pipeline: the first
+    alternative of every stage, without the no-op flip."""
+    loader, aug = tta_pipeline
+    assert aug['type'] == 'TestTimeAug'
+    steps = [loader]
+    for stage in aug['transforms']:
+        step = stage[0]
+        if step['type'] == 'MultiViewRandomFlip' and step['prob'] == 0:
+            continue
+        steps.append(step)
+    return steps
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_config_is_seeded_checked_and_its_tta_matches_the_test(path):
+    from mmdepthseg.utils.config_check import check_arguments
+    cfg = Config.fromfile(path)
+    assert cfg.randomness.seed is not None  # default_runtime.py
+    check_arguments(cfg)  # no unknown argument in hooks, loops, optimizers
+    assert MODELS.get(cfg.tta_model.type) is not None
+    if cfg.get('tta_pipeline'):
+        # a stale tta_pipeline inherited from a base that tested at another
+        # size: its plain branch must be the test pipeline itself
+        first = [dict(step) for step in _tta_first_branch(cfg.tta_pipeline)]
+        assert first == [
+            dict(step) for step in cfg.test_dataloader.dataset.pipeline
+        ]

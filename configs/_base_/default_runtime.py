@@ -9,7 +9,14 @@ visualizer = dict(
     type='DepthSegLocalVisualizer',
     vis_backends=vis_backends,
     name='visualizer')
-log_processor = dict(by_epoch=False)
+# small loss terms (e.g. a smoothness loss of 5e-05) in scientific notation
+log_processor = dict(type='DepthSegLogProcessor', by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
+# every run is seeded (Python, NumPy, torch, dataloader workers): a repeated
+# run on the same machine gives the same numbers
+randomness = dict(seed=0)
+# `tools/test.py --tta`: merges the branches of `tta_pipeline` (flip /
+# multi-scale; the dataset configs define it)
+tta_model = dict(type='DepthSegTTAModel')

@@ -31,5 +31,8 @@ visualizer = dict(shared_depth_range=False)
 # frames, velodyne ground truth as the published benchmark exports it, Garg
 # crop, 1e-3..80 m, monocular model: per-image median scaling, no fixed scale
 # factor (a stereo-trained model would use median_scaling=False and 5.4)
+# `tools/test.py --tta`: monodepth2's flip post-processing of the disparity
+# (its "PP" results; not used by FSRE's own evaluation)
+tta_model = dict(type='DepthSegTTAModel', depth_merge='flip_post_process')
 val_evaluator = dict(median_scaling=True, pred_depth_scale_factor=1.0)
 test_evaluator = val_evaluator

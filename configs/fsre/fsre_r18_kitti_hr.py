@@ -19,3 +19,18 @@ test_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+# `tools/test.py --tta` at this resolution
+tta_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='MultiViewResize', scale=img_scale, keep_ratio=False)],
+            [
+                dict(type='MultiViewRandomFlip', prob=0.),
+                dict(type='MultiViewRandomFlip', prob=1.)
+            ],
+            [dict(type='LoadDepthSegAnnotations')],
+            [dict(type='PackMultiViewInputs')],
+        ])
+]

@@ -28,3 +28,5 @@ test_evaluator = dict(
     type='DepthSegMetric',
     iou_cfg=dict(type='IoUMetric', iou_metrics=['mIoU']),
     depth_cfg=None)
+# `tools/test.py --tta`: flips of the semantic test pipeline
+tta_pipeline = None

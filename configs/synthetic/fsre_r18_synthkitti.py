@@ -19,3 +19,5 @@ env_cfg = dict(dist_cfg=dict(backend='gloo'))
 # self-supervised depth is known only up to scale: colour ground truth and
 # prediction each with its own range in the pictures
 visualizer = dict(shared_depth_range=False)
+# `tools/test.py --tta`: monodepth2's flip post-processing of the disparity
+tta_model = dict(type='DepthSegTTAModel', depth_merge='flip_post_process')

@@ -72,6 +72,8 @@ LABEL_TRANSFORMS = ('LoadDepthSegAnnotations', 'LoadPseudoDepth',
 #: Random transforms: a test pipeline holding one cannot be used here.
 RANDOM_TRANSFORMS = ('MultiViewRandomResize', 'MultiViewRandomCrop',
                      'MultiViewRandomFlip', 'MultiViewColorJitter')
+#: ``weights`` value asking for a randomly initialised model.
+RANDOM_WEIGHTS = 'random'
 #: ``depth_kind`` values of the results.
 DEPTH_KINDS = ('metric', 'relative', 'height')
 #: Label of the depth colour bar per ``depth_kind``.
@@ -156,6 +158,43 @@ def config_test_pipeline(cfg: Config) -> List[dict]:
     return copy.deepcopy(list(pipeline))
 
 
+def _find_transforms(obj, type_name: str) -> List[dict]:
+    """Every dict of type ``type_name`` in nested dicts / lists (steps
+    inside ``TestTimeAug`` and multi-source datasets included)."""
+    found = []
+    if isinstance(obj, dict):
+        if obj.get('type') == type_name:
+            found.append(obj)
+        for value in obj.values():
+            found.extend(_find_transforms(value, type_name))
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            found.extend(_find_transforms(value, type_name))
+    return found
+
+
+def depth_target_mode(cfg: Config) -> Tuple[Optional[str], Optional[float]]:
+    """``mode`` and ``scale`` of the ``DepthTargetTransform`` of the
+    config's test pipeline (``'inverse'``: the model regresses
+    ``scale / depth``; ``'identity'``: a height), or ``(None, None)``.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        tuple[str | None, float | None]: Mode and scale.
+    """
+    pipeline = cfg.get('test_pipeline', None)
+    if pipeline is None:
+        pipeline = cfg.get('test_dataloader', {}).get('dataset', {})
+    steps = _find_transforms(pipeline, 'DepthTargetTransform')
+    if not steps:
+        return None, None
+    mode = steps[0].get('mode', 'inverse')
+    return mode, float(steps[0].get('scale', 1.0)) if mode == 'inverse' \
+        else None
+
+
 def depth_output_kind(model: nn.Module,
                       cfg: Config) -> Tuple[str, Optional[float]]:
     """What the model's ``pred_depth_map`` means.
@@ -177,11 +216,11 @@ def depth_output_kind(model: nn.Module,
         for inverse-depth targets, their scale.
     """
     from mmdepthseg.models.segmentors.fsre_depth import FSREDepth
-    for step in config_test_pipeline(cfg):
-        if step.get('type') == 'DepthTargetTransform':
-            if step.get('mode', 'inverse') == 'inverse':
-                return 'metric', float(step.get('scale', 1.0))
-            return 'height', None
+    mode, scale = depth_target_mode(cfg)
+    if mode == 'inverse':
+        return 'metric', scale
+    if mode is not None:
+        return 'height', None
     if isinstance(model, FSREDepth):
         return 'relative', None
     evaluators = [cfg.get('test_evaluator'), cfg.get('val_evaluator')]
@@ -287,9 +326,10 @@ class DepthSegInferencer(BaseInferencer):
     Args:
         model (str | Config | dict): Config file, config, or a model name of
             ``configs/*/metafile.yaml`` (e.g. ``'fsre_r18_kitti'``).
-        weights (str, optional): Checkpoint. None: the metafile's weights
-            for a model name, else a randomly initialised model (with a
-            warning).
+        weights (str, optional): Checkpoint, or ``'random'`` for a
+            randomly initialised model. None: the metafile's weights for a
+            model name (a name without released weights is refused), a
+            randomly initialised model (with a warning) for a config.
         device (str): e.g. ``'cpu'`` (default) or ``'cuda:0'``.
         intrinsics (np.ndarray | Sequence[float], optional): Camera matrix
             (3x3) or ``(fx, fy, cx, cy)`` in pixels **at the input images'
@@ -315,6 +355,18 @@ class DepthSegInferencer(BaseInferencer):
         if isinstance(model, str) and model.endswith('.py') \
                 and not osp.isfile(model):
             raise FileNotFoundError(f'config file not found: {model}')
+        self.random_weights = weights == RANDOM_WEIGHTS
+        if self.random_weights:
+            weights = None
+        elif weights is None and isinstance(model, str) \
+                and not osp.isfile(model):
+            _, released = find_metafile_model(model)
+            if released is None:
+                raise ValueError(
+                    f'{model!r} is a model of configs/*/metafile.yaml '
+                    'without released weights: give a checkpoint '
+                    "(weights='path/to.pth'), or weights='random' for a "
+                    'randomly initialised model')
         if weights is not None and '://' not in weights \
                 and not osp.isfile(weights):
             raise FileNotFoundError(f'checkpoint not found: {weights}')
@@ -365,9 +417,15 @@ class DepthSegInferencer(BaseInferencer):
         if checkpoint is not None:
             _load_checkpoint_to_model(model, checkpoint)
             meta = checkpoint.get('meta', {}).get('dataset_meta')
+        elif self.random_weights:
+            print_log(
+                "weights='random': the predictions come from a randomly "
+                'initialised model',
+                logger='current')
         else:
             warnings.warn('no checkpoint given: the predictions come from '
-                          'a randomly initialised model')
+                          "a randomly initialised model (weights='random' "
+                          'says so explicitly)')
         model.dataset_meta = meta or self._dataset_meta_from_cfg(cfg)
 
     @staticmethod

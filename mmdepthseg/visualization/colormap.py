@@ -85,3 +85,67 @@ def colorize_depth(
     colors = matplotlib.colormaps[cmap](normed, bytes=True)[..., :3]
     colors[~valid] = np.asarray(invalid_color, dtype=np.uint8)
     return np.ascontiguousarray(colors)
+
+
+def value_range(maps: Sequence[np.ndarray],
+                percentile: float = 95.0) -> Optional[Tuple[float, float]]:
+    """A shared linear colour range of several maps.
+
+    Args:
+        maps (Sequence[np.ndarray]): Maps; non-finite values are invalid.
+        percentile (float): ``vmax`` is this percentile of the finite values
+            of all maps together, ``vmin`` their minimum.
+
+    Returns:
+        tuple[float, float] | None: ``(vmin, vmax)``, or None when no map
+        has a finite value.
+    """
+    values = [np.asarray(m, dtype=np.float64) for m in maps]
+    values = [v[np.isfinite(v)] for v in values]
+    values = np.concatenate(values) if values else np.zeros(0)
+    if values.size == 0:
+        return None
+    return float(values.min()), float(np.percentile(values, percentile))
+
+
+def colorize_values(
+    values: np.ndarray,
+    vmin: Optional[float] = None,
+    vmax: Optional[float] = None,
+    cmap: str = 'magma',
+    invalid_color: Tuple[int, int, int] = (0, 0, 0)
+) -> np.ndarray:
+    """Colour-map a map linearly: ``vmin`` darkest, ``vmax`` brightest.
+
+    For maps that are not metric depth: SemiMTL's depth targets (inverse
+    depth, so near = bright as in :func:`colorize_depth`; nDSM height),
+    confidences.
+
+    Args:
+        values (np.ndarray): (H, W) map; non-finite values are invalid.
+        vmin (float, optional): Value of the first colour. Defaults to the
+            minimum of the finite values.
+        vmax (float, optional): Value of the last colour (larger values
+            saturate). Defaults to the maximum of the finite values.
+        cmap (str): A matplotlib colormap name. Defaults to 'magma'.
+        invalid_color (tuple[int, int, int]): RGB of invalid pixels.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB image.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError('colorize_values expects an (H, W) map, got shape '
+                         f'{values.shape}')
+    valid = np.isfinite(values)
+    if valid.any():
+        vmin = float(values[valid].min()) if vmin is None else vmin
+        vmax = float(values[valid].max()) if vmax is None else vmax
+    else:
+        vmin, vmax = 0.0, 1.0
+    normed = np.clip(
+        (np.where(valid, values, vmin) - vmin) / max(vmax - vmin, 1e-12), 0.0,
+        1.0)
+    colors = matplotlib.colormaps[cmap](normed, bytes=True)[..., :3]
+    colors[~valid] = np.asarray(invalid_color, dtype=np.uint8)
+    return np.ascontiguousarray(colors)

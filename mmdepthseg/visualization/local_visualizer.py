@@ -2,7 +2,6 @@
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
-import matplotlib
 import mmcv
 import numpy as np
 import torch
@@ -12,7 +11,10 @@ from mmseg.utils import get_classes, get_palette
 from mmseg.visualization import SegLocalVisualizer
 
 from mmdepthseg.registry import VISUALIZERS
-from .colormap import colorize_depth, inverse_depth_range
+from .colormap import (colorize_depth, colorize_values, inverse_depth_range,
+                       value_range)
+from .side_by_side import (blank_panel, compose_row, depth_panel,
+                           draw_class_legend, input_caption, present_classes)
 
 
 def _to_numpy(data) -> np.ndarray:
@@ -67,70 +69,6 @@ def default_palette(num_classes: int) -> List[List[int]]:
 DEPTH_ENCODINGS = ('metres', 'target')
 
 
-def value_range(maps: Sequence[np.ndarray],
-                percentile: float = 95.0) -> Optional[Tuple[float, float]]:
-    """A shared linear colour range of several maps.
-
-    Args:
-        maps (Sequence[np.ndarray]): Maps; non-finite values are invalid.
-        percentile (float): ``vmax`` is this percentile of the finite values
-            of all maps together, ``vmin`` their minimum.
-
-    Returns:
-        tuple[float, float] | None: ``(vmin, vmax)``, or None when no map
-        has a finite value.
-    """
-    values = [np.asarray(m, dtype=np.float64) for m in maps]
-    values = [v[np.isfinite(v)] for v in values]
-    values = np.concatenate(values) if values else np.zeros(0)
-    if values.size == 0:
-        return None
-    return float(values.min()), float(np.percentile(values, percentile))
-
-
-def colorize_values(
-    values: np.ndarray,
-    vmin: Optional[float] = None,
-    vmax: Optional[float] = None,
-    cmap: str = 'magma',
-    invalid_color: Tuple[int, int, int] = (0, 0, 0)
-) -> np.ndarray:
-    """Colour-map a map linearly: ``vmin`` darkest, ``vmax`` brightest.
-
-    For maps that are not metric depth: SemiMTL's depth targets (inverse
-    depth, so near = bright as in :func:`colorize_depth`; nDSM height),
-    confidences.
-
-    Args:
-        values (np.ndarray): (H, W) map; non-finite values are invalid.
-        vmin (float, optional): Value of the first colour. Defaults to the
-            minimum of the finite values.
-        vmax (float, optional): Value of the last colour (larger values
-            saturate). Defaults to the maximum of the finite values.
-        cmap (str): A matplotlib colormap name. Defaults to 'magma'.
-        invalid_color (tuple[int, int, int]): RGB of invalid pixels.
-
-    Returns:
-        np.ndarray: (H, W, 3) uint8 RGB image.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2:
-        raise ValueError('colorize_values expects an (H, W) map, got shape '
-                         f'{values.shape}')
-    valid = np.isfinite(values)
-    if valid.any():
-        vmin = float(values[valid].min()) if vmin is None else vmin
-        vmax = float(values[valid].max()) if vmax is None else vmax
-    else:
-        vmin, vmax = 0.0, 1.0
-    normed = np.clip(
-        (np.where(valid, values, vmin) - vmin) / max(vmax - vmin, 1e-12), 0.0,
-        1.0)
-    colors = matplotlib.colormaps[cmap](normed, bytes=True)[..., :3]
-    colors[~valid] = np.asarray(invalid_color, dtype=np.uint8)
-    return np.ascontiguousarray(colors)
-
-
 def _caption(panel: np.ndarray, text: str, height: int) -> np.ndarray:
     """``panel`` under a black bar of ``height`` rows holding ``text``."""
     bar = np.zeros((height, panel.shape[1], 3), dtype=np.uint8)
@@ -145,14 +83,22 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
     """Draws input, depth and segmentation side by side.
 
     Panels of one row: input image | depth (colour-mapped INVERSE depth,
-    near = bright with 'magma'; invalid pixels black) | segmentation
-    (palette colours, optionally blended over the image). One row for the
-    ground truth (view 0 of ``gt_depth_map`` / ``gt_sem_seg``) and one for
-    the predictions (``pred_depth_map`` / ``pred_sem_seg``), each drawn
-    when present. A column appears when any drawn row has that map; a row
-    lacking it shows a black panel there. Ground truth and prediction of one
-    sample share one colour range. Maps of another size than the image are
-    resized to it by nearest neighbour.
+    near = bright with 'magma'; invalid pixels black; sparse maps such as
+    lidar ground truth drawn as small discs) | segmentation (palette
+    colours, optionally blended over the image). One row for the ground
+    truth (view 0 of ``gt_depth_map`` / ``gt_sem_seg``) and one for the
+    predictions (``pred_depth_map`` / ``pred_sem_seg``), each drawn when
+    present. A column appears when any drawn row has that map; a row lacking
+    it shows a black panel there. Ground truth and prediction of one sample
+    share one colour range (unless ``shared_depth_range=False``). Maps of
+    another size than the image are resized to it by nearest neighbour.
+
+    With ``decorate=True`` (default) every row has a footer, drawn by
+    :mod:`mmdepthseg.visualization.side_by_side` like the inferencer's
+    pictures: the row's label ('ground truth' / 'prediction') and the image
+    size under the input, a colour bar with depth ticks under the depth and
+    a legend of the classes present under the segmentation.
+    ``decorate=False`` gives the bare grid of panels.
 
     :meth:`draw_input_sample` draws a packed training sample instead (every
     view and every per-pixel map; ``tools/misc/browse_dataset.py``).
@@ -187,6 +133,11 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
             invalid). ``'target'``: a regression target coloured linearly
             (high = bright, non-finite = invalid), for SemiMTL's inverse
             depth or height targets (``DepthTargetTransform``).
+        decorate (bool): Footers with row labels, colour bars and legends.
+            Defaults to True.
+        depth_label (str, optional): Colour bar caption. Defaults to
+            'depth [m]' ('depth (own scale per row)' without a shared
+            range, 'depth target' for ``depth_encoding='target'``).
     """
 
     #: Maps drawn first by :meth:`draw_input_sample`, in this order; other
@@ -207,6 +158,8 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
                  depth_percentile: float = 95.0,
                  shared_depth_range: bool = True,
                  depth_encoding: str = 'metres',
+                 decorate: bool = True,
+                 depth_label: Optional[str] = None,
                  **kwargs) -> None:
         if depth_encoding not in DEPTH_ENCODINGS:
             raise ValueError(f'depth_encoding must be one of '
@@ -220,6 +173,12 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
         self.depth_percentile = depth_percentile
         self.shared_depth_range = shared_depth_range
         self.depth_encoding = depth_encoding
+        self.decorate = decorate
+        if depth_label is None:
+            depth_label = 'depth target' if depth_encoding == 'target' else (
+                'depth [m]'
+                if shared_depth_range else 'depth (own scale per row)')
+        self.depth_label = depth_label
 
     def set_dataset_meta(self,
                          classes: Optional[List] = None,
@@ -255,6 +214,7 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
         """(H, W, 3) RGB panel of a depth map after ``depth_encoding``."""
         vmin, vmax = vrange if vrange else (None, None)
         if self.depth_encoding == 'metres':
+            # exact pixels: browse_dataset shows every lidar point as it is
             return colorize_depth(depth, vmin, vmax, cmap=self.depth_cmap)
         return colorize_values(depth, vmin, vmax, cmap=self.depth_cmap)
 
@@ -305,12 +265,16 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
                         (255, 255, 255), thickness, cv2.LINE_AA)
         return panel
 
+    #: Labels of the ground-truth and prediction rows.
+    ROW_LABELS = dict(gt='ground truth', pred='prediction')
+
     def draw_panels(self,
                     image: np.ndarray,
                     data_sample=None,
                     draw_gt: bool = True,
                     draw_pred: bool = True,
-                    with_labels: bool = True) -> np.ndarray:
+                    with_labels: bool = True,
+                    decorate: Optional[bool] = None) -> np.ndarray:
         """Compose the picture of one sample.
 
         Args:
@@ -321,10 +285,15 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
             draw_pred (bool): Draw the prediction row. Defaults to True.
             with_labels (bool): Write class names on segmentation panels.
                 Defaults to True.
+            decorate (bool, optional): Footers (row label, colour bar,
+                legend) under every row. Defaults to the visualizer's
+                ``decorate``.
 
         Returns:
-            np.ndarray: (rows * H, columns * W, 3) RGB uint8 picture.
+            np.ndarray: RGB uint8 picture: ``rows * H`` high (plus a footer
+            per row when decorated), ``columns * W`` wide.
         """
+        decorate = self.decorate if decorate is None else decorate
         image = np.asarray(image)
         if image.ndim == 2:
             image = np.repeat(image[..., None], 3, axis=2)
@@ -338,32 +307,52 @@ class DepthSegLocalVisualizer(SegLocalVisualizer):
             depth = _first_view(data_sample, f'{prefix}_depth_map')
             seg = _first_view(data_sample, f'{prefix}_sem_seg')
             if depth is not None or seg is not None:
-                rows.append((None if depth is None else resize_nearest(
-                    depth.astype(np.float32), height, width), None if seg
-                             is None else resize_nearest(seg, height, width)))
+                rows.append((self.ROW_LABELS[prefix],
+                             None if depth is None else resize_nearest(
+                                 depth.astype(np.float32), height, width),
+                             None if seg is None else resize_nearest(
+                                 seg, height, width)))
         if not rows:
             return image
 
-        shared = self._depth_range([d for d, _ in rows if d is not None])
+        shared = self._depth_range([d for _, d, _ in rows if d is not None])
         classes, palette = self._classes_and_palette()
-        has_depth = any(d is not None for d, _ in rows)
-        has_seg = any(s is not None for _, s in rows)
-        blank = np.zeros_like(image)
+        has_depth = any(d is not None for _, d, _ in rows)
+        has_seg = any(s is not None for _, _, s in rows)
 
         lines = []
-        for depth, seg in rows:
+        for label, depth, seg in rows:
             panels = [image]
+            footers = [input_caption(width, height, label)]
             if has_depth and depth is None:
-                panels.append(blank)
+                panel, footer = blank_panel(height, width, 'no depth')
             elif has_depth:
                 own = shared if self.shared_depth_range else \
                     self._depth_range([depth])
-                panels.append(self._colorize_depth(depth, own))
+                panel, footer = depth_panel(
+                    depth,
+                    own,
+                    label=self.depth_label,
+                    cmap=self.depth_cmap,
+                    percentile=self.depth_percentile,
+                    encoding=self.depth_encoding)
+            if has_depth:
+                panels.append(panel)
+                footers.append(footer)
+            if has_seg and seg is None:
+                panel, footer = blank_panel(height, width, 'no labels')
+            elif has_seg:
+                panel = self._seg_panel(image, seg, classes, palette,
+                                        with_labels)
+                footer = draw_class_legend(
+                    width, present_classes(seg, len(palette)), classes,
+                    palette)
             if has_seg:
-                panels.append(
-                    blank if seg is None else self.
-                    _seg_panel(image, seg, classes, palette, with_labels))
-            lines.append(np.concatenate(panels, axis=1))
+                panels.append(panel)
+                footers.append(footer)
+            lines.append(
+                compose_row(panels, footers) if decorate else np.
+                concatenate(panels, axis=1))
         return np.concatenate(lines, axis=0)
 
     def _map_panel(self, name: str, data: np.ndarray, image: np.ndarray,

@@ -212,3 +212,11 @@ def test_depth_kind_from_the_config(config, expected):
     metres; ISPRS heights; median-scaled evaluation: relative."""
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
     assert depth_output_kind(nn.Identity(), cfg) == expected
+
+
+def test_metafile_name_without_weights_needs_random_said_explicitly():
+    with pytest.raises(ValueError, match="weights='random'"):
+        DepthSegInferencer('fsre_r18_kitti')
+    inferencer = DepthSegInferencer('fsre_r18_kitti', weights='random')
+    assert inferencer.random_weights
+    assert type(inferencer.model).__name__ == 'FSREDepth'

@@ -26,6 +26,7 @@ ROAD, SKY = (128, 64, 128), (70, 130, 180)  # Cityscapes trainIds 0 and 10
 
 def _visualizer(**kwargs):
     kwargs.setdefault('depth_percentile', 100.0)
+    kwargs.setdefault('decorate', False)  # the bare grid of panels
     return DepthSegLocalVisualizer(name=f'vis_{uuid.uuid4().hex}', **kwargs)
 
 
@@ -149,7 +150,8 @@ def test_registered_and_saves_through_backend_with_seg_hook(tmp_path):
             type='DepthSegLocalVisualizer',
             name=f'vis_{uuid.uuid4().hex}',
             vis_backends=[dict(type='LocalVisBackend')],
-            save_dir=str(tmp_path / 'show')))
+            save_dir=str(tmp_path / 'show'),
+            decorate=False))
     assert isinstance(vis, DepthSegLocalVisualizer)
     hook = SegVisualizationHook(draw=True, interval=1)
     sample = _sample(
@@ -252,3 +254,72 @@ def test_draw_input_sample_one_row_per_view():
     assert (panel(1, 3) == (253, 231, 36)).all()
     with pytest.raises(ValueError, match='3V'):
         _visualizer().draw_input_sample(np.zeros((4, H, W), np.uint8))
+
+
+def _find_rows(drawn, bare, height):
+    """Top rows of the panel strips of a decorated picture, found by
+    matching the bare picture's rows."""
+    tops = []
+    for r in range(bare.shape[0] // height):
+        strip = bare[r * height:(r + 1) * height]
+        for y in range(drawn.shape[0] - height + 1):
+            if np.array_equal(drawn[y:y + height], strip):
+                tops.append(y)
+                break
+    return tops
+
+
+def test_decorated_picture_has_row_labels_colour_bars_and_legends():
+    h, w = 64, 96
+    image = np.full((h, w, 3), 90, dtype=np.uint8)
+    gt_seg = np.zeros((h, w), dtype=np.int64)  # road
+    gt_seg[:h // 3] = 10  # sky
+    depth = np.tile(np.linspace(4.0, 40.0, w), (h, 1))
+    sample = _sample(depth, gt_seg, depth * 1.1, np.full((h, w), 10))
+    vis = _visualizer(decorate=True)
+    drawn = vis.draw_panels(image, sample, with_labels=False)
+    bare = vis.draw_panels(image, sample, with_labels=False, decorate=False)
+    assert bare.shape == (2 * h, 3 * w, 3)
+    assert drawn.shape[1] == 3 * w and drawn.shape[0] > 2 * h + 20
+    top_gt, top_pred = _find_rows(drawn, bare, h)
+    assert top_gt == 0 and top_pred > h
+    gt_footer = drawn[h:top_pred]
+    pred_footer = drawn[top_pred + h:]
+
+    def colours(block):
+        return {tuple(c) for c in block.reshape(-1, 3)}
+
+    # under the segmentation: a legend with a swatch per class present
+    assert {ROAD, SKY} <= colours(gt_footer[:, 2 * w:])
+    assert SKY in colours(pred_footer[:, 2 * w:])
+    assert ROAD not in colours(pred_footer[:, 2 * w:])
+    # under the depth: the colour bar runs through the whole colour map
+    assert {MAGMA_LOW, MAGMA_HIGH} <= colours(gt_footer[:, w:2 * w])
+    # under the input: the row's label (dark text on white) differs
+    gt_label, pred_label = gt_footer[:, :w], pred_footer[:, :w]
+    assert (gt_label < 100).any() and (pred_label < 100).any()
+    rows = min(gt_label.shape[0], pred_label.shape[0])
+    assert not np.array_equal(gt_label[:rows], pred_label[:rows])
+
+
+def test_sparse_ground_truth_is_drawn_as_discs():
+    from mmdepthseg.visualization.side_by_side import dilate_sparse_depth
+    h, w = 64, 96
+    rng = np.random.RandomState(0)
+    gt = np.zeros((h, w))
+    rows, cols = rng.randint(2, h - 2, 20), rng.randint(2, w - 2, 20)
+    gt[rows, cols] = rng.uniform(5.0, 50.0, 20)  # 0.3 % of the pixels
+    image = np.zeros((h, w, 3), dtype=np.uint8)
+    drawn = _visualizer().draw_panels(image, _sample(gt_depth=gt))
+    lit = drawn[:, w:2 * w].sum(-1) > 0
+    # every point grows to a disc (radius 1: a plus of 5 pixels)
+    assert lit.sum() >= 3 * len(set(zip(rows, cols)))
+    assert lit[rows, cols].all()
+    # where discs overlap the nearer point is drawn; dense maps unchanged
+    two = np.zeros((5, 5))
+    two[2, 1], two[2, 3] = 10.0, 5.0
+    grown = dilate_sparse_depth(two, radius=1)
+    assert grown[2, 2] == 5.0 and grown[2, 0] == 10.0 and grown[0, 0] == 0
+    dense = np.full((4, 4), 3.0)
+    dense[0, 0] = 0
+    np.testing.assert_array_equal(dilate_sparse_depth(dense), dense)

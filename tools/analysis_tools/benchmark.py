@@ -32,6 +32,7 @@ from mmdepthseg.utils.benchmark import (MODES, PEAK_MATMUL_SIZE,
                                         dump_json_atomic, format_table,
                                         run_benchmark)
 from mmdepthseg.utils.benchmark_eval import EIGEN_TEST_FRAMES
+from mmdepthseg.utils.data_root import apply_data_root_args
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -105,7 +106,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--data-root',
         help='data root of the training dataloader (replaces every '
-        'data_root of train_dataloader.dataset); default: the config\'s')
+        'data_root of train_dataloader.dataset, or OLD=NEW to move one root '
+        'of a multi-root config); default: the config\'s')
     parser.add_argument(
         '--split-file',
         help='replaces the training split_file (KITTI raw; relative to the '
@@ -173,8 +175,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         torch.set_num_threads(args.threads)
     register_all_modules()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    # a single root replaces every root of the training datasets (as
+    # before); OLD=NEW pairs move the roots of a multi-root config one by
+    # one, as tools/train.py --data-root
+    pairs = args.data_root is not None and '=' in args.data_root
+    apply_data_root_args(
+        cfg,
+        args.cfg_options, [args.data_root] if pairs else None,
+        loaders=('train_dataloader', ))
+    data_root = None if pairs else args.data_root
     batch_size = args.batch_size
     if batch_size is None:
         batch_size = cfg.get('train_dataloader', {}).get('batch_size', 1)
@@ -196,7 +205,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         peak_size=args.peak_size,
         peak_repeat=args.peak_repeat,
         loader=not args.no_loader,
-        data_root=args.data_root,
+        data_root=data_root,
         split_file=args.split_file,
         loader_workers=args.loader_workers,
         loader_batches=args.loader_batches,

@@ -32,6 +32,7 @@ import torch
 from mmengine.config import DictAction
 
 from mmdepthseg.deployment import onnx_export
+from mmdepthseg.utils.console import quiet_warnings
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -117,6 +118,50 @@ def _img_meta(args: argparse.Namespace) -> dict:
     return meta
 
 
+class _StepProgress:
+    """A progress bar over the stages of the export, on standard error.
+
+    Args:
+        total (int): Number of stages known at the start.
+    """
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
+                                   TextColumn, TimeElapsedColumn)
+        self.progress = Progress(
+            TextColumn('{task.description:<45}'),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True))
+        self.task = self.progress.add_task('starting', total=total)
+        self.started = False
+
+    def __enter__(self) -> '_StepProgress':
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+    def add(self, stages: int) -> None:
+        """``stages`` more stages."""
+        total = self.progress.tasks[0].total
+        self.progress.update(self.task, total=total + stages)
+
+    def step(self, description: str) -> None:
+        """Finish the current stage and describe the next one."""
+        self.progress.update(
+            self.task,
+            advance=1 if self.started else 0,
+            description=description)
+        self.started = True
+
+
 def _verification_inputs(args: argparse.Namespace, model) -> List[tuple]:
     """(description, tensor) pairs the exported graph is checked on."""
     height, width = args.shape
@@ -148,27 +193,43 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: {err}', file=sys.stderr)
         return 2
 
+    quiet_warnings()  # MMSegmentation's own deprecation notices
     if args.checkpoint is None:
         print('no checkpoint: exporting a randomly initialised model')
-    model = onnx_export.build_export_model(args.config, args.checkpoint,
-                                           args.cfg_options)
-    img_meta = _img_meta(args)
-    try:
-        dims = onnx_export.export_onnx(
-            model,
-            args.output_file,
-            tuple(args.shape),
-            dynamic_shape=args.dynamic_shape,
-            opset_version=args.opset,
-            img_meta=img_meta)
-    except (KeyError, ValueError, RuntimeError) as err:
-        print(f'error: export failed: {err}', file=sys.stderr)
-        if isinstance(err, KeyError) and not img_meta:
-            print(
-                'hint: this model reads camera metainfo; give --intrinsics '
-                'and --baseline',
-                file=sys.stderr)
-        return 2
+    verify_inputs = []
+    with _StepProgress(2) as progress:
+        progress.step('building the model')
+        model = onnx_export.build_export_model(args.config, args.checkpoint,
+                                               args.cfg_options)
+        img_meta = _img_meta(args)
+        progress.step('exporting (tracing the model)')
+        try:
+            dims = onnx_export.export_onnx(
+                model,
+                args.output_file,
+                tuple(args.shape),
+                dynamic_shape=args.dynamic_shape,
+                opset_version=args.opset,
+                img_meta=img_meta)
+        except (KeyError, ValueError, RuntimeError) as err:
+            progress.stop()
+            print(f'error: export failed: {err}', file=sys.stderr)
+            if isinstance(err, KeyError) and not img_meta:
+                print(
+                    'hint: this model reads camera metainfo; give '
+                    '--intrinsics and --baseline',
+                    file=sys.stderr)
+            return 2
+        if args.verify:
+            verify_inputs = _verification_inputs(args, model)
+            progress.add(len(verify_inputs))
+            results = []
+            for description, inputs in verify_inputs:
+                progress.step(f'verifying in onnxruntime: {description}')
+                results.append(
+                    onnx_export.verify_onnx(args.output_file, model, inputs,
+                                            img_meta))
+        progress.step('done')
     print(f'exported {args.output_file} (opset {args.opset})')
     for name, shape in dims.items():
         print(f'  {name:<11} {shape}')
@@ -176,9 +237,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
 
     status = 0
-    for description, inputs in _verification_inputs(args, model):
-        errors = onnx_export.verify_onnx(args.output_file, model, inputs,
-                                         img_meta)
+    for (description, inputs), errors in zip(verify_inputs, results):
         print(f'onnxruntime (CPU) vs PyTorch, input {description} '
               f'{tuple(inputs.shape)}:')
         for name, err in errors.items():

@@ -19,7 +19,8 @@ Examples::
         --cfg-options val_dataloader.dataset.data_root=data/other
 
 ``--data-root`` sets the ``data_root`` of every dataset of the phase
-(all sources of a multi-source dataset).
+(all sources of a multi-source dataset; ``OLD=NEW`` pairs for a phase that
+reads several roots), as ``tools/train.py`` does.
 """
 import argparse
 import os
@@ -37,6 +38,7 @@ from mmengine.structures import PixelData
 
 from mmdepthseg.registry import DATASETS
 from mmdepthseg.utils import register_all_modules
+from mmdepthseg.utils.data_root import apply_data_root_args
 from mmdepthseg.utils.io import atomic_write_bytes
 from mmdepthseg.visualization.local_visualizer import DepthSegLocalVisualizer
 
@@ -74,8 +76,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='stop after this many samples (default: all)')
     parser.add_argument(
         '--data-root',
+        nargs='+',
         default=None,
-        help="set every dataset's data_root of the phase to this folder")
+        metavar='ROOT',
+        help="read every dataset of the phase from this folder (a phase "
+        'with several roots takes OLD=NEW pairs, OLD a root or its config '
+        'variable)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -85,20 +91,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.max_samples is not None and args.max_samples < 1:
         parser.error('--max-samples must be >= 1')
     return args
-
-
-def _set_data_root(cfg: Any, data_root: str) -> None:
-    """Set ``data_root`` of every dataset config below ``cfg``."""
-    if isinstance(cfg, dict):
-        if 'data_root' in cfg:
-            cfg['data_root'] = data_root
-        children = list(cfg.values())
-    elif isinstance(cfg, (list, tuple)):
-        children = list(cfg)
-    else:
-        return
-    for child in children:
-        _set_data_root(child, data_root)
 
 
 def _find_transform(cfg: Any, type_name: str) -> bool:
@@ -286,10 +278,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root is not None:
-        _set_data_root(cfg[f'{args.phase}_dataloader'].dataset, args.data_root)
+    try:
+        apply_data_root_args(
+            cfg,
+            args.cfg_options,
+            args.data_root,
+            loaders=(f'{args.phase}_dataloader', ))
+    except ValueError as err:
+        sys.exit(f'browse_dataset.py: {err}')
     init_default_scope(cfg.get('default_scope', 'mmdepthseg'))
     browse(
         cfg,

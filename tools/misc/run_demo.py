@@ -27,7 +27,14 @@ def parse_args() -> argparse.Namespace:
         help='on-disk layout of the generated data the config reads')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--max-iters', type=int, default=None)
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--seed', type=int, default=0, help='seed of the generated data')
+    parser.add_argument(
+        '--train-seed',
+        type=int,
+        default=0,
+        help='seed of the training run (randomness.seed): the same seed on '
+        'the same machine gives the same numbers')
     return parser.parse_args()
 
 
@@ -75,10 +82,8 @@ def main() -> None:
         ])
     train_cmd = [
         py, 'tools/train.py', args.config, '--work-dir', args.work_dir,
-        '--cfg-options',
-        f'train_dataloader.dataset.data_root={args.data_root}',
-        f'val_dataloader.dataset.data_root={args.data_root}',
-        f'test_dataloader.dataset.data_root={args.data_root}'
+        '--data-root', args.data_root, '--cfg-options',
+        f'randomness.seed={args.train_seed}'
     ]
     if args.max_iters:
         train_cmd += [f'train_cfg.max_iters={args.max_iters}']
@@ -88,8 +93,7 @@ def main() -> None:
     show_dir = 'vis'
     run([
         py, 'tools/test.py', args.config, ckpt, '--work-dir', args.work_dir,
-        '--show-dir', show_dir, '--cfg-options',
-        f'test_dataloader.dataset.data_root={args.data_root}'
+        '--show-dir', show_dir, '--data-root', args.data_root
     ])
     metrics = latest_metrics(osp.join(ROOT, args.work_dir))
     print_table(metrics)

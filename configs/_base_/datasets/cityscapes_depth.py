@@ -69,3 +69,26 @@ val_evaluator = dict(
     iou_cfg=dict(type='IoUMetric', iou_metrics=['mIoU']),
     depth_cfg=dict(type='DepthMetric', min_depth=1e-3, max_depth=80.))
 test_evaluator = val_evaluator
+# `tools/test.py --tta` (MMSegmentation's Cityscapes practice): six scales
+# with and without a flip. The test scale comes first: DepthSegTTAModel
+# merges depth over the branches at that scale only.
+img_ratios = [1.0, 0.5, 0.75, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='MultiViewResize',
+                    scale=(int(test_scale[0] * r), int(test_scale[1] * r)),
+                    keep_ratio=True) for r in img_ratios
+            ],
+            [
+                dict(type='MultiViewRandomFlip', prob=0.),
+                dict(type='MultiViewRandomFlip', prob=1.)
+            ],
+            [dict(type='LoadDepthSegAnnotations')],
+            [dict(type='PackMultiViewInputs')],
+        ])
+]

@@ -65,3 +65,6 @@ val_evaluator = dict(
         metrics=('disp_err', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'a1',
                  'a2', 'a3')))
 test_evaluator = val_evaluator
+# `tools/test.py --tta`: flips of the test pipeline above (the base's
+# multi-scale pipeline evaluates at another size)
+tta_pipeline = None

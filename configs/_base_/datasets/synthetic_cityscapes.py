@@ -34,3 +34,25 @@ train_dataloader = dict(
 val_dataloader = dict(
     num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# `tools/test.py --tta`: three scales (test scale first) with and without a
+# flip; depth from the test scale only (DepthSegTTAModel)
+img_ratios = [1.0, 0.75, 1.25]
+tta_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='MultiViewResize',
+                    scale=(int(test_scale[0] * r), int(test_scale[1] * r)),
+                    keep_ratio=True) for r in img_ratios
+            ],
+            [
+                dict(type='MultiViewRandomFlip', prob=0.),
+                dict(type='MultiViewRandomFlip', prob=1.)
+            ],
+            [dict(type='LoadDepthSegAnnotations')],
+            [dict(type='PackMultiViewInputs')],
+        ])
+]

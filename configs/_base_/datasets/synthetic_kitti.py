@@ -65,6 +65,24 @@ val_evaluator = dict(
         type='DepthMetric',
         min_depth=1e-3,
         max_depth=80.,
+        # monocular test frames carry no stereo baseline: no disparity error
+        metrics=('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'a1',
+                 'a2', 'a3', 'mae'),
         crop='garg',
         median_scaling=True))
 test_evaluator = val_evaluator
+# `tools/test.py --tta`: the image and its mirror image
+tta_pipeline = [
+    dict(type='LoadMultiViewImages'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='MultiViewResize', scale=img_scale, keep_ratio=False)],
+            [
+                dict(type='MultiViewRandomFlip', prob=0.),
+                dict(type='MultiViewRandomFlip', prob=1.)
+            ],
+            [dict(type='LoadDepthSegAnnotations')],
+            [dict(type='PackMultiViewInputs')],
+        ])
+]

@@ -1,9 +1,11 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper, cpu_supports_bfloat16
 from .gd_optim_constructor import (
     GeneratorDiscriminatorOptimWrapperConstructor, check_separate_ddp_coverage,
     get_discriminators)
 
 __all__ = [
+    'CPUAmpOptimWrapper', 'cpu_supports_bfloat16',
     'GeneratorDiscriminatorOptimWrapperConstructor',
     'check_separate_ddp_coverage', 'get_discriminators'
 ]

@@ -35,6 +35,8 @@ class DepthSegMetric(BaseMetric):
         prefix (str, optional): Prefix of the returned keys. Defaults to
             None: flat keys such as 'mIoU' and 'abs_rel'.
     """
+    # flat keys by default, without BaseMetric's "prefix is not set" warning
+    default_prefix: Optional[str] = ''
 
     def __init__(self,
                  iou_cfg: Optional[dict] = None,

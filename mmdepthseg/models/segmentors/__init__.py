@@ -4,7 +4,9 @@ from .multi_task_segmentor import MultiTaskSegmentor
 from .pseudo_mtl import PseudoMTL
 from .semi_mtl import SemiMTL
 from .sosd_net import SOSDNet
+from .tta import DepthSegTTAModel
 
 __all__ = [
-    'MultiTaskSegmentor', 'FSREDepth', 'PseudoMTL', 'SOSDNet', 'SemiMTL'
+    'MultiTaskSegmentor', 'FSREDepth', 'PseudoMTL', 'SOSDNet', 'SemiMTL',
+    'DepthSegTTAModel'
 ]
