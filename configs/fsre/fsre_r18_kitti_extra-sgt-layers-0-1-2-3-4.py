@@ -3,4 +3,4 @@
 # fsre_r18_kitti_sgt-layers-{0-1-2-3,1-2-3-4}.py and
 # fsre_r18_kitti_ablation-ce-sgt.py (layers 1-3).
 _base_ = './fsre_r18_kitti_ablation-ce-sgt.py'
-model = dict(decoder=dict(feature_layers=(0,1,2,3,4)))
+model = dict(decoder=dict(feature_layers=(0, 1, 2, 3, 4)))

@@ -87,8 +87,8 @@ class PhotometricReprojectionLoss(nn.Module):
         self.automask = automask
         self.identity_noise = identity_noise
         self.loss_weight = loss_weight
-        self.scale_weighting = check_scale_weighting(
-            scale_weighting, type(self).__name__)
+        self.scale_weighting = check_scale_weighting(scale_weighting,
+                                                     type(self).__name__)
         self._loss_name = loss_name
         self.ssim = SSIM()
 
@@ -299,8 +299,7 @@ class PhotometricReprojectionLoss(nn.Module):
             # strict '<': ties go to the identity, as in min_error
             loss_map = torch.where(loss_map < best_identity, loss_map,
                                    best_identity)
-        weights = scale_weights(self.scale_weighting,
-                                range(loss_map.shape[0]))
+        weights = scale_weights(self.scale_weighting, range(loss_map.shape[0]))
         total = 0.
         for weight, scale_map in zip(weights, loss_map):
             total = total + weight * self.loss_weight * scale_map.mean()

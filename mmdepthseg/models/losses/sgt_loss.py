@@ -329,8 +329,8 @@ class SemanticGuidedTripletLoss(nn.Module):
             # the anchor's distance to itself: ~0 for a unit feature (sqrt(2)
             # for a zero one), as a.a of the normalised feature; it carries
             # no gradient (a.a = 1 for every non-zero feature)
-            self_sq = (2. - 2. * torch.linalg.vecdot(unit, unit, dim=1)
-                       ).clamp(min=0.).detach()
+            self_sq = (2. - 2. * torch.linalg.vecdot(unit, unit, dim=1)).clamp(
+                min=0.).detach()
             valid = valid[:, 0]
             pos_sum = pos_sum + torch.where(valid, self._distance(self_sq),
                                             zero)

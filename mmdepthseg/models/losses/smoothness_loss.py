@@ -59,8 +59,8 @@ class EdgeAwareSmoothnessLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
         self.normalize_disp = normalize_disp
-        self.scale_weighting = check_scale_weighting(
-            scale_weighting, type(self).__name__)
+        self.scale_weighting = check_scale_weighting(scale_weighting,
+                                                     type(self).__name__)
         self._loss_name = loss_name
 
     def forward(self, disp: Tensor, img: Tensor) -> Tensor:
