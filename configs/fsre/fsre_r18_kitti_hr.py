@@ -1,6 +1,8 @@
 # FSRE-Depth, ResNet-18, high resolution 320x1024.
 _base_ = './fsre_r18_kitti.py'
 img_scale = (1024, 320)  # (w, h)
+# the released code feeds the pose network 192x640 frames at this size
+model = dict(pose_input_size=(192, 640))
 train_pipeline = [
     dict(type='LoadMultiViewImages'),
     dict(type='LoadDepthSegAnnotations'),

@@ -35,9 +35,19 @@ class FSREDualDecoder(BaseModule):
     - A 3x3 conv to ``num_classes`` logits on the segmentation decoder at
       full resolution.
     - The depth decoder's layer outputs in ``feature_layers`` (paper: 1, 2, 3)
-      are returned for the semantics-guided triplet loss. They are taken
-      *before* the layer's CMA refinement: the paper's ``F_d^l`` is both the
-      SGT input (Eq. 5-6) and the CMA input (Sec. 3.3).
+      are returned for the semantics-guided triplet loss. With
+      ``features_after_cma=False`` they are taken *before* the layer's CMA
+      refinement (the paper's text names ``F_d^l`` both the SGT input,
+      Eq. 5-6, and the CMA input, Sec. 3.3); with True *after* it, as the
+      authors' released code does (its ``d_feature`` is the CMA output
+      ``F_o^l``, the feature the next layer reads). Layers without CMA give
+      the same feature either way.
+    - ``init_mode``: ``'mmcv'`` initialises the convolutions as MMCV's
+      ``ConvModule`` does (Kaiming normal, zero bias) and the disparity and
+      class heads from N(0, 0.01); ``'pytorch'`` gives every convolution of
+      the decoders and CMA modules PyTorch's default ``Conv2d`` init
+      (Kaiming uniform with ``a = sqrt(5)``, uniform bias), as the released
+      code (Monodepth2's decoders, never re-initialised).
 
     Args:
         in_channels (Sequence[int]): Encoder channels, fine to coarse.
@@ -53,13 +63,19 @@ class FSREDualDecoder(BaseModule):
             direction='both')``.
         feature_layers (Sequence[int]): Depth-decoder layers whose outputs are
             returned for the triplet loss. Default: (1, 2, 3).
+        features_after_cma (bool): Return the layer's features after its CMA
+            refinement (released code) instead of before. Default: False.
         conv_cfg (dict, optional): Conv config of the decoders.
         norm_cfg (dict, optional): Norm config of the decoders (Monodepth2:
             none). Default: None.
         act_cfg (dict): Activation of the decoders. Default: ELU.
         padding_mode (str): Padding of the 3x3 convs. Default: 'reflect'.
+        init_mode (str): 'mmcv' or 'pytorch' (released code), see above.
+            Default: 'mmcv'.
         init_cfg (dict, optional): Initialisation config. Default: None.
     """
+
+    INIT_MODES = ('mmcv', 'pytorch')
 
     def __init__(self,
                  in_channels: Sequence[int],
@@ -70,12 +86,17 @@ class FSREDualDecoder(BaseModule):
                  cma_cfg: ConfigType = dict(
                      num_embeddings=4, embed_ratio=2, direction='both'),
                  feature_layers: Sequence[int] = (1, 2, 3),
+                 features_after_cma: bool = False,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: OptConfigType = None,
                  act_cfg: ConfigType = dict(type='ELU'),
                  padding_mode: str = 'reflect',
+                 init_mode: str = 'mmcv',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
+        if init_mode not in self.INIT_MODES:
+            raise ValueError(f'FSREDualDecoder: init_mode must be one of '
+                             f'{self.INIT_MODES}, got {init_mode!r}')
         num_layers = len(channels)
         for name, layers in (('cma_layers', cma_layers), ('feature_layers',
                                                           feature_layers)):
@@ -100,6 +121,8 @@ class FSREDualDecoder(BaseModule):
         self.num_output_scales = num_output_scales
         self.cma_layers = tuple(cma_layers)
         self.feature_layers = tuple(feature_layers)
+        self.features_after_cma = features_after_cma
+        self.init_mode = init_mode
         self.cma = nn.ModuleDict({
             str(l):
             BidirectionalCMA(self.channels[l], **cma_cfg)
@@ -120,11 +143,24 @@ class FSREDualDecoder(BaseModule):
         self.conv_seg = ConvModule(self.channels[-1], num_classes,
                                    **head_kwargs)
         self.num_classes = num_classes
+        if init_mode == 'pytorch':
+            self._reset_convs()
+
+    def _reset_convs(self) -> None:
+        """PyTorch's default init of every convolution (``init_mode``
+        'pytorch'; ``ConvModule`` re-initialises its conv when built)."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                module.reset_parameters()
 
     def init_weights(self) -> None:
-        """Small normal init of the output convs (as mmseg's ``conv_seg``)
-        so that the sigmoid disparities start unsaturated."""
+        """``init_mode`` 'mmcv': small normal init of the output convs (as
+        mmseg's ``conv_seg``) so that the sigmoid disparities start
+        unsaturated; 'pytorch': PyTorch's default init of every conv."""
         super().init_weights()
+        if self.init_mode == 'pytorch':
+            self._reset_convs()
+            return
         for conv in [*self.disp_convs, self.conv_seg]:
             normal_init(conv.conv, mean=0, std=0.01, bias=0)
 
@@ -139,7 +175,9 @@ class FSREDualDecoder(BaseModule):
             dict: ``disps``: list of ``(B, 1, H/2^s, W/2^s)`` sigmoid
             disparities, index = scale s (0 = full resolution);
             ``seg_logits``: ``(B, num_classes, H, W)``; ``depth_feats``:
-            dict layer -> ``(B, C_l, h_l, w_l)`` depth-decoder features.
+            dict layer -> ``(B, C_l, h_l, w_l)`` depth-decoder features
+            (before or after the layer's CMA: ``features_after_cma``), at
+            scale ``num_layers - 1 - layer``.
         """
         x_d = x_s = feats[-1]
         disps: List[Optional[Tensor]] = [None] * self.num_output_scales
@@ -150,10 +188,12 @@ class FSREDualDecoder(BaseModule):
             skip = feats[scale - 1] if scale > 0 else None
             x_d = stage_d(x_d, skip)
             x_s = stage_s(x_s, skip)
-            if layer in self.feature_layers:
+            if layer in self.feature_layers and not self.features_after_cma:
                 depth_feats[layer] = x_d
             if layer in self.cma_layers:
                 x_d, x_s = self.cma[str(layer)](x_d, x_s)
+            if layer in self.feature_layers and self.features_after_cma:
+                depth_feats[layer] = x_d
             if scale < self.num_output_scales:
                 disps[scale] = torch.sigmoid(self.disp_convs[scale](x_d))
         return dict(

@@ -30,13 +30,14 @@ class CrossTaskMultiEmbeddingAttention(BaseModule):
       target, Sec. 3.3.1);
     - ``A_h(i) = k_h(i)^T q_h(i) / sqrt(C')`` (Eq. 13) is a *pixel-wise*
       score: a dot product of the two vectors at the same pixel, not an
-      affinity between pixels;
+      affinity between pixels (the authors' released code divides by
+      ``sqrt(H * C')`` instead: ``score_scaling='total_channels'``);
     - ``rho`` normalises the scores over the H embeddings: softmax
       (Eq. 12) when ``H > 1`` and the identity when ``H = 1``
       (Sec. 4.2.1), i.e. with one embedding the raw scaled score multiplies
       the value;
-    - ``F_t'(i) = sum_h rho(A_h(i)) * v_h(i)`` (Eq. 11, 14), a
-      ``C'``-channel map;
+    - ``F_t'(i) = sum_h rho(A_h(i)) * v_h(i)`` (Eq. 11, 14; Eq. 9-10 are
+      the single-embedding form), a ``C'``-channel map;
     - ``F_o = fuse([phi_w(F_t'), F_t])`` (Sec. 3.3.3): ``phi_w`` projects
       back to C, the result is concatenated with the target feature (2C
       channels) and two convolutions produce the C-channel output.
@@ -48,11 +49,17 @@ class CrossTaskMultiEmbeddingAttention(BaseModule):
       channels, split into H groups of ``C'``; the H embeddings are thus H
       disjoint blocks of one conv's weights, equivalent to H separate
       projections.
-    - ``phi_w`` is a 1x1 conv followed by ``norm_cfg`` (BN), no activation.
-    - The fusion (Sec. 3.3.3, "two convolution layers") is two 3x3
-      ConvModules, ``2C -> C`` then ``C -> C``, each with ``norm_cfg`` and
-      ``act_cfg`` (ELU by default, as the Monodepth2 decoder) and
-      ``padding_mode`` padding.
+    - ``phi_w`` is a 1x1 conv followed by ``norm_cfg`` (BN), no activation
+      (as the released code).
+    - The fusion (Sec. 3.3.3, "two convolution layers") depends on
+      ``fusion``: ``'conv_norm_act_x2'`` (default) is two 3x3 ConvModules,
+      ``2C -> C`` then ``C -> C``, each with ``norm_cfg`` and ``act_cfg``
+      (ELU by default, as the Monodepth2 decoder) and ``padding_mode``
+      padding; ``'conv_act_conv1x1'`` is the released code's: a 3x3 conv
+      ``2C -> C`` with bias, ``padding_mode`` padding and ``act_cfg``, then
+      a 1x1 conv ``C -> C`` with bias, no norm in either. (The released
+      code concatenates ``[F_t, phi_w(F_t')]``, the other order: the same
+      function up to a permutation of the first conv's input channels.)
     - No extra residual connection: the target feature reaches the output
       only through the concatenation, as in Sec. 3.3.3.
 
@@ -85,9 +92,18 @@ class CrossTaskMultiEmbeddingAttention(BaseModule):
             Default: ``dict(type='ELU')``.
         padding_mode (str): Padding of the 3x3 fusion convs.
             Default: 'reflect'.
+        score_scaling (str): Divisor of the scores: 'embed_channels'
+            (``sqrt(C')``, Eq. 13) or 'total_channels' (``sqrt(H * C')``,
+            the released code). Default: 'embed_channels'.
+        fusion (str): Fusion convolutions: 'conv_norm_act_x2' or
+            'conv_act_conv1x1' (released code), see above.
+            Default: 'conv_norm_act_x2'.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Default: None.
     """
+
+    SCORE_SCALINGS = ('embed_channels', 'total_channels')
+    FUSIONS = ('conv_norm_act_x2', 'conv_act_conv1x1')
 
     def __init__(self,
                  channels: int,
@@ -97,6 +113,8 @@ class CrossTaskMultiEmbeddingAttention(BaseModule):
                  norm_cfg: OptConfigType = dict(type='BN'),
                  act_cfg: OptConfigType = dict(type='ELU'),
                  padding_mode: str = 'reflect',
+                 score_scaling: str = 'embed_channels',
+                 fusion: str = 'conv_norm_act_x2',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
         for name, value in (('channels', channels),
@@ -105,10 +123,23 @@ class CrossTaskMultiEmbeddingAttention(BaseModule):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f'{type(self).__name__}: {name} must be a '
                                  f'positive int, got {value!r}')
+        if score_scaling not in self.SCORE_SCALINGS:
+            raise ValueError(f'{type(self).__name__}: score_scaling must be '
+                             f'one of {self.SCORE_SCALINGS}, got '
+                             f'{score_scaling!r}')
+        if fusion not in self.FUSIONS:
+            raise ValueError(f'{type(self).__name__}: fusion must be one of '
+                             f'{self.FUSIONS}, got {fusion!r}')
         self.channels = channels
         self.num_embeddings = num_embeddings
         self.embed_channels = embed_ratio * channels
-        self.scale = 1.0 / math.sqrt(self.embed_channels)
+        self.score_scaling = score_scaling
+        self.fusion_type = fusion
+        # Eq. 13: 1 / sqrt(C'); released code: 1 / sqrt(H * C')
+        divisor = self.embed_channels
+        if score_scaling == 'total_channels':
+            divisor *= num_embeddings
+        self.scale = 1.0 / math.sqrt(divisor)
 
         total = num_embeddings * self.embed_channels
         proj_kwargs = dict(
@@ -130,9 +161,21 @@ class CrossTaskMultiEmbeddingAttention(BaseModule):
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
             padding_mode=conv_padding_mode(padding_mode))
-        self.fusion = nn.Sequential(
-            ConvModule(2 * channels, channels, **fuse_kwargs),
-            ConvModule(channels, channels, **fuse_kwargs))
+        if fusion == 'conv_norm_act_x2':
+            self.fusion = nn.Sequential(
+                ConvModule(2 * channels, channels, **fuse_kwargs),
+                ConvModule(channels, channels, **fuse_kwargs))
+        else:
+            fuse_kwargs['norm_cfg'] = None
+            self.fusion = nn.Sequential(
+                ConvModule(2 * channels, channels, **fuse_kwargs),
+                ConvModule(
+                    channels,
+                    channels,
+                    kernel_size=1,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=None,
+                    act_cfg=None))
 
     def _embed(self, proj: nn.Module, x: Tensor) -> Tensor:
         """Project ``(B, C, h, w)`` to ``(B, H, C', h*w)`` embeddings."""
@@ -192,7 +235,9 @@ class CrossTaskMultiEmbeddingAttention(BaseModule):
 
         The first H*C output channels are ``u_h = Wk_h^T Wq_h F_r +
         Wk_h^T bq_h`` (``C`` channels per embedding) and the last H the
-        ``F_t``-free term, all multiplied by ``1 / sqrt(C')``.
+        ``F_t``-free term, all multiplied by the score scale
+        (``1 / sqrt(C')``, or ``1 / sqrt(H C')`` for
+        ``score_scaling='total_channels'``).
 
         Returns:
             tuple[Tensor, Tensor]: Weight ``(H*C + H, C)``, bias
@@ -243,7 +288,7 @@ class CrossTaskMultiEmbeddingAttention(BaseModule):
 
         Returns:
             Tensor: ``(B, H, h*w)``; sums to 1 over dim 1 when H > 1, the
-            raw scaled score (Eq. 13) when H = 1.
+            raw scaled score (Eq. 10 / 13) when H = 1.
         """
         self._check_inputs(ref_feat, target_feat)
         b, c = target_feat.shape[:2]
@@ -320,6 +365,10 @@ class BidirectionalCMA(BaseModule):
             Default: ``dict(type='ELU')``.
         padding_mode (str): Padding of the 3x3 fusion convs.
             Default: 'reflect'.
+        score_scaling (str): 'embed_channels' (Eq. 13) or 'total_channels'
+            (released code). Default: 'embed_channels'.
+        fusion (str): 'conv_norm_act_x2' or 'conv_act_conv1x1' (released
+            code). Default: 'conv_norm_act_x2'.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Default: None.
     """
@@ -335,6 +384,8 @@ class BidirectionalCMA(BaseModule):
                  norm_cfg: OptConfigType = dict(type='BN'),
                  act_cfg: OptConfigType = dict(type='ELU'),
                  padding_mode: str = 'reflect',
+                 score_scaling: str = 'embed_channels',
+                 fusion: str = 'conv_norm_act_x2',
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
         if direction not in self.DIRECTIONS:
@@ -348,7 +399,9 @@ class BidirectionalCMA(BaseModule):
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
-            padding_mode=padding_mode)
+            padding_mode=padding_mode,
+            score_scaling=score_scaling,
+            fusion=fusion)
         self.depth_cma = (
             CrossTaskMultiEmbeddingAttention(
                 **cma_kwargs) if direction in ('both', 'depth') else None)

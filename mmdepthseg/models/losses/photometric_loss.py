@@ -8,6 +8,7 @@ from torch import Tensor
 
 from mmdepthseg.registry import MODELS
 from ..layers.ssim import SSIM, SSIMReference
+from .scale_weighting import check_scale_weighting, scale_weights
 
 
 @MODELS.register_module()
@@ -48,6 +49,10 @@ class PhotometricReprojectionLoss(nn.Module):
       noise ties have probability zero anyway.
     - The noise is ``randn * identity_noise`` (Monodepth2 uses 1e-5), so an
       identity error may be slightly negative.
+    - Scales (:meth:`multi_scale_loss`) are combined by ``scale_weighting``
+      (:mod:`~mmdepthseg.models.losses.scale_weighting`): ``'mean'``
+      (Monodepth2, the default) or ``'halved_sum'`` (``sum_s L_s / 2^s``,
+      FSRE-Depth's released code).
 
     Args:
         alpha (float): Weight of the SSIM term, in [0, 1]. Default: 0.85
@@ -57,6 +62,9 @@ class PhotometricReprojectionLoss(nn.Module):
         identity_noise (float): Standard deviation of the noise added to the
             identity errors. Default: 1e-5.
         loss_weight (float): Weight of the loss. Default: 1.0.
+        scale_weighting (str): How :meth:`multi_scale_loss` weights the
+            scales: 'sum', 'mean', 'halved_sum' or 'halved_mean'.
+            Default: 'mean'.
         loss_name (str): Name of the loss item in the loss dict; it must
             start with ``loss_`` to be back-propagated. Default: 'loss_photo'.
     """
@@ -66,6 +74,7 @@ class PhotometricReprojectionLoss(nn.Module):
                  automask: bool = True,
                  identity_noise: float = 1e-5,
                  loss_weight: float = 1.0,
+                 scale_weighting: str = 'mean',
                  loss_name: str = 'loss_photo') -> None:
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
@@ -78,6 +87,8 @@ class PhotometricReprojectionLoss(nn.Module):
         self.automask = automask
         self.identity_noise = identity_noise
         self.loss_weight = loss_weight
+        self.scale_weighting = check_scale_weighting(scale_weighting,
+                                                     type(self).__name__)
         self._loss_name = loss_name
         self.ssim = SSIM()
 
@@ -249,10 +260,13 @@ class PhotometricReprojectionLoss(nn.Module):
                          warped: Tensor,
                          target: Tensor,
                          identity: Optional[Tensor] = None) -> Tensor:
-        """The loss averaged over decoder scales, all scales in one pass.
+        """The loss of all decoder scales, combined in one pass.
 
-        Equal (up to float rounding) to the mean over ``n`` of
-        ``forward(list(warped[n]), target, identity=identity)``, but the
+        Equal (up to float rounding) to ``sum_n w_n * forward(list(warped[n]),
+        target, identity=identity)`` with the weights ``w_n`` of
+        ``scale_weighting`` (scale ``n`` = resolution ``1 / 2^n`` of the
+        depth that warped ``warped[n]``; 'mean': ``w_n = 1 / N``,
+        'halved_sum': ``w_n = 1 / 2^n``), but the
         ``N * S`` photometric errors are computed by one batched
         computation that shares the target's SSIM statistics, and the
         minimum against the identity errors uses the per-pixel best identity
@@ -268,7 +282,7 @@ class PhotometricReprojectionLoss(nn.Module):
                 :meth:`identity_error`; required iff ``automask``.
 
         Returns:
-            Tensor: Scalar ``mean_n(loss_weight * mean(min_error_n))``.
+            Tensor: Scalar ``sum_n w_n * loss_weight * mean(min_error_n)``.
         """
         if warped.dim() != 6 or warped.shape[-4:] != target.shape:
             raise ValueError(
@@ -285,10 +299,11 @@ class PhotometricReprojectionLoss(nn.Module):
             # strict '<': ties go to the identity, as in min_error
             loss_map = torch.where(loss_map < best_identity, loss_map,
                                    best_identity)
+        weights = scale_weights(self.scale_weighting, range(loss_map.shape[0]))
         total = 0.
-        for scale_map in loss_map:
-            total = total + self.loss_weight * scale_map.mean()
-        return total / loss_map.shape[0]
+        for weight, scale_map in zip(weights, loss_map):
+            total = total + weight * self.loss_weight * scale_map.mean()
+        return total
 
     @property
     def loss_name(self) -> str:

@@ -1,6 +1,6 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """FSRE-Depth: self-supervised monocular depth with semantic guidance."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -20,31 +20,42 @@ class FSREDepth(MultiTaskSegmentor):
 
     A shared encoder feeds :class:`~mmdepthseg.models.decode_heads.
     FSREDualDecoder` (depth and segmentation decoders joined by cross-task
-    multi-embedding attention); a separate :class:`~mmdepthseg.models.pose.
-    PoseNet` predicts the motion to the neighbouring frames. The training
-    loss is Eq. 9 of the paper::
+    multi-embedding attention, Sec. 3.3); a separate :class:`~mmdepthseg.
+    models.pose.PoseNet` predicts the motion to the neighbouring frames. The
+    training loss is the baseline loss of Eq. 4 plus the cross-entropy
+    (Sec. 3.1.2) and the SGT loss (Sec. 3.2.2)::
 
-        L = L_photo + beta * L_smooth + gamma * L_CE + delta * L_SGT
+        L = L_ph + beta * L_sm + gamma * L_CE + delta * L_SGT
 
     with the weights inside the loss modules (``beta`` = 1e-3,
-    ``gamma`` = 0.3, ``delta`` = 0.1 by default).
+    ``gamma`` = 0.3, ``delta`` = 0.1, Sec. 4.2.2). The paper gives no
+    equation for the sum (its Eq. 9-10 define the CMA feature). How the
+    terms of the decoder scales / layers are combined is each loss's
+    ``scale_weighting`` (:mod:`~mmdepthseg.models.losses.scale_weighting`);
+    the defaults here and in ``configs/_base_/models/fsre_r18.py`` are the
+    authors' released code (``sum_s L_s / 2^s`` for all three multi-scale
+    terms), ``configs/fsre/fsre_r18_kitti_paper-text.py`` the reading of
+    the text (Monodepth2's means, SGT layers summed).
 
-    - **Photometric** (Sec. 3.1): each scale's disparity is upsampled to the
-      input size, converted to depth (0.1-100 m), and the un-augmented
-      source frames are warped into the target with the predicted poses;
-      per-pixel minimum over sources and auto-masking against the identity
-      reprojection, whose errors are computed **once** per step (they do not
-      depend on the scale). The scales are averaged (Monodepth2; the paper
-      does not weight them). All scales and sources are warped by one
-      batched view synthesis and scored by one batched photometric error
-      (:meth:`PhotometricReprojectionLoss.multi_scale_loss`), which equals
-      the loop over scales and sources up to float rounding.
-    - **Smoothness**: edge-aware, on mean-normalised disparity against the
-      image resized to that scale, divided by ``2^s``, averaged over scales.
+    - **Photometric** (Sec. 3.1, Eq. 1-2): each scale's disparity is
+      upsampled to the input size, converted to depth (0.1-100 m), and the
+      un-augmented source frames are warped into the target with the
+      predicted poses; per-pixel minimum over sources and auto-masking
+      against the identity reprojection, whose errors are computed **once**
+      per step (they do not depend on the scale). All scales and sources
+      are warped by one batched view synthesis and scored by one batched
+      photometric error (:meth:`PhotometricReprojectionLoss.
+      multi_scale_loss`), which equals the loop over scales and sources up
+      to float rounding.
+    - **Smoothness** (Eq. 3): edge-aware, on mean-normalised disparity
+      against the image resized (area) to that scale
+      (:meth:`EdgeAwareSmoothnessLoss.multi_scale_loss`).
     - **CE** on the pseudo labels of the target frame (view 0 of
       ``gt_sem_seg``), ``ignore_index`` ignored.
-    - **SGT** (Sec. 3.2) on the depth-decoder features of the decoder's
-      ``feature_layers`` (paper: 1, 2, 3), summed over the layers.
+    - **SGT** (Sec. 3.2, Eq. 5-8) on the depth-decoder features of the
+      decoder's ``feature_layers`` (paper: 1, 2, 3); layer ``l`` is at scale
+      ``s = num_layers - 1 - l`` for the ``scale_weighting`` of the SGT
+      loss.
 
     Setting ``seg_loss`` / ``sgt_loss`` to None and the decoder's
     ``cma_layers`` to ``()`` gives the ablations of Table 1b (Monodepth2
@@ -66,6 +77,11 @@ class FSREDepth(MultiTaskSegmentor):
             None disables it.
         min_depth (float): Smallest depth. Default: 0.1.
         max_depth (float): Largest depth. Default: 100.
+        pose_input_size (tuple[int, int], optional): ``(h, w)`` the two
+            frames are resized to (bilinear) before the pose network when
+            the input has another size; the released code feeds the pose
+            network 192x640 frames when it trains at a higher resolution.
+            Default: None (the input size).
         ignore_index (int): Label of unlabelled pixels. Default: 255.
         train_cfg, test_cfg, data_preprocessor, init_cfg: As for
             :class:`MultiTaskSegmentor`.
@@ -76,18 +92,28 @@ class FSREDepth(MultiTaskSegmentor):
                  decoder: ConfigType,
                  pose_net: ConfigType = dict(type='PoseNet'),
                  photometric_loss: ConfigType = dict(
-                     type='PhotometricReprojectionLoss'),
+                     type='PhotometricReprojectionLoss',
+                     scale_weighting='halved_sum'),
                  smoothness_loss: ConfigType = dict(
-                     type='EdgeAwareSmoothnessLoss', loss_weight=1e-3),
+                     type='EdgeAwareSmoothnessLoss',
+                     loss_weight=1e-3,
+                     scale_weighting='halved_sum'),
                  seg_loss: OptConfigType = dict(
                      type='CrossEntropyLoss',
                      loss_weight=0.3,
                      avg_non_ignore=True,
                      loss_name='loss_ce'),
                  sgt_loss: OptConfigType = dict(
-                     type='SemanticGuidedTripletLoss', loss_weight=0.1),
+                     type='SemanticGuidedTripletLoss',
+                     loss_weight=0.1,
+                     inclusive_threshold=True,
+                     count_anchor=True,
+                     padding_as_negative=True,
+                     min_sq_distance=1e-9,
+                     scale_weighting='halved_sum'),
                  min_depth: float = 0.1,
                  max_depth: float = 100.0,
+                 pose_input_size: Optional[Tuple[int, int]] = None,
                  ignore_index: int = 255,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -109,6 +135,8 @@ class FSREDepth(MultiTaskSegmentor):
         self.sgt_loss = MODELS.build(sgt_loss) if sgt_loss else None
         self.min_depth = min_depth
         self.max_depth = max_depth
+        self.pose_input_size = None if pose_input_size is None else tuple(
+            pose_input_size)
         self.ignore_index = ignore_index
 
     def _init_heads(self, depth_head: OptConfigType,
@@ -127,15 +155,24 @@ class FSREDepth(MultiTaskSegmentor):
         Temporal sources (``'t-k'`` before, ``'t+k'`` after the target) get
         the pose network's prediction; the stereo partner ``'s'`` gets the
         rig's fixed ``stereo_T`` from the metainfo (Monodepth2's M+S
-        setting).
+        setting). The pose network reads the frames at
+        ``pose_input_size`` when it is set.
         """
         view_names = tuple(data_samples[0].view_names)
+        frames = inputs
+        if self.pose_input_size is not None and \
+                tuple(inputs.shape[-2:]) != self.pose_input_size:
+            frames = F.interpolate(
+                inputs,
+                size=self.pose_input_size,
+                mode='bilinear',
+                align_corners=False)
         poses = []
         for j, name in enumerate(view_names[1:], start=1):
-            source = inputs[:, 3 * j:3 * j + 3]
+            source = frames[:, 3 * j:3 * j + 3]
             if name.startswith(('t-', 't+')):
                 poses.append(
-                    self.pose_net(inputs[:, :3], source,
+                    self.pose_net(frames[:, :3], source,
                                   name.startswith('t-')))
             elif name == 's':
                 poses.append(
@@ -193,16 +230,6 @@ class FSREDepth(MultiTaskSegmentor):
             align_corners=True)  # (S*B, 3, N*H, W)
         return warped.view(s, b, 3, n, height, width).permute(3, 0, 1, 2, 4, 5)
 
-    def _smoothness(self, disps: Sequence[Tensor], target: Tensor) -> Tensor:
-        """Edge-aware smoothness of every scale against the target resized
-        (area) to it, divided by ``2^s``, averaged over scales."""
-        smooth = 0.
-        for scale, disp in enumerate(disps):
-            img = target if disp.shape[-2:] == target.shape[-2:] else resize(
-                target, size=disp.shape[-2:], mode='area')
-            smooth = smooth + self.smoothness_loss(disp, img) / 2**scale
-        return smooth / len(disps)
-
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
         """Self-supervised losses of one batch.
@@ -237,7 +264,7 @@ class FSREDepth(MultiTaskSegmentor):
                 target,
                 identity=identity),
             self.smoothness_loss.loss_name:
-            self._smoothness(out['disps'], target)
+            self.smoothness_loss.multi_scale_loss(out['disps'], target)
         }
 
         if self.seg_loss is not None or self.sgt_loss is not None:
@@ -246,9 +273,12 @@ class FSREDepth(MultiTaskSegmentor):
             losses[self.seg_loss.loss_name] = self.seg_loss(
                 out['seg_logits'], label, ignore_index=self.ignore_index)
         if self.sgt_loss is not None:
+            feats = out['depth_feats']
+            scales = [self.decoder.num_layers - 1 - layer for layer in feats]
+            weights = self.sgt_loss.layer_weights(scales)
             losses[self.sgt_loss.loss_name] = sum(
-                self.sgt_loss(feat, label)
-                for feat in out['depth_feats'].values())
+                weight * self.sgt_loss(feat, label)
+                for weight, feat in zip(weights, feats.values()))
         return losses
 
     def predict(self,

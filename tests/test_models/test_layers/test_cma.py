@@ -302,3 +302,66 @@ def test_factorised_form_keeps_less_for_backward():
     kept_fact = _saved_bytes(fact, ref, target)
     kept_explicit = _saved_bytes(explicit, ref, target)
     assert kept_fact < 0.6 * kept_explicit, (kept_fact, kept_explicit)
+
+
+@pytest.mark.parametrize('explicit', [False, True])
+def test_released_score_scaling_divides_by_sqrt_h_times_embed_channels(
+        explicit):
+    # H = 2 embeddings, C' = C (ratio 1); embedding 0 is the identity and
+    # embedding 1 twice the identity on query and key, zero biases:
+    #   A_0 = <ref, target> / s,  A_1 = 4 <ref, target> / s
+    # with s = sqrt(C') (Eq. 13) or sqrt(H * C') = sqrt(2 C) (released code)
+    ref, target = _feats(13)
+    dot = (ref * target).sum(1).flatten(1)
+    cls = _ExplicitCMA if explicit else CrossTaskMultiEmbeddingAttention
+    for scaling, divisor in (('embed_channels', math.sqrt(C)),
+                             ('total_channels', math.sqrt(2 * C))):
+        cma = cls(C, num_embeddings=2, embed_ratio=1, score_scaling=scaling)
+        assert cma.factorised != explicit
+        with torch.no_grad():
+            for proj in (cma.query_proj, cma.key_proj):
+                eye = torch.eye(C)
+                proj.conv.weight.copy_(
+                    torch.cat([eye, 2 * eye])[:, :, None, None])
+                proj.conv.bias.zero_()
+            weights = cma.attention_weights(ref, target)
+        expected = torch.stack([dot, 4 * dot], 1) / divisor
+        torch.testing.assert_close(
+            weights, expected.softmax(1), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match='score_scaling'):
+        CrossTaskMultiEmbeddingAttention(C, score_scaling='sqrt')
+
+
+def test_released_fusion_is_3x3_conv_elu_then_1x1_conv():
+    torch.manual_seed(0)
+    ref, target = _feats(14)
+    cma = CrossTaskMultiEmbeddingAttention(
+        C, num_embeddings=2, fusion='conv_act_conv1x1').eval()
+    first, second = cma.fusion
+    assert first.conv.kernel_size == (3, 3) and second.conv.kernel_size == (1,
+                                                                            1)
+    assert not first.with_norm and first.with_activation
+    assert isinstance(first.padding_layer, torch.nn.ReflectionPad2d)
+    assert not second.with_norm and not second.with_activation
+    assert first.conv.bias is not None and second.conv.bias is not None
+    with torch.no_grad():
+        weights = _hand_scores(cma, ref, target, 2, 2 * C).softmax(1)
+        v = _linear(cma.value_proj, target).reshape(B, 2, 2 * C, H * W)
+        refined = (v[:, 0] * weights[:, 0:1] + v[:, 1] * weights[:, 1:2])
+        x = torch.cat([cma.out_proj(refined.reshape(B, 2 * C, H, W)), target],
+                      1)
+        # by hand: reflect pad, 3x3 conv, ELU, 1x1 conv
+        x = torch.nn.functional.pad(x, (1, 1, 1, 1), mode='reflect')
+        x = torch.nn.functional.elu(
+            torch.nn.functional.conv2d(x, first.conv.weight, first.conv.bias))
+        expected = torch.nn.functional.conv2d(x, second.conv.weight,
+                                              second.conv.bias)
+        torch.testing.assert_close(cma(ref, target), expected)
+    # passed through by the bidirectional pair
+    bi = BidirectionalCMA(
+        C, fusion='conv_act_conv1x1', score_scaling='total_channels')
+    assert bi.depth_cma.fusion_type == bi.seg_cma.fusion_type == \
+        'conv_act_conv1x1'
+    assert bi.seg_cma.scale == pytest.approx(1 / math.sqrt(4 * 2 * C))
+    with pytest.raises(ValueError, match='fusion'):
+        CrossTaskMultiEmbeddingAttention(C, fusion='sum')

@@ -225,3 +225,34 @@ def test_multi_scale_loss_bad_inputs_raise():
             target[None, None], target, identity=target[:, :1, :5])
     with pytest.raises(ValueError, match='ending in the target shape'):
         loss.pixel_errors(target[..., :5], target)
+
+
+@pytest.mark.parametrize(
+    'weighting,expected',
+    [
+        # per-scale losses 0.4, 0.2, 0.8 (scales 0, 1, 2)
+        ('halved_sum', 0.4 + 0.2 / 2 + 0.8 / 4),  # released FSRE code: 0.7
+        ('mean', (0.4 + 0.2 + 0.8) / 3),  # Monodepth2
+        ('sum', 0.4 + 0.2 + 0.8),
+        ('halved_mean', (0.4 + 0.2 / 2 + 0.8 / 4) / 3),
+    ])
+def test_multi_scale_weighting_by_hand(weighting, expected):
+    # L1 only, no auto-mask: scale n's loss is the constant |warped - 0|
+    # of its better source (the second source is worse by 0.5)
+    target = torch.zeros(1, 3, 4, 5, dtype=torch.float64)
+    values = (0.4, 0.2, 0.8)
+    warped = torch.stack([
+        torch.stack(
+            [torch.full_like(target, v),
+             torch.full_like(target, v + 0.5)]) for v in values
+    ])
+    loss = PhotometricReprojectionLoss(
+        alpha=0., automask=False, scale_weighting=weighting)
+    assert loss.multi_scale_loss(warped, target).item() == pytest.approx(
+        expected, abs=1e-12)
+
+
+def test_scale_weighting_default_and_bad_name():
+    assert PhotometricReprojectionLoss().scale_weighting == 'mean'
+    with pytest.raises(ValueError, match='scale_weighting'):
+        PhotometricReprojectionLoss(scale_weighting='halving')

@@ -315,3 +315,220 @@ def test_bad_arguments_and_inputs_raise():
         loss(torch.randn(2, 3, 4, 5), torch.zeros(3, 4, 5, dtype=torch.long))
     with pytest.raises(TypeError, match='integer'):
         loss(torch.randn(1, 3, 4, 5), torch.zeros(1, 4, 5))
+
+
+# ---------------------------------------------------------------------------
+# The released code's counting (hyBlue/FSRE-Depth ``compute_sgt_loss``):
+# each switch alone against values worked out by hand, then all of them
+# against a per-pixel reimplementation of the released procedure.
+# ---------------------------------------------------------------------------
+R2 = math.sqrt(2)
+
+
+def _hand_case():
+    """3x3 labels / unit features of ``test_exact_value_by_hand``::
+
+        labels   features (e=(1,0), n=(0,1), w=(-1,0))
+        0 0 1    e e e
+        0 0 1    e e n
+        0 0 1    n n w
+
+    Distances: e-e 0, e-n sqrt(2), n-w sqrt(2), e-w 2.
+    """
+    label = torch.tensor([[[0, 0, 1], [0, 0, 1], [0, 0, 1]]])
+    e, n, w = (1., 0.), (0., 1.), (-1., 0.)
+    rows = [[e, e, e], [e, e, n], [n, n, w]]
+    feats = torch.tensor(rows, dtype=torch.float64).permute(2, 0, 1)[None]
+    return feats, label
+
+
+def _sgt(**kwargs):
+    kwargs = {
+        **dict(patch_size=3, margin=1.0, min_count=2, loss_weight=1.0),
+        **kwargs
+    }
+    return SemanticGuidedTripletLoss(**kwargs)
+
+
+def test_text_counting_by_hand():
+    # K=3, T=2, '>', anchor excluded, out-of-image ignored: only the centre
+    # (5 positives, 3 negatives) counts
+    feats, label = _hand_case()
+    centre = 2 * R2 / 5 + 1 - (R2 + 2) / 3
+    assert _sgt()(feats, label).item() == pytest.approx(centre, abs=1e-12)
+
+
+def test_anchor_counted_among_positives_by_hand():
+    # with the anchor a positive (distance 0), (1,2) (class 1) has 2 + 1
+    # positives > 2 and 3 negatives and counts too; the centre's d+ has 6
+    # terms.
+    #   centre: d+ = 2 sqrt2 / 6, d- = (sqrt2 + 2) / 3
+    #   (1,2) n: positives (0,2) e, (2,2) w, itself -> d+ = 2 sqrt2 / 3;
+    #            negatives (0,1) e, (1,1) e, (2,1) n -> d- = 2 sqrt2 / 3
+    feats, label = _hand_case()
+    centre = 2 * R2 / 6 + 1 - (R2 + 2) / 3
+    right = 2 * R2 / 3 + 1 - 2 * R2 / 3
+    value = _sgt(count_anchor=True)(feats, label)
+    assert value.item() == pytest.approx((centre + right) / 2, abs=1e-12)
+
+
+def test_inclusive_threshold_by_hand():
+    # '>= 2' instead of '> 2' (anchor excluded): (0,1), (1,2) and (2,1)
+    # with exactly 2 negatives or positives count as well
+    #   (0,1) e: positives e e e -> 0; negatives e, n -> sqrt2 / 2
+    #   (1,2) n: positives e, w -> sqrt2; negatives e, e, n -> 2 sqrt2 / 3
+    #   (2,1) n: positives e, e, n -> 2 sqrt2 / 3; negatives n, w -> sqrt2/2
+    feats, label = _hand_case()
+    losses = [
+        2 * R2 / 5 + 1 - (R2 + 2) / 3,  # centre
+        0 + 1 - R2 / 2,
+        R2 + 1 - 2 * R2 / 3,
+        2 * R2 / 3 + 1 - R2 / 2,
+    ]
+    value = _sgt(inclusive_threshold=True)(feats, label)
+    assert value.item() == pytest.approx(sum(losses) / 4, abs=1e-12)
+
+
+def test_padding_counted_as_negative_by_hand():
+    # out-of-image positions are negatives at distance sqrt(2) (a unit
+    # feature against a zero-padded one): corners get 5, edges 3 of them.
+    # Counted ('> 2', anchor excluded):
+    #   (0,0) e: 3 pos (0) / 5 pad            -> hinge(1 - sqrt2) = 0
+    #   (0,1) e: 3 pos (0) / e, n + 3 pad     -> d- = 4 sqrt2 / 5 -> 0
+    #   (1,0) e: pos e e e n n / 3 pad        -> 2 sqrt2 / 5 + 1 - sqrt2
+    #   (1,1):   as in the text
+    #   (2,0) n: pos e e n / 5 pad            -> 2 sqrt2 / 3 + 1 - sqrt2
+    #   (2,1) n: pos e e n / n, w + 3 pad     -> 2 sqrt2 / 3 + 1 - 4 sqrt2/5
+    # (0,2), (1,2), (2,2) have at most 2 positives: 6 patches count.
+    feats, label = _hand_case()
+    losses = [
+        0., 0., 2 * R2 / 5 + 1 - R2, 2 * R2 / 5 + 1 - (R2 + 2) / 3,
+        2 * R2 / 3 + 1 - R2, 2 * R2 / 3 + 1 - 4 * R2 / 5
+    ]
+    value = _sgt(padding_as_negative=True)(feats, label)
+    assert value.item() == pytest.approx(sum(losses) / 6, abs=1e-12)
+    # gradients of the border patches (padding terms are constant) agree
+    # with finite differences
+    feats.requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda f: _sgt(padding_as_negative=True, margin=2.0)(f, label),
+        (feats, ))
+
+
+def test_min_sq_distance_floors_the_distance():
+    # identical unit features: distance sqrt(1e-9) instead of 0. Two
+    # regions (class 0 feature e, class 1 feature n), margin 2, K=3, T=0:
+    # every counted patch has d+ = floor, d- = sqrt2 (released floor) or
+    # d+ = 0 (default), hinge = d+ + 2 - sqrt2
+    feats, label = _two_region_case()
+    feats = feats.double()
+    loss = _sgt(min_count=0, margin=2.0)
+    floored = _sgt(min_count=0, margin=2.0, min_sq_distance=1e-9)
+    assert loss(feats, label).item() == pytest.approx(2 - R2, abs=1e-12)
+    assert floored(feats, label).item() == pytest.approx(
+        2 - R2 + math.sqrt(1e-9), abs=1e-12)
+
+
+def released_sgt(feats, label, k, margin):
+    """The released code's procedure, per pixel: labels padded with -1 and
+    features with zeros (after L2 normalisation); every position of the
+    K x K patch, the centre included, is a positive when its label equals
+    the anchor's and a negative otherwise; distance sqrt(max(1e-9, 2 -
+    2 a.b)); a patch counts when |P+| >= K - 1 and |P-| >= K - 1; the loss
+    is the mean over counted patches."""
+    import torch.nn.functional as F
+    r = k // 2
+    unit = F.normalize(feats, dim=1)
+    unit = F.pad(unit, (r, r, r, r), value=0.)
+    lab = F.pad(label, (r, r, r, r), value=-1)
+    b_size, _, height, width = feats.shape
+    losses = []
+    for b in range(b_size):
+        for y in range(height):
+            for x in range(width):
+                a = unit[b, :, y + r, x + r]
+                anchor = int(lab[b, y + r, x + r])
+                pos, neg = [], []
+                for v in range(y, y + k):
+                    for u in range(x, x + k):
+                        sim = (a * unit[b, :, v, u]).sum()
+                        dist = torch.clamp(2 - 2 * sim, min=1e-9).sqrt()
+                        same = int(lab[b, v, u]) == anchor
+                        (pos if same else neg).append(dist)
+                if len(pos) >= k - 1 and len(neg) >= k - 1:
+                    d_pos = torch.stack(pos).mean()
+                    d_neg = torch.stack(neg).mean()
+                    losses.append((d_pos - d_neg + margin).clamp(min=0))
+    return torch.stack(losses).mean()
+
+
+RELEASED = dict(
+    inclusive_threshold=True,
+    count_anchor=True,
+    padding_as_negative=True,
+    min_sq_distance=1e-9)
+
+
+@pytest.mark.parametrize('k', [3, 5])
+def test_released_options_match_the_released_procedure(k):
+    gen = torch.Generator().manual_seed(k)
+    feats = torch.randn(2, 4, 7, 9, generator=gen, dtype=torch.float64)
+    label = torch.randint(0, 3, (2, 7, 9), generator=gen)
+    loss = SemanticGuidedTripletLoss(
+        patch_size=k, margin=0.3, loss_weight=1.0, **RELEASED)
+    expected = released_sgt(feats, label, k, 0.3)
+    assert expected > 0
+    assert loss(feats, label).item() == pytest.approx(
+        expected.item(), abs=1e-10)
+    # the text's counting gives another value on the same input
+    text = SemanticGuidedTripletLoss(patch_size=k, margin=0.3, loss_weight=1.)
+    assert abs(text(feats, label).item() - expected.item()) > 1e-3
+    # and the gradients equal the reference's (autograd through the loops)
+    new_in = feats.clone().requires_grad_()
+    ref_in = feats.clone().requires_grad_()
+    loss(new_in, label).backward()
+    released_sgt(ref_in, label, k, 0.3).backward()
+    torch.testing.assert_close(new_in.grad, ref_in.grad)
+
+
+def test_k5_counts_three_neighbours_plus_anchor_only_when_released():
+    # K=5, T=4 on a 9x9 map: a 2x2 block of class 0 (feature e) beside a
+    # 2x2 block of class 1 (feature n) in the middle, everything else
+    # ignored. Every one of the 8 anchors sees, inside the image, 3
+    # same-class neighbours and 4 of the other class:
+    #   text      |P+| = 3 > 4? no           -> nothing counts, loss 0
+    #   anchor    |P+| = 4 > 4? no           -> 0
+    #   '>='      |P+| = 3 >= 4? no          -> 0
+    #   both      |P+| = 4 >= 4, |P-| = 4 >= 4 -> all 8 count:
+    #             d+ = 0, d- = sqrt2, m = 2  -> 2 - sqrt2 each
+    label = torch.full((1, 9, 9), 255, dtype=torch.long)
+    label[0, 3:5, 3:5] = 0
+    label[0, 3:5, 5:7] = 1
+    feats = torch.zeros(1, 2, 9, 9, dtype=torch.float64)
+    feats[0, 0] = 1.
+    feats[0, :, 3:5, 5:7] = torch.tensor([0., 1.])[:, None, None]
+
+    def sgt(**kwargs):
+        return SemanticGuidedTripletLoss(
+            patch_size=5, margin=2.0, loss_weight=1.0, **kwargs)(feats, label)
+
+    assert sgt().item() == 0.
+    assert sgt(count_anchor=True).item() == 0.
+    assert sgt(inclusive_threshold=True).item() == 0.
+    assert sgt(count_anchor=True, inclusive_threshold=True).item() == \
+        pytest.approx(2 - R2, abs=1e-12)
+
+
+def test_released_option_defaults_and_bad_floor():
+    default = SemanticGuidedTripletLoss()
+    assert (default.inclusive_threshold, default.count_anchor,
+            default.padding_as_negative, default.min_sq_distance,
+            default.scale_weighting) == (False, False, False, None, 'sum')
+    with pytest.raises(ValueError, match='min_sq_distance'):
+        SemanticGuidedTripletLoss(min_sq_distance=0.)
+    with pytest.raises(ValueError, match='scale_weighting'):
+        SemanticGuidedTripletLoss(scale_weighting='halved')
+    assert SemanticGuidedTripletLoss(
+        scale_weighting='halved_sum').layer_weights([3, 2,
+                                                     1]) == [0.125, 0.25, 0.5]
+    assert SemanticGuidedTripletLoss().layer_weights([3, 2, 1]) == [1.] * 3

@@ -92,3 +92,43 @@ def test_bad_inputs_raise():
         loss(torch.rand(1, 1, 4, 4), torch.rand(1, 3, 8, 8))
     with pytest.raises(ValueError, match='H, W >= 2'):
         loss(torch.rand(1, 1, 1, 4), torch.rand(1, 3, 1, 4))
+
+
+@pytest.mark.parametrize(
+    'weighting,expected',
+    [
+        # per-scale losses 0.1, 0.2, 0.4 (scales 0, 1, 2)
+        ('halved_sum', 0.1 + 0.2 / 2 + 0.4 / 4),  # released FSRE code: 0.3
+        ('halved_mean', (0.1 + 0.2 / 2 + 0.4 / 4) / 3),  # Monodepth2: 0.1
+        ('sum', 0.1 + 0.2 + 0.4),
+    ])
+def test_multi_scale_weighting_by_hand(weighting, expected):
+    # flat image (edge weight 1), horizontal disparity ramps of slope
+    # 0.1, 0.2, 0.4 at 8x8, 4x4, 2x2: scale s's loss is its slope
+    img = torch.full((1, 3, 8, 8), 0.5, dtype=torch.float64)
+    disps = [
+        slope *
+        torch.arange(8 >> s, dtype=torch.float64).expand(1, 1, 8 >> s, 8 >> s)
+        for s, slope in enumerate((0.1, 0.2, 0.4))
+    ]
+    loss = EdgeAwareSmoothnessLoss(
+        loss_weight=1., normalize_disp=False, scale_weighting=weighting)
+    assert loss.multi_scale_loss(disps, img).item() == pytest.approx(
+        expected, abs=1e-12)
+
+
+def test_multi_scale_resizes_the_image_to_each_scale():
+    # an image edge at column 4 of the 8-wide image is at column 2 of the
+    # 4-wide one: the area-resized image suppresses the penalty there
+    img = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
+    img[..., 4:] = 100.
+    disp = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
+    disp[..., 2:] = 1.
+    loss = EdgeAwareSmoothnessLoss(
+        loss_weight=1., normalize_disp=False, scale_weighting='sum')
+    assert loss.multi_scale_loss([torch.zeros_like(img), disp],
+                                 img).item() == pytest.approx(
+                                     0., abs=1e-12)
+    assert EdgeAwareSmoothnessLoss().scale_weighting == 'halved_mean'
+    with pytest.raises(ValueError, match='scale_weighting'):
+        EdgeAwareSmoothnessLoss(scale_weighting='average')

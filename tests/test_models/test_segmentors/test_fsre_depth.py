@@ -46,7 +46,7 @@ def _batch(model, views=('t', 't-1', 't+1'), batch=2, training=True):
         dict(inputs=inputs, data_samples=samples), training)
 
 
-def test_losses_of_eq9_and_gradients_reach_every_part():
+def test_four_loss_terms_and_gradients_reach_every_part():
     model = _model()
     losses = model(**_batch(model), mode='loss')
     assert set(losses) == {'loss_photo', 'loss_smooth', 'loss_ce', 'loss_sgt'}
@@ -120,10 +120,12 @@ def test_stereo_partner_is_warped_with_the_rig_transform(monkeypatch):
 def _loop_photo_smooth(model, inputs, data_samples):
     """The straightforward formulation of L_photo and L_smooth: a loop over
     scales and sources with one view synthesis and one loss call each
-    (the model's former code)."""
+    (the model's former code), scale s weighted as the losses' configured
+    ``scale_weighting`` says."""
     from mmseg.models.utils import resize
 
     from mmdepthseg.models.layers.geometry import view_synthesis
+    from mmdepthseg.models.losses.scale_weighting import scale_weights
     from mmdepthseg.models.utils import stack_pixel_field
     poses = model._source_poses(inputs, data_samples)
     out = model.decoder(model.extract_feat(inputs))
@@ -136,6 +138,9 @@ def _loop_photo_smooth(model, inputs, data_samples):
     sources = [unaug[:, 3 * j:3 * j + 3] for j in range(1, len(poses) + 1)]
     identity = model.photometric_loss.identity_error(sources, target)
     photo, smooth = 0., 0.
+    n = len(out['disps'])
+    w_photo = scale_weights(model.photometric_loss.scale_weighting, range(n))
+    w_smooth = scale_weights(model.smoothness_loss.scale_weighting, range(n))
     for scale, disp in enumerate(out['disps']):
         depth = model._depth(
             resize(
@@ -147,19 +152,23 @@ def _loop_photo_smooth(model, inputs, data_samples):
             view_synthesis(src, depth, K, T)[0]
             for src, T in zip(sources, poses)
         ]
-        photo = photo + model.photometric_loss(
+        photo = photo + w_photo[scale] * model.photometric_loss(
             warped, target, identity=identity)
         img = target if scale == 0 else resize(
             target, size=disp.shape[-2:], mode='area')
-        smooth = smooth + model.smoothness_loss(disp, img) / 2**scale
-    n = len(out['disps'])
-    return dict(loss_photo=photo / n, loss_smooth=smooth / n)
+        smooth = smooth + w_smooth[scale] * model.smoothness_loss(disp, img)
+    return dict(loss_photo=photo, loss_smooth=smooth)
 
 
-def test_batched_losses_equal_the_loop_over_scales_and_sources(monkeypatch):
+@pytest.mark.parametrize('weighting', ['released', 'monodepth2'])
+def test_batched_losses_equal_the_loop_over_scales_and_sources(
+        monkeypatch, weighting):
     # the networks' outputs (disparities, poses) as float64 leaves, so that
     # the two formulations are compared exactly, gradients included
     model = _model(seg_loss=None, sgt_loss=None)
+    if weighting == 'monodepth2':
+        model.photometric_loss.scale_weighting = 'mean'
+        model.smoothness_loss.scale_weighting = 'halved_mean'
     data = _batch(model)
     with torch.no_grad():
         out = model.decoder(model.extract_feat(data['inputs']))
@@ -222,3 +231,115 @@ def test_warp_all_scales_equals_view_synthesis_per_scale_and_source():
                 view_synthesis(src, depth, K, T)[0],
                 rtol=0,
                 atol=1e-4)
+
+
+def _record_sgt(model, monkeypatch):
+    """Replace the SGT loss's forward by one that records its input and
+    returns the feature width (a known value per layer)."""
+    seen = []
+
+    def fake(feats, label):
+        seen.append(feats)
+        return feats.new_tensor(float(feats.shape[-1]))
+
+    monkeypatch.setattr(model.sgt_loss, 'forward', fake)
+    return seen
+
+
+@pytest.mark.parametrize(
+    'weighting,expected',
+    [
+        # layers 1, 2, 3 at W = 128: widths 16, 32, 64 at scales 3, 2, 1
+        ('halved_sum', 16 / 8 + 32 / 4 + 64 / 2),  # released code: 42
+        ('sum', 16 + 32 + 64),  # text: 112
+    ])
+def test_sgt_layers_weighted_by_their_scale(monkeypatch, weighting, expected):
+    model = _model()
+    model.sgt_loss.scale_weighting = weighting
+    _record_sgt(model, monkeypatch)
+    losses = model(**_batch(model, batch=1), mode='loss')
+    assert losses['loss_sgt'].item() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('after', [True, False])
+def test_sgt_sees_the_cma_output_features_as_released(monkeypatch, after):
+    # default (released code): the SGT loss of layers 1, 2 reads the CMA
+    # output; the paper-text reading: the CMA input
+    model = _model(decoder=dict(features_after_cma=after))
+    seen = _record_sgt(model, monkeypatch)
+    cma_io = {}
+
+    def hook(layer):
+
+        def record(module, args, out):  # returns None: output unchanged
+            cma_io[layer] = (args[0], out[0])
+
+        return record
+
+    for layer in (1, 2):
+        model.decoder.cma[str(layer)].register_forward_hook(hook(layer))
+    model(**_batch(model, batch=1), mode='loss')
+    assert len(seen) == 3
+    for layer, feats in zip((1, 2), seen):
+        cma_in, cma_out = cma_io[layer]
+        assert feats is (cma_out if after else cma_in)
+
+
+def test_pose_network_reads_frames_at_pose_input_size(monkeypatch):
+    import torch.nn.functional as F
+    model = _model(pose_input_size=(32, 64), seg_loss=None, sgt_loss=None)
+    data = _batch(model, batch=1)
+    calls = []
+    original = model.pose_net.forward
+
+    def recording(target, source, before):
+        calls.append((target, source))
+        return original(target, source, before)
+
+    monkeypatch.setattr(model.pose_net, 'forward', recording)
+    model._source_poses(data['inputs'], data['data_samples'])
+    small = F.interpolate(
+        data['inputs'], size=(32, 64), mode='bilinear', align_corners=False)
+    assert len(calls) == 2
+    for j, (target, source) in enumerate(calls, start=1):
+        torch.testing.assert_close(target, small[:, :3])
+        torch.testing.assert_close(source, small[:, 3 * j:3 * j + 3])
+    # the default: the input size
+    calls.clear()
+    model.pose_input_size = None
+    model._source_poses(data['inputs'], data['data_samples'])
+    assert calls[0][0].shape[-2:] == (H, W)
+
+
+def test_released_conventions_by_default_and_paper_text_variant():
+    released = MODELS.build(
+        Config.fromfile('configs/fsre/fsre_r18_kitti.py').model)
+    text = MODELS.build(
+        Config.fromfile('configs/fsre/fsre_r18_kitti_paper-text.py').model)
+
+    def conventions(m):
+        sgt, cma = m.sgt_loss, m.decoder.cma['0'].depth_cma
+        return (m.photometric_loss.scale_weighting,
+                m.smoothness_loss.scale_weighting, sgt.scale_weighting,
+                sgt.inclusive_threshold, sgt.count_anchor,
+                sgt.padding_as_negative, sgt.min_sq_distance,
+                m.decoder.features_after_cma, cma.score_scaling,
+                cma.fusion_type, m.decoder.init_mode)
+
+    assert conventions(released) == ('halved_sum', 'halved_sum', 'halved_sum',
+                                     True, True, True, 1e-9, True,
+                                     'total_channels', 'conv_act_conv1x1',
+                                     'pytorch')
+    # the text changes every convention it states; the fusion convs and
+    # the init, on which it is silent, stay the released code's
+    assert conventions(text) == ('mean', 'halved_mean', 'sum', False, False,
+                                 False, None, False, 'embed_channels',
+                                 'conv_act_conv1x1', 'pytorch')
+    # the FSREDepth defaults are the released code's too
+    default = MODELS.build(
+        dict(
+            type='FSREDepth',
+            backbone=dict(type='ResNetEncoder', depth=18),
+            decoder=Config.fromfile(
+                'configs/fsre/fsre_r18_kitti.py').model.decoder))
+    assert conventions(default) == conventions(released)

@@ -1,3 +1,0 @@
-# Table 3a: SGT on decoder layers (0, 1, 2).
-_base_ = './fsre_r18_kitti.py'
-model = dict(decoder=dict(feature_layers=(0, 1, 2)))
