@@ -9,6 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mmdepthseg.registry import RUNNERS
 from mmdepthseg.utils import register_all_modules, setup_cpu_distributed
 
 
@@ -20,7 +21,9 @@ def parse_args() -> argparse.Namespace:
         '--resume',
         action='store_true',
         default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
+        help='resume from the newest complete checkpoint in the work_dir '
+        '(an unreadable latest one, e.g. from a run killed while saving, is '
+        'skipped with a warning)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -78,7 +81,11 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     cfg = build_train_cfg(args)
     setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    # configs inheriting default_runtime.py name DepthSegRunner
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
     runner.train()
 
 

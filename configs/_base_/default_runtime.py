@@ -13,3 +13,11 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
+# DepthSegRunner (mmdepthseg/engine/runner): MMEngine's Runner with
+# crash-safe checkpoints, `--resume` from the newest complete checkpoint,
+# bit-exact resume (data order, augmentation draws, random states), and
+# optimizer steps of a non-finite loss skipped. The hook below reports the
+# skipped steps and stops training after `max_consecutive` in a row;
+# `nonfinite_loss_hook = None` turns the skipping off.
+runner_type = 'DepthSegRunner'
+nonfinite_loss_hook = dict(type='NonFiniteLossHook', max_consecutive=5)

@@ -1,8 +1,11 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+from .crash_safe_checkpoint_hook import CrashSafeCheckpointHook
 from .discriminator_step_hook import DiscriminatorStepHook
 from .em_alternating_hook import EMAlternatingHook
+from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .visualization_hook import DepthSegVisualizationHook
 
 __all__ = [
-    'DepthSegVisualizationHook', 'EMAlternatingHook', 'DiscriminatorStepHook'
+    'DepthSegVisualizationHook', 'EMAlternatingHook', 'DiscriminatorStepHook',
+    'CrashSafeCheckpointHook', 'NonFiniteLossHook', 'NonFiniteLossError'
 ]

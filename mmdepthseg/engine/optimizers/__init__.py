@@ -2,8 +2,14 @@
 from .gd_optim_constructor import (
     GeneratorDiscriminatorOptimWrapperConstructor, check_separate_ddp_coverage,
     get_discriminators)
+from .skip_nonfinite_optim_wrapper import (IterationGuard,
+                                           SkipNonFiniteAmpOptimWrapper,
+                                           SkipNonFiniteOptimWrapper,
+                                           all_ranks_finite)
 
 __all__ = [
     'GeneratorDiscriminatorOptimWrapperConstructor',
-    'check_separate_ddp_coverage', 'get_discriminators'
+    'check_separate_ddp_coverage', 'get_discriminators',
+    'SkipNonFiniteOptimWrapper', 'SkipNonFiniteAmpOptimWrapper',
+    'IterationGuard', 'all_ranks_finite'
 ]
