@@ -5,6 +5,7 @@ Importable as ``reliability_helpers`` (``tests/test_engine`` on the path,
 as in subprocess and distributed runs). The hooks register under names
 used only by these tests.
 """
+import copy
 import hashlib
 import json
 import os.path as osp
@@ -15,6 +16,8 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 
 from mmdepthseg.registry import HOOKS, RUNNERS
 
@@ -27,22 +30,31 @@ SEMIMTL_CFG = osp.join(REPO_ROOT, 'configs', 'synthetic',
 
 @HOOKS.register_module(force=True)
 class PoisonBatchHook(Hook):
-    """Put NaN into the input image of one sample at given iterations.
+    """Put a NaN (or Inf) into the input image of one sample at given
+    iterations.
 
     Args:
         iters (Sequence[int]): 1-based iterations to poison.
         sample (int): Index of the poisoned sample in the batch.
+        rank (int, optional): Poison only this rank's batch.
+        value (float): The poison. Defaults to NaN.
     """
     priority = 'VERY_HIGH'
 
-    def __init__(self, iters: Sequence[int], sample: int = 0) -> None:
+    def __init__(self,
+                 iters: Sequence[int],
+                 sample: int = 0,
+                 rank: Optional[int] = None,
+                 value: float = float('nan')) -> None:
         self.iters = set(iters)
         self.sample = sample
+        self.rank = rank
+        self.value = value
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        if runner.iter + 1 in self.iters:
+        if runner.iter + 1 in self.iters and self.rank in (None, get_rank()):
             img = data_batch['inputs'][self.sample].float()
-            img[0, 0, 0] = float('nan')
+            img[0, 0, 0] = self.value
             data_batch['inputs'][self.sample] = img
 
 
@@ -79,6 +91,68 @@ class RecordBatchesHook(Hook):
         records[str(runner.iter + 1)] = self._record
         with open(path, 'w') as f:
             json.dump(records, f)
+
+
+@HOOKS.register_module(force=True)
+class StateSnapshotHook(Hook):
+    """Copy the model's state (parameters and buffers) and every optimizer's
+    state before and after one iteration (after all other hooks, i.e. after
+    NonFiniteLossHook and DiscriminatorStepHook).
+
+    Args:
+        iteration (int): The 1-based iteration.
+        dump (bool): Also save both states to ``snapshot_rank<r>.pth`` in
+            the work dir (for subprocess runs). Defaults to False.
+    """
+    priority = 'LOWEST'
+
+    def __init__(self, iteration: int, dump: bool = False) -> None:
+        self.iteration = iteration
+        self.dump = dump
+        self.before = self.after = None
+
+    @staticmethod
+    def _state(runner) -> dict:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        wrappers = runner.optim_wrapper
+        named = dict(wrappers.items()) if isinstance(
+            wrappers, OptimWrapperDict) else dict(optim_wrapper=wrappers)
+        return dict(
+            model=copy.deepcopy(model.state_dict()),
+            optimizer={
+                name: copy.deepcopy(w.optimizer.state_dict()['state'])
+                for name, w in named.items()
+            })
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if runner.iter + 1 == self.iteration:
+            self.before = self._state(runner)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if runner.iter + 1 == self.iteration:
+            self.after = self._state(runner)
+            if self.dump:
+                torch.save(
+                    dict(before=self.before, after=self.after),
+                    osp.join(runner.work_dir,
+                             f'snapshot_rank{get_rank()}.pth'))
+
+
+def find_hook(runner, hook_type: type):
+    return next(h for h in runner.hooks if isinstance(h, hook_type))
+
+
+def log_text(runner) -> str:
+    """The text of the runner's log file so far."""
+    import logging
+    for handler in runner.logger.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.flush()
+            with open(handler.baseFilename) as f:
+                return f.read()
+    raise AssertionError('the runner logs to no file')
 
 
 class Interrupted(Exception):

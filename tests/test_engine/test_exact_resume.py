@@ -23,10 +23,10 @@ def _straight_and_resumed(make_cfg, tmp_path, n: int, m: int,
     straight_dir = str(tmp_path / 'straight')
     split_dir = str(tmp_path / 'split')
     cfg = no_validation(make_cfg(straight_dir, n + m))
-    cfg.default_hooks.checkpoint.interval = n
+    cfg.default_hooks.checkpoint.update(interval=n, max_keep_ckpts=-1)
     train(cfg, n + m, extra_hooks=[RECORD])
     cfg = no_validation(make_cfg(split_dir, n + m))
-    cfg.default_hooks.checkpoint.interval = n
+    cfg.default_hooks.checkpoint.update(interval=n, max_keep_ckpts=-1)
     train(cfg, n, extra_hooks=[RECORD])
     if resumed_cfg is not None:
         cfg = resumed_cfg(cfg)

@@ -260,9 +260,13 @@ class NonFiniteLossHook(Hook):
                 if value is not None and not math.isfinite(value):
                     terms[name] = value
         files, bad_inputs = _batch_files(data_batch)
+        reasons = dict(
+            nonfinite='loss {}',
+            other_rank='loss {} here, non-finite on another rank',
+            iteration='with the iteration')
         wrappers = {
-            name: ('loss ' + str(wrapper.last_skipped_loss)) if
-            wrapper.last_skip_reason == 'nonfinite' else 'with the iteration'
+            name: reasons[wrapper.last_skip_reason].format(
+                wrapper.last_skipped_loss)
             for name, wrapper in skipped.items()
         }
         return dict(

@@ -1,6 +1,6 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """Optimizer wrappers that skip the update of a non-finite loss."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.distributed as torch_dist
@@ -32,6 +32,14 @@ class IterationGuard:
 def all_ranks_finite(loss: torch.Tensor) -> bool:
     """Whether ``loss`` is finite on this rank and on every other one.
 
+    See :func:`finite_here_and_everywhere`.
+    """
+    return finite_here_and_everywhere(loss)[1]
+
+
+def finite_here_and_everywhere(loss: torch.Tensor) -> Tuple[bool, bool]:
+    """Whether ``loss`` is finite on this rank, and on all ranks.
+
     One ``isfinite`` on the (scalar) loss; under distributed training one
     ``all_reduce`` (MAX) of a one-element flag, so that every rank takes the
     same decision before any of them starts a backward pass (DDP would
@@ -41,14 +49,14 @@ def all_ranks_finite(loss: torch.Tensor) -> bool:
         loss (Tensor): The loss (any shape; usually 0-d).
 
     Returns:
-        bool: True if all its elements are finite on all ranks.
+        tuple[bool, bool]: All elements finite on this rank; on all ranks.
     """
     bad = ~torch.isfinite(loss.detach()).all()
     if is_distributed() and get_world_size() > 1:
         flag = bad.to(torch.float32).reshape(1)
         torch_dist.all_reduce(flag, op=torch_dist.ReduceOp.MAX)
-        return not bool(flag.item())
-    return not bool(bad)
+        return not bool(bad), not bool(flag.item())
+    return not bool(bad), not bool(bad)
 
 
 class _SkipNonFiniteMixin:
@@ -58,8 +66,9 @@ class _SkipNonFiniteMixin:
         #: Updates skipped since the wrapper was built.
         self.num_skipped = 0
         #: Why the last skipped update was skipped: ``'nonfinite'`` (this
-        #: wrapper's loss, on some rank) or ``'iteration'`` (another
-        #: wrapper's update of the iteration was skipped).
+        #: wrapper's loss on this rank), ``'other_rank'`` (its loss on
+        #: another rank) or ``'iteration'`` (another wrapper's update of
+        #: the iteration was skipped).
         self.last_skip_reason: Optional[str] = None
         #: This rank's loss value of the last skipped update.
         self.last_skipped_loss: Optional[float] = None
@@ -89,12 +98,13 @@ class _SkipNonFiniteMixin:
         step_kwargs = step_kwargs or {}
         zero_kwargs = zero_kwargs or {}
         guard = self.iteration_guard
-        finite = all_ranks_finite(loss)
+        finite_here, finite = finite_here_and_everywhere(loss)
         if finite and not (guard is not None and guard.poisoned):
             self.backward(self.scale_loss(loss))
         else:
             self.num_skipped += 1
-            self.last_skip_reason = 'nonfinite' if not finite else 'iteration'
+            self.last_skip_reason = 'iteration' if finite else (
+                'nonfinite' if not finite_here else 'other_rank')
             self.last_skipped_loss = float(loss.detach().float().sum())
             if guard is not None:
                 guard.poisoned = True
