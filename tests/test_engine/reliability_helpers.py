@@ -81,7 +81,10 @@ class RecordBatchesHook(Hook):
             ],
             digest=digest.hexdigest())
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         path = osp.join(runner.work_dir, f'batches_rank{get_rank()}.json')
         records = {}
@@ -129,7 +132,10 @@ class StateSnapshotHook(Hook):
         if runner.iter + 1 == self.iteration:
             self.before = self._state(runner)
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if runner.iter + 1 == self.iteration:
             self.after = self._state(runner)
@@ -168,7 +174,10 @@ class InterruptAtHook(Hook):
     def __init__(self, iteration: int) -> None:
         self.iteration = iteration
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if runner.iter + 1 == self.iteration:
             raise Interrupted(self.iteration)
@@ -264,11 +273,11 @@ def assert_identical(a, b, where: str = '') -> None:
         assert a == b or (a != a and b != b), f'{where}: {a!r} != {b!r}'
 
 
-def assert_same_training_state(a: dict,
-                               b: dict,
-                               meta_keys: Sequence[str] = ('iter', 'epoch'),
-                               extra_meta: Optional[Sequence[str]] = None
-                               ) -> None:
+def assert_same_training_state(
+        a: dict,
+        b: dict,
+        meta_keys: Sequence[str] = ('iter', 'epoch'),
+        extra_meta: Optional[Sequence[str]] = None) -> None:
     """Parameters, buffers, optimizer and scheduler states and the named
     meta entries of two checkpoints are bit-identical."""
     assert_identical(a['state_dict'], b['state_dict'], 'state_dict')

@@ -124,8 +124,8 @@ def test_kill_during_checkpoint_write_then_resume(synthetic_cityscapes,
         assert osp.basename(f.read().strip()) == 'iter_2.pth'
     # what MMEngine's in-place write leaves: a truncated iter_4.pth, newer
     # than iter_2.pth and named by last_checkpoint
-    shutil.copy(osp.join(work, '.iter_4.pth.tmp'),
-                osp.join(work, 'iter_4.pth'))
+    shutil.copy(
+        osp.join(work, '.iter_4.pth.tmp'), osp.join(work, 'iter_4.pth'))
     with open(osp.join(work, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(work, 'iter_4.pth'))
     out = subprocess.run(

@@ -6,16 +6,19 @@ import os.path as osp
 import pytest
 import torch
 from _helpers import tiny_baseline_cfg, tiny_fsre_cfg, tiny_pseudo_mtl_cfg
-from test_engine.reliability_helpers import (Interrupted, RecordBatchesHook,
-                                 assert_identical,
-                                 assert_same_training_state, load,
-                                 no_validation, read_batches, tiny_esosd_cfg,
-                                 tiny_semimtl_cfg, train)
+from test_engine.reliability_helpers import (Interrupted,
+                                             assert_same_training_state, load,
+                                             no_validation, read_batches,
+                                             tiny_esosd_cfg, tiny_semimtl_cfg,
+                                             train)
 
 RECORD = dict(type='RecordBatchesHook')
 
 
-def _straight_and_resumed(make_cfg, tmp_path, n: int, m: int,
+def _straight_and_resumed(make_cfg,
+                          tmp_path,
+                          n: int,
+                          m: int,
                           resumed_cfg=None):
     """Train ``n + m`` iterations straight, and ``n`` then (resumed) ``m``;
     return both final checkpoints, the iteration-``n`` checkpoint and both
@@ -32,8 +35,8 @@ def _straight_and_resumed(make_cfg, tmp_path, n: int, m: int,
         cfg = resumed_cfg(cfg)
     train(cfg, n + m, resume=True, extra_hooks=[RECORD])
     final = f'iter_{n + m}.pth'
-    return (load(osp.join(straight_dir, final)),
-            load(osp.join(split_dir, final)),
+    return (load(osp.join(straight_dir,
+                          final)), load(osp.join(split_dir, final)),
             load(osp.join(split_dir, f'iter_{n}.pth')),
             read_batches(straight_dir), read_batches(split_dir))
 
@@ -44,9 +47,8 @@ def _check(straight, resumed, middle, batches_a, batches_b, extra_meta=()):
     assert batches_a == batches_b
     assert_same_training_state(straight, resumed, extra_meta=extra_meta)
     moved = [
-        k for k, v in straight['state_dict'].items()
-        if v.is_floating_point() and not torch.equal(
-            v, middle['state_dict'][k])
+        k for k, v in straight['state_dict'].items() if v.is_floating_point()
+        and not torch.equal(v, middle['state_dict'][k])
     ]
     assert moved, 'the resumed iterations changed no weight'
 
@@ -74,14 +76,13 @@ def test_esosd_resume_restores_the_em_phase(synthetic_cityscapes, tmp_path):
     # period 1: after 1 iteration the semantic phase is next; a resume
     # that restarted with the depth phase would train other parameters
     out = _straight_and_resumed(
-        lambda wd, it: tiny_esosd_cfg(synthetic_cityscapes, wd, it),
-        tmp_path, 1, 2)
+        lambda wd, it: tiny_esosd_cfg(synthetic_cityscapes, wd, it), tmp_path,
+        1, 2)
     _check(*out, extra_meta=('em_alternating', ))
 
 
 @pytest.mark.slow
-def test_semimtl_resume_restores_both_optimizers(synthetic_semimtl,
-                                                 tmp_path):
+def test_semimtl_resume_restores_both_optimizers(synthetic_semimtl, tmp_path):
     out = _straight_and_resumed(
         lambda wd, it: tiny_semimtl_cfg(synthetic_semimtl, wd, it), tmp_path,
         2, 2)
@@ -90,8 +91,9 @@ def test_semimtl_resume_restores_both_optimizers(synthetic_semimtl,
     assert set(straight['optimizer']) == {'generator', 'discriminator'}
     # the discriminators were trained in the resumed iterations too
     d_keys = [k for k in straight['state_dict'] if 'discriminators' in k]
-    assert any(not torch.equal(straight['state_dict'][k],
-                               out[2]['state_dict'][k]) for k in d_keys)
+    assert any(
+        not torch.equal(straight['state_dict'][k], out[2]['state_dict'][k])
+        for k in d_keys)
 
 
 def test_resume_with_workers_and_another_config_seed(synthetic_cityscapes,

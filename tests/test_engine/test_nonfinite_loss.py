@@ -26,13 +26,16 @@ def _toy_wrapper(**kwargs):
 
 
 def _snapshot(model, wrapper):
-    return ({k: v.clone()
-             for k, v in model.state_dict().items()},
-            {
-                i: {k: v.clone()
-                    for k, v in s.items()}
-                for i, s in wrapper.optimizer.state_dict()['state'].items()
-            })
+    return ({
+        k: v.clone()
+        for k, v in model.state_dict().items()
+    }, {
+        i: {
+            k: v.clone()
+            for k, v in s.items()
+        }
+        for i, s in wrapper.optimizer.state_dict()['state'].items()
+    })
 
 
 def test_wrapper_skips_a_nan_and_an_inf_loss_without_touching_state():
@@ -112,8 +115,8 @@ def test_poisoned_batch_leaves_model_and_optimizer_bit_identical(
     final = runner.optim_wrapper.optimizer.state_dict()['state']
     assert {int(s['step']) for s in final.values()} == {2}
     log = log_text(runner)
-    line = next(
-        line for line in log.splitlines() if 'NonFiniteLossHook: iteration' in line)
+    line = next(line for line in log.splitlines()
+                if 'NonFiniteLossHook: iteration' in line)
     assert 'iteration 2' in line
     # the non-finite terms, the batch's files, and the poisoned sample
     assert 'seg.loss_ce=nan' in line and 'depth.loss_depth=nan' in line
@@ -147,8 +150,7 @@ def test_consecutive_bad_iterations_stop_training(synthetic_cityscapes,
 @pytest.mark.slow
 def test_poisoned_batch_skips_both_semimtl_optimizers(synthetic_semimtl,
                                                       tmp_path):
-    cfg = no_validation(tiny_semimtl_cfg(synthetic_semimtl, str(tmp_path),
-                                         3))
+    cfg = no_validation(tiny_semimtl_cfg(synthetic_semimtl, str(tmp_path), 3))
     runner = train(
         cfg,
         3,
@@ -165,8 +167,9 @@ def test_poisoned_batch_skips_both_semimtl_optimizers(synthetic_semimtl,
         assert runner.optim_wrapper[name].num_skipped == 1
     assert runner.optim_wrapper['discriminator'].last_skip_reason in (
         'nonfinite', 'iteration')
-    line = next(line for line in log_text(runner).splitlines()
-                if 'NonFiniteLossHook: iteration' in line)
+    line = next(
+        line for line in log_text(runner).splitlines()
+        if 'NonFiniteLossHook: iteration' in line)
     assert "'generator'" in line and "'discriminator'" in line
     assert 'loss_seg=nan' in line
 
@@ -177,7 +180,9 @@ def test_plain_optim_wrapper_is_replaced_by_the_runner(synthetic_cityscapes,
     runner = train(cfg, 1)
     assert type(runner.optim_wrapper) is SkipNonFiniteOptimWrapper
     cfg = _baseline(
-        synthetic_cityscapes, str(tmp_path / 'off'), 1,
+        synthetic_cityscapes,
+        str(tmp_path / 'off'),
+        1,
         nonfinite_loss_hook=None)
     runner = train(cfg, 1)
     assert type(runner.optim_wrapper) is OptimWrapper

@@ -2,11 +2,14 @@
 """Two CPU processes (gloo, tools/dist_train.sh): a resume in the middle
 equals the uninterrupted run, and a batch poisoned on one rank makes both
 ranks skip the step."""
+import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
-from _helpers import REPO_ROOT, run_dist_train, tiny_baseline_cfg
+from _helpers import REPO_ROOT, free_port, tiny_baseline_cfg
 from test_engine.reliability_helpers import (assert_identical,
                                              assert_same_training_state,
                                              no_validation, read_batches)
@@ -14,21 +17,47 @@ from test_engine.reliability_helpers import (assert_identical,
 TEST_ENGINE = osp.join(REPO_ROOT, 'tests', 'test_engine')
 
 
-def _dist_cfg(data_root: str, work_dir: str, max_iters: int, hooks: list):
+def _dist_cfg(data_root: str,
+              work_dir: str,
+              max_iters: int,
+              hooks: list,
+              name: str = 'cfg.py',
+              stop_at: int = None):
     cfg = no_validation(
         tiny_baseline_cfg(data_root, work_dir, max_iters, batch_size=2))
+    cfg.default_hooks.checkpoint.interval = 2
+    if stop_at is not None:
+        cfg.train_cfg.max_iters = stop_at
     cfg.env_cfg.dist_cfg = dict(backend='gloo')
     cfg.custom_imports = dict(imports=['reliability_helpers'])
     cfg.custom_hooks = hooks
     cfg.default_hooks.logger.interval = 1
-    path = osp.join(work_dir, 'cfg.py')
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, name)
     cfg.dump(path)
     return path
 
 
-def _train(cfg_path: str) -> str:
-    proc = run_dist_train(cfg_path, 2, pythonpath=[TEST_ENGINE])
-    return proc.stdout + proc.stderr
+def _train(cfg_path: str, *args: str) -> str:
+    """``tools/dist_train.sh CFG 2 ARGS`` on the CPU (gloo)."""
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHON=sys.executable,
+        PORT=str(free_port()))
+    env['PYTHONPATH'] = os.pathsep.join(
+        [REPO_ROOT, TEST_ENGINE,
+         env.get('PYTHONPATH', '')])
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', cfg_path, '2', *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    return out
 
 
 @pytest.mark.slow
@@ -39,19 +68,11 @@ def test_two_process_resume_equals_the_uninterrupted_run(
     split = str(tmp_path / 'split')
     cfg = _dist_cfg(synthetic_cityscapes, straight, 4, hooks)
     _train(cfg)
-    cfg_split = _dist_cfg(synthetic_cityscapes, split, 4, hooks)
     # first half: stop after 2 iterations (checkpoint at 2), then resume
-    from mmengine.config import Config
-    first = Config.fromfile(cfg_split)
-    first.train_cfg.max_iters = 2
-    first.default_hooks.checkpoint.interval = 2
-    first.dump(osp.join(split, 'first.py'))
-    _train(osp.join(split, 'first.py'))
-    resumed = Config.fromfile(cfg_split)
-    resumed.resume = True
-    resumed.default_hooks.checkpoint.interval = 2
-    resumed.dump(osp.join(split, 'resumed.py'))
-    log = _train(osp.join(split, 'resumed.py'))
+    _train(_dist_cfg(synthetic_cityscapes, split, 4, hooks, stop_at=2))
+    log = _train(
+        _dist_cfg(synthetic_cityscapes, split, 4, hooks, name='resumed.py'),
+        '--resume')
     assert 'Auto resumed from the latest checkpoint' in log
     for rank in (0, 1):
         a, b = read_batches(straight, rank), read_batches(split, rank)

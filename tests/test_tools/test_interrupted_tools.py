@@ -32,24 +32,25 @@ def _env() -> dict:
 
 
 def _run(argv: list) -> None:
-    proc = subprocess.run([sys.executable] + argv,
-                          cwd=REPO_ROOT,
-                          env=_env(),
-                          capture_output=True,
-                          text=True,
-                          timeout=900)
+    proc = subprocess.run(
+        [sys.executable] + argv,
+        cwd=REPO_ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=900)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
 
 
 def _kill_while_writing(argv: list, substring: str, marker: str) -> None:
     """Run ``argv`` with the write of the file matching ``substring``
     stalled, SIGKILL it there."""
-    proc = subprocess.Popen([sys.executable, STALL, marker, substring] +
-                            argv,
-                            cwd=REPO_ROOT,
-                            env=_env(),
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, STALL, marker, substring] + argv,
+        cwd=REPO_ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 600
         while not osp.exists(marker):
@@ -68,8 +69,8 @@ def _tree(root: str) -> dict:
         for name in names:
             path = osp.join(folder, name)
             with open(path, 'rb') as f:
-                files[osp.relpath(path, root)] = hashlib.sha1(
-                    f.read()).hexdigest()
+                files[osp.relpath(path,
+                                  root)] = hashlib.sha1(f.read()).hexdigest()
     return files
 
 
@@ -96,18 +97,15 @@ def _check_interrupted_then_rerun(raw: str, tmp_path, argv, substring):
 
 @pytest.mark.slow
 def test_pseudo_depth_killed_mid_write_then_rerun(kitti_raw, tmp_path):
-    _check_interrupted_then_rerun(
-        kitti_raw, tmp_path, [
-            'tools/generate_pseudo_depth.py', 'ROOT', '--dataset', 'kitti',
-            '--num-disparities', '32', '--no-progress'
-        ], 'pseudo_depth_03/data/0000000003.png')
+    _check_interrupted_then_rerun(kitti_raw, tmp_path, [
+        'tools/generate_pseudo_depth.py', 'ROOT', '--dataset', 'kitti',
+        '--num-disparities', '32', '--no-progress'
+    ], 'pseudo_depth_03/data/0000000003.png')
 
 
 @pytest.mark.slow
 def test_kitti_converter_killed_mid_write_then_rerun(kitti_raw, tmp_path):
-    _check_interrupted_then_rerun(
-        kitti_raw, tmp_path, [
-            'tools/dataset_converters/kitti.py', 'ROOT', '--out-dir',
-            'ROOT/prepared',
-            '--splits-dir', 'ROOT/splits', '--to-jpeg'
-        ], 'image_02/data/0000000003.jpg')
+    _check_interrupted_then_rerun(kitti_raw, tmp_path, [
+        'tools/dataset_converters/kitti.py', 'ROOT', '--out-dir',
+        'ROOT/prepared', '--splits-dir', 'ROOT/splits', '--to-jpeg'
+    ], 'image_02/data/0000000003.jpg')

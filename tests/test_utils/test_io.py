@@ -42,8 +42,7 @@ def test_permissions_follow_the_umask(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
 
 
-def test_a_rewrite_takes_over_the_temporary_file_of_a_killed_writer(
-        tmp_path):
+def test_a_rewrite_takes_over_the_temporary_file_of_a_killed_writer(tmp_path):
     path = str(tmp_path / 'a.png')
     # what a writer killed half-way leaves: its (unlocked) temporary file
     with open(str(tmp_path / '.a.png.tmp'), 'wb') as f:

@@ -70,8 +70,8 @@ class NonFiniteLossHook(Hook):
     def __init__(self,
                  max_consecutive: int = 5,
                  restore_buffers: bool = True) -> None:
-        is_int = isinstance(max_consecutive, int) and not isinstance(
-            max_consecutive, bool)
+        is_int = isinstance(max_consecutive,
+                            int) and not isinstance(max_consecutive, bool)
         if not is_int or max_consecutive < 1:
             raise ValueError('NonFiniteLossHook: max_consecutive must be an '
                              f'int >= 1, got {max_consecutive!r}')
@@ -122,8 +122,8 @@ class NonFiniteLossHook(Hook):
             else []
         self._snapshots = []
 
-    def _map_buffers(self,
-                     model: nn.Module) -> List[Tuple[nn.Module, str, Set[str]]]:
+    def _map_buffers(
+            self, model: nn.Module) -> List[Tuple[nn.Module, str, Set[str]]]:
         """Persistent buffers and the wrappers training their module.
 
         A buffer belongs to its module, or to the nearest ancestor that has
@@ -216,7 +216,8 @@ class NonFiniteLossHook(Hook):
         message = (f'NonFiniteLossHook: iteration {runner.iter + 1}: '
                    'non-finite loss, optimizer step skipped (weights, '
                    'optimizer state and buffers unchanged). ' +
-                   ' '.join(_format(r, len(reports) > 1) for r in reports) +
+                   ' '.join(_format(r,
+                                    len(reports) > 1) for r in reports) +
                    f' [{self.consecutive} consecutive, {self.total} in all; '
                    f'training stops after {self.max_consecutive} '
                    'consecutive]')
@@ -241,8 +242,7 @@ class NonFiniteLossHook(Hook):
                     module._buffers[name] = saved.clone()
 
     def _local_report(self, runner, skipped: Dict[str, _SkipNonFiniteMixin],
-                      data_batch: DATA_BATCH,
-                      outputs: Optional[dict]) -> dict:
+                      data_batch: DATA_BATCH, outputs: Optional[dict]) -> dict:
         """What this rank saw: skipped wrappers, terms, files."""
         terms = {}
         for key, value in (outputs or {}).items():
@@ -265,8 +265,8 @@ class NonFiniteLossHook(Hook):
             other_rank='loss {} here, non-finite on another rank',
             iteration='with the iteration')
         wrappers = {
-            name: reasons[wrapper.last_skip_reason].format(
-                wrapper.last_skipped_loss)
+            name:
+            reasons[wrapper.last_skip_reason].format(wrapper.last_skipped_loss)
             for name, wrapper in skipped.items()
         }
         return dict(
@@ -328,12 +328,13 @@ def _format(report: dict, with_rank: bool) -> str:
     parts = []
     if with_rank:
         parts.append(f'rank {report["rank"]}:')
-    parts.append('skipped ' + ', '.join(
-        f'{name!r} ({why})' for name, why in report['wrappers'].items()) +
-                 ';')
+    parts.append('skipped ' +
+                 ', '.join(f'{name!r} ({why})'
+                           for name, why in report['wrappers'].items()) + ';')
     if report['terms']:
-        parts.append('non-finite terms: ' + ', '.join(
-            f'{k}={v}' for k, v in report['terms'].items()) + ';')
+        parts.append('non-finite terms: ' +
+                     ', '.join(f'{k}={v}'
+                               for k, v in report['terms'].items()) + ';')
     else:
         parts.append('no non-finite term on this rank;')
     if report['bad_inputs']:

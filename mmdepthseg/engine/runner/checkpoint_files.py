@@ -131,8 +131,11 @@ def find_resumable_checkpoint(
     folders = {osp.abspath(work_dir)}
     if recorded is not None:
         folders.add(osp.dirname(osp.abspath(recorded)))
-    candidates = {osp.abspath(p) for f in folders
-                  for p in _periodic_checkpoints(f)}
+    candidates = {
+        osp.abspath(p)
+        for f in folders
+        for p in _periodic_checkpoints(f)
+    }
     if recorded is not None:
         candidates.add(osp.abspath(recorded))
 

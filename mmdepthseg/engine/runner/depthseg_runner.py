@@ -123,8 +123,8 @@ class DepthSegRunner(Runner):
     def _note_replacement(self, old: str, new: str) -> None:
         if old not in self._replaced:
             self._replaced[old] = new
-            print_log(f'DepthSegRunner: {new} in place of {old}',
-                      logger='current')
+            print_log(
+                f'DepthSegRunner: {new} in place of {old}', logger='current')
 
     def _replace(self, cfg: dict, table: Dict[str, str]) -> dict:
         name = _type_name(cfg.get('type'))
@@ -238,8 +238,7 @@ class DepthSegRunner(Runner):
         meta = dict(meta or {})
         meta[RNG_META_KEY] = states
         local = file_client_args is None and isinstance(
-            get_file_backend(out_dir, backend_args=backend_args),
-            LocalBackend)
+            get_file_backend(out_dir, backend_args=backend_args), LocalBackend)
         kwargs = dict(
             file_client_args=file_client_args,
             save_optimizer=save_optimizer,
@@ -252,8 +251,8 @@ class DepthSegRunner(Runner):
             return
         super().save_checkpoint(out_dir, temp_name(filename), **kwargs)
         commit_file(
-            osp.join(out_dir, temp_name(filename)), osp.join(
-                out_dir, filename))
+            osp.join(out_dir, temp_name(filename)),
+            osp.join(out_dir, filename))
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
         """Load a checkpoint (and keep its ``meta`` for :meth:`resume`)."""
@@ -304,4 +303,3 @@ class DepthSegRunner(Runner):
         loop = self.train_loop
         if hasattr(loop, 'set_resume_state'):
             loop.set_resume_state(rng_state=state, seed=self.seed)
-

@@ -54,8 +54,7 @@ def set_rng_state(state: dict) -> None:
          float(np_state['gauss'])))
     py = state['python']
     random.setstate((int(py['version']),
-                     tuple(int(w) for w in py['words'].tolist()),
-                     py['gauss']))
+                     tuple(int(w) for w in py['words'].tolist()), py['gauss']))
     cuda = state.get('cuda')
     if cuda is not None and torch.cuda.is_available() and \
             len(cuda) == torch.cuda.device_count():
