@@ -115,6 +115,28 @@ def test_resume_with_workers_and_another_config_seed(synthetic_cityscapes,
     _check(*_straight_and_resumed(make, tmp_path, 2, 2, unseeded))
 
 
+def test_iteration_loop_over_a_finite_sampler_resumes_mid_epoch(
+        synthetic_cityscapes, tmp_path):
+    """IterBasedTrainLoop + DefaultSampler restarted every epoch (2 batches
+    per epoch via num_batch_per_epoch): resumed at iteration 3, i.e. the
+    second batch of the second epoch, with that epoch's order."""
+
+    def make(wd, it):
+        cfg = tiny_baseline_cfg(synthetic_cityscapes, wd, it, batch_size=2)
+        cfg.train_dataloader.sampler = dict(
+            type='DefaultSampler', shuffle=True)
+        cfg.train_dataloader.num_batch_per_epoch = 2
+        return cfg
+
+    out = _straight_and_resumed(make, tmp_path, 3, 2)
+    _check(*out)
+    # epochs 0, 1, 2 of a 4-sample slice: iterations 1-2, 3-4, 5
+    files = {i: set(r['files']) for i, r in out[3].items()}
+    assert files[1] | files[2] == files[3] | files[4]
+    assert [r['files'] for r in (out[3][1], out[3][2])] != \
+        [r['files'] for r in (out[3][3], out[3][4])]
+
+
 def test_epoch_based_resume_in_the_middle_of_an_epoch(synthetic_cityscapes,
                                                       tmp_path):
     """EpochBasedTrainLoop + DefaultSampler, checkpoint after 3 of the 6

@@ -180,16 +180,14 @@ class NonFiniteLossHook(Hook):
             key: len(buffer.data[0])
             for key, buffer in runner.message_hub.log_scalars.items()
         }
-        for i, (module, name, _) in enumerate(self._buffers):
-            buf = module._buffers[name]
-            if i < len(self._snapshots) and \
-                    self._snapshots[i].shape == buf.shape and \
-                    self._snapshots[i].dtype == buf.dtype:
-                self._snapshots[i].copy_(buf)
-            elif i < len(self._snapshots):
-                self._snapshots[i] = buf.detach().clone()
-            else:
-                self._snapshots.append(buf.detach().clone())
+        buffers = [module._buffers[name] for module, name, _ in self._buffers]
+        if not buffers:
+            return
+        try:  # one fused copy (buffers are updated in place)
+            torch._foreach_copy_(self._snapshots, buffers)
+        except (RuntimeError, TypeError, AttributeError):
+            # first iteration, or a buffer was replaced by another shape
+            self._snapshots = [b.detach().clone() for b in buffers]
 
     def after_train_iter(self,
                          runner,
