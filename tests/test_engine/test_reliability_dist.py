@@ -4,6 +4,7 @@ equals the uninterrupted run, and a batch poisoned on one rank makes both
 ranks skip the step."""
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
 
@@ -48,14 +49,22 @@ def _train(cfg_path: str, *args: str) -> str:
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO_ROOT, TEST_ENGINE,
          env.get('PYTHONPATH', '')])
-    proc = subprocess.run(
+    # own process group: a hang (ranks disagreeing about a step) is killed
+    # with all of its ranks
+    proc = subprocess.Popen(
         ['bash', 'tools/dist_train.sh', cfg_path, '2', *args],
         cwd=REPO_ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=900)
-    out = proc.stdout + proc.stderr
+        start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        raise AssertionError('distributed training hung:\n' + out[-4000:])
     assert proc.returncode == 0, out[-6000:]
     return out
 

@@ -77,6 +77,7 @@ def _tree(root: str) -> dict:
 def _check_interrupted_then_rerun(raw: str, tmp_path, argv, substring):
     """Uninterrupted run vs. killed run + rerun, on copies of ``raw``."""
     whole = shutil.copytree(raw, str(tmp_path / 'whole'))
+    stalled = substring.split('/')[-1]
     _run([a.replace('ROOT', whole) for a in argv])
     expected = _tree(whole)
     broken = shutil.copytree(raw, str(tmp_path / 'broken'))
@@ -84,13 +85,13 @@ def _check_interrupted_then_rerun(raw: str, tmp_path, argv, substring):
     _kill_while_writing(argv, substring, str(tmp_path / 'stalled'))
     killed = _tree(broken)
     partial = [p for p in killed if p.endswith('.tmp')]
-    assert len(partial) == 1 and substring.split('/')[-1] in partial[0]
+    assert len(partial) == 1 and stalled in partial[0]
     # every finished output is complete; the stalled one and the later ones
     # are absent
     outputs = {p: h for p, h in killed.items() if p not in partial}
     assert all(expected[p] == h for p, h in outputs.items())
     missing = set(expected) - set(outputs)
-    assert any(substring.split('/')[-1] in p for p in missing)
+    assert any(p.endswith(stalled) for p in missing)
     _run(argv)
     assert _tree(broken) == expected
 
@@ -109,3 +110,21 @@ def test_kitti_converter_killed_mid_write_then_rerun(kitti_raw, tmp_path):
         'tools/dataset_converters/kitti.py', 'ROOT', '--out-dir',
         'ROOT/prepared', '--splits-dir', 'ROOT/splits', '--to-jpeg'
     ], 'image_02/data/0000000003.jpg')
+
+
+@pytest.mark.slow
+def test_pseudo_seg_killed_mid_write_then_rerun(tmp_path):
+    from test_tools.test_generate_pseudo_seg import (_make_checkpoint,
+                                                     _mmseg_cfg,
+                                                     _write_images)
+    raw = str(tmp_path / 'raw')
+    _write_images(osp.join(raw, 'images'))
+    os.makedirs(osp.join(raw, 'model'))
+    _mmseg_cfg().dump(osp.join(raw, 'model', 'cfg.py'))
+    _make_checkpoint(_mmseg_cfg(), osp.join(raw, 'model', 'model.pth'))
+    _check_interrupted_then_rerun(
+        raw, tmp_path, [
+            'tools/generate_pseudo_seg.py', 'ROOT/model/cfg.py',
+            'ROOT/model/model.pth', '--img-dir', 'ROOT/images', '--out-dir',
+            'ROOT/labels', '--device', 'cpu'
+        ], 'drive_b_sync/image_03/data/0000000000.png')
