@@ -50,7 +50,12 @@ def _claim_temp(path: str) -> Optional[Tuple[int, str]]:
         fd = os.open(tmp, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # a live writer of the same file
+        except BlockingIOError:  # a live writer of the same file
+            os.close(fd)
+            return None
+        except OSError:  # no locks on this file system
+            if os.fstat(fd).st_size == 0:
+                os.remove(tmp)
             os.close(fd)
             return None
         try:

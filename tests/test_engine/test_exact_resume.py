@@ -96,6 +96,7 @@ def test_semimtl_resume_restores_both_optimizers(synthetic_semimtl, tmp_path):
         for k in d_keys)
 
 
+@pytest.mark.slow
 def test_resume_with_workers_and_another_config_seed(synthetic_cityscapes,
                                                      tmp_path):
     """Two dataloader workers (their random streams restart with a resumed
@@ -115,6 +116,7 @@ def test_resume_with_workers_and_another_config_seed(synthetic_cityscapes,
     _check(*_straight_and_resumed(make, tmp_path, 2, 2, unseeded))
 
 
+@pytest.mark.slow
 def test_iteration_loop_over_a_finite_sampler_resumes_mid_epoch(
         synthetic_cityscapes, tmp_path):
     """IterBasedTrainLoop + DefaultSampler restarted every epoch (2 batches

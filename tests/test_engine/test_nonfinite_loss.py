@@ -93,6 +93,7 @@ def _baseline(data_root, work_dir, max_iters, **kwargs):
     return cfg
 
 
+@pytest.mark.slow
 def test_poisoned_batch_leaves_model_and_optimizer_bit_identical(
         synthetic_cityscapes, tmp_path):
     cfg = _baseline(synthetic_cityscapes, str(tmp_path), 3)
@@ -125,6 +126,7 @@ def test_poisoned_batch_leaves_model_and_optimizer_bit_identical(
     assert poisoned in line.split('batch files: ')[1]
 
 
+@pytest.mark.slow
 def test_consecutive_bad_iterations_stop_training(synthetic_cityscapes,
                                                   tmp_path):
     cfg = _baseline(

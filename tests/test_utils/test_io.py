@@ -62,3 +62,19 @@ def test_a_live_writer_keeps_its_temporary_file(tmp_path):
         assert open(path, 'rb').read() == b'inner'
     assert open(path, 'rb').read() == b'outer'
     assert os.listdir(tmp_path) == ['a.bin']
+
+
+def test_without_file_locks_a_private_temporary_file_is_used(
+        tmp_path, monkeypatch):
+    import errno
+
+    import mmdepthseg.utils.io as io_module
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, 'no locks')
+
+    monkeypatch.setattr(io_module.fcntl, 'flock', no_locks)
+    path = str(tmp_path / 'a.bin')
+    atomic_write_bytes(path, b'data')
+    assert open(path, 'rb').read() == b'data'
+    assert os.listdir(tmp_path) == ['a.bin']
