@@ -30,7 +30,11 @@ from mmseg.registry import WEIGHT_INITIALIZERS as MMSEG_WEIGHT_INITIALIZERS
 
 _SCOPE = 'mmdepthseg'
 
-RUNNERS = Registry('runner', parent=MMSEG_RUNNERS, scope=_SCOPE)
+RUNNERS = Registry(
+    'runner',
+    parent=MMSEG_RUNNERS,
+    scope=_SCOPE,
+    locations=['mmdepthseg.engine'])
 LOOPS = Registry(
     'loop', parent=MMSEG_LOOPS, scope=_SCOPE, locations=['mmdepthseg.engine'])
 HOOKS = Registry(

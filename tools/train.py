@@ -33,7 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--resume',
         action='store_true',
         default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
+        help='resume from the newest complete checkpoint in the work_dir '
+        '(an unreadable latest one, e.g. from a run killed while saving, is '
+        'skipped with a warning)')
     parser.add_argument(
         '--amp',
         action='store_true',

@@ -20,3 +20,11 @@ randomness = dict(seed=0)
 # `tools/test.py --tta`: merges the branches of `tta_pipeline` (flip /
 # multi-scale; the dataset configs define it)
 tta_model = dict(type='DepthSegTTAModel')
+# DepthSegRunner (mmdepthseg/engine/runner): MMEngine's Runner with
+# crash-safe checkpoints, `--resume` from the newest complete checkpoint,
+# bit-exact resume (data order, augmentation draws, random states), and
+# optimizer steps of a non-finite loss skipped. The hook below reports the
+# skipped steps and stops training after `max_consecutive` in a row;
+# `nonfinite_loss_hook = None` turns the skipping off.
+runner_type = 'DepthSegRunner'
+nonfinite_loss_hook = dict(type='NonFiniteLossHook', max_consecutive=5)

@@ -1,6 +1,9 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""Engine components (hooks, optimizer wrappers). The EM alternating hook and
-the discriminator step hook of the method issues live in ``hooks``."""
+"""Engine components (hooks, optimizer wrappers, the runner and its loops).
+The EM alternating hook and the discriminator step hook of the method
+issues live in ``hooks``; ``runner`` holds ``DepthSegRunner`` (crash-safe
+checkpoints, exact resume, non-finite-loss skipping)."""
 from .hooks import *  # noqa: F401,F403
 from .log_processor import DepthSegLogProcessor  # noqa: F401
 from .optimizers import *  # noqa: F401,F403
+from .runner import *  # noqa: F401,F403

@@ -85,11 +85,13 @@ def _console_handlers(logger: logging.Logger):
     ]
 
 
-class QuietRunner(Runner):
-    """MMEngine's Runner with :class:`FileOnlyFilter` on the console.
+class QuietRunnerMixin:
+    """Puts :class:`FileOnlyFilter` on a Runner's console.
 
-    After construction it logs one line naming the log file that holds the
-    environment, the config and the hook order.
+    After construction the runner logs one line naming the log file that
+    holds the environment, the config and the hook order. Mixed into
+    MMEngine's ``Runner`` (:class:`QuietRunner`) or into the runner class a
+    config names by ``runner_type`` (see :func:`build_runner`).
     """
 
     def build_logger(self, *args, **kwargs):
@@ -112,6 +114,10 @@ class QuietRunner(Runner):
                 '(--verbose shows them here)')
 
 
+class QuietRunner(QuietRunnerMixin, Runner):
+    """MMEngine's Runner with a short console (:class:`QuietRunnerMixin`)."""
+
+
 def build_runner(cfg: Config, verbose: bool = False) -> Runner:
     """``Runner.from_cfg`` (or ``RUNNERS.build`` for a config naming a
     ``runner_type``) with a short console unless ``verbose``.
@@ -123,13 +129,22 @@ def build_runner(cfg: Config, verbose: bool = False) -> Runner:
     Returns:
         Runner: The runner.
     """
-    if 'runner_type' in cfg:
-        from mmengine.registry import RUNNERS
-        return RUNNERS.build(cfg)
+    runner_cls = Runner
+    if cfg.get('runner_type'):
+        from mmengine.registry import RUNNERS, init_default_scope
+        init_default_scope(cfg.get('default_scope', 'mmdepthseg'))
+        runner_cls = RUNNERS.get(cfg.runner_type)
+        if runner_cls is None:
+            raise KeyError(f'runner_type {cfg.runner_type!r} is not a '
+                           'registered runner')
     if verbose:
-        return Runner.from_cfg(cfg)
+        return runner_cls.from_cfg(cfg)
     quiet_warnings()
-    return QuietRunner.from_cfg(cfg)
+    if runner_cls is Runner:
+        return QuietRunner.from_cfg(cfg)
+    quiet_cls = type(f'Quiet{runner_cls.__name__}',
+                     (QuietRunnerMixin, runner_cls), {})
+    return quiet_cls.from_cfg(cfg)
 
 
 class ProgressBarHook(Hook):

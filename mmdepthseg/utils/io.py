@@ -8,14 +8,65 @@ destination folder, which then replaces the destination with ``os.replace``
 (atomic on POSIX and Windows). An interrupted run leaves either the old
 file or the new one, never a truncated one, so resumable tools can trust
 that an existing file is complete.
+
+The temporary file of ``name`` is ``.name.tmp``, locked (``flock``) while it
+is written. A run killed while writing leaves it behind; the run that
+writes ``name`` again (a resumed tool rewrites every file that does not
+exist yet) takes the unlocked leftover over and renames it, so a finished
+rerun leaves the same files as an uninterrupted run. While another live
+process holds the lock, a private randomly named temporary file is used
+instead.
 """
 import os
 import os.path as osp
 import tempfile
 from contextlib import contextmanager
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, Optional, Tuple
 
 import torch
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+
+def temp_path(path: str) -> str:
+    """The fixed temporary file :func:`atomic_open` writes ``path`` to."""
+    return osp.join(
+        osp.dirname(osp.abspath(path)), f'.{osp.basename(path)}.tmp')
+
+
+def _claim_temp(path: str) -> Optional[Tuple[int, str]]:
+    """Open and lock ``path``'s fixed temporary file, emptied.
+
+    Returns None if another process holds it (or locks are unavailable).
+    The returned descriptor holds the lock until it is closed.
+    """
+    if fcntl is None:
+        return None
+    tmp = temp_path(path)
+    for _ in range(3):
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a live writer of the same file
+            os.close(fd)
+            return None
+        except OSError:  # no locks on this file system
+            if os.fstat(fd).st_size == 0:
+                os.remove(tmp)
+            os.close(fd)
+            return None
+        try:
+            same = osp.samestat(os.fstat(fd), os.stat(tmp))
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            return fd, tmp
+        os.close(fd)  # renamed away by its writer meanwhile: open anew
+    return None
 
 
 @contextmanager
@@ -37,14 +88,20 @@ def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO]:
                          f'{mode!r}')
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+    claimed = _claim_temp(path)
+    if claimed is not None:
+        lock_fd, tmp = claimed
+        fd = os.dup(lock_fd)  # the lock stays held until after the rename
+    else:
+        lock_fd = None
+        fd, tmp = tempfile.mkstemp(
+            dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
     try:
         kwargs = dict(encoding='utf-8') if mode == 'w' else dict()
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
-        # mkstemp creates 0600 files: give the result the permissions of an
-        # ordinary new file (0666 minus the umask)
+        # temporary files are created 0600: give the result the
+        # permissions of an ordinary new file (0666 minus the umask)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -53,6 +110,9 @@ def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO]:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+    finally:
+        if lock_fd is not None:
+            os.close(lock_fd)
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:

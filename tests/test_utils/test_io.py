@@ -40,3 +40,41 @@ def test_permissions_follow_the_umask(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+
+
+def test_a_rewrite_takes_over_the_temporary_file_of_a_killed_writer(tmp_path):
+    path = str(tmp_path / 'a.png')
+    # what a writer killed half-way leaves: its (unlocked) temporary file
+    with open(str(tmp_path / '.a.png.tmp'), 'wb') as f:
+        f.write(b'half')
+    atomic_write_bytes(path, b'complete')
+    assert os.listdir(tmp_path) == ['a.png']
+    assert open(path, 'rb').read() == b'complete'
+
+
+def test_a_live_writer_keeps_its_temporary_file(tmp_path):
+    path = str(tmp_path / 'a.bin')
+    with atomic_open(path) as outer:
+        outer.write(b'outer')
+        # a second writer of the same file while the first one holds the
+        # fixed temporary file: a private temporary file, no interference
+        atomic_write_bytes(path, b'inner')
+        assert open(path, 'rb').read() == b'inner'
+    assert open(path, 'rb').read() == b'outer'
+    assert os.listdir(tmp_path) == ['a.bin']
+
+
+def test_without_file_locks_a_private_temporary_file_is_used(
+        tmp_path, monkeypatch):
+    import errno
+
+    import mmdepthseg.utils.io as io_module
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, 'no locks')
+
+    monkeypatch.setattr(io_module.fcntl, 'flock', no_locks)
+    path = str(tmp_path / 'a.bin')
+    atomic_write_bytes(path, b'data')
+    assert open(path, 'rb').read() == b'data'
+    assert os.listdir(tmp_path) == ['a.bin']

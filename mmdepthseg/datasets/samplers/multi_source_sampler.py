@@ -85,7 +85,6 @@ class MultiSourceSampler(Sampler):
         self.sizes = dataset.source_sizes
         self.offsets = dataset.source_offsets
         dataset.expect_batch_layout(batch_sizes)
-        self.indices = self._blocks()
 
     def _source_indices(self, k: int) -> Iterator[int]:
         """This rank's infinite share of source ``k`` (local indices)."""
@@ -111,8 +110,14 @@ class MultiSourceSampler(Sampler):
                     yield offset + local
 
     def __iter__(self) -> Iterator[int]:
-        """Yield global indices, block after block, forever."""
-        yield from self.indices
+        """Yield global indices, block after block, forever.
+
+        Every ``iter()`` starts the stream afresh (a pure function of the
+        seed), so a new dataloader iterator (a resumed run, persistent or
+        restarted workers) sees the same stream; indices prefetched by a
+        discarded iterator are not lost from it.
+        """
+        yield from self._blocks()
 
     def __len__(self) -> int:
         """Size of the dataset (as ``InfiniteSampler``)."""
