@@ -131,8 +131,7 @@ def build_runner(cfg: Config, verbose: bool = False) -> Runner:
     """
     runner_cls = Runner
     if cfg.get('runner_type'):
-        from mmengine.registry import RUNNERS, init_default_scope
-        init_default_scope(cfg.get('default_scope', 'mmdepthseg'))
+        from mmdepthseg.registry import RUNNERS
         runner_cls = RUNNERS.get(cfg.runner_type)
         if runner_cls is None:
             raise KeyError(f'runner_type {cfg.runner_type!r} is not a '

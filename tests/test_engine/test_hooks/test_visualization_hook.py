@@ -32,7 +32,9 @@ def _visualizer(save_dir, backends=('LocalVisBackend', )):
             name=f'vis_{uuid.uuid4().hex}',
             vis_backends=[dict(type=b) for b in backends],
             save_dir=str(save_dir),
-            depth_percentile=100.0))
+            depth_percentile=100.0,
+            # the bare grid: the footers are tested with the visualizer
+            decorate=False))
 
 
 def _frames(root, drives=('drive_a', 'drive_b')):
