@@ -42,8 +42,7 @@ def read_synscapes_intrinsics(path: str) -> np.ndarray:
     except (KeyError, TypeError, ValueError) as e:
         raise DatasetError(
             path, f'malformed metadata JSON ({e!r})', 'Synscapes metadata '
-            'JSON with camera.intrinsic {fx, fy, u0, v0}',
-            'intrinsics') from e
+            'JSON with camera.intrinsic {fx, fy, u0, v0}', 'intrinsics') from e
     k = np.array([[fx, 0, u0], [0, fy, v0], [0, 0, 1]], dtype=np.float32)
     check_intrinsics(k, path, 'camera.intrinsic {fx, fy, u0, v0}')
     return k
@@ -232,8 +231,7 @@ class SynscapesDataset(BaseDataset):
         """Add the class map, depth and intrinsics of frame ``stem``."""
         prefix = self.data_prefix
         if 'seg_map_path' in prefix:
-            path = osp.join(prefix['seg_map_path'],
-                            stem + self.seg_map_suffix)
+            path = osp.join(prefix['seg_map_path'], stem + self.seg_map_suffix)
             check_file_exists(path, 'Synscapes class map')
             info['seg_map_paths'] = [path]
             info['label_id_format'] = self.label_id_format

@@ -330,10 +330,14 @@ def read_calib_file(path: str) -> Dict[str, Union[np.ndarray, str]]:
 #: Numeric keys of ``calib_cam_to_cam.txt`` read by mmdepthseg and their
 #: number of values (X = 0..3).
 KITTI_CAM_CALIB_KEYS: Dict[str, int] = {
-    **{f'P_rect_0{x}': 12
-       for x in range(4)},
-    **{f'S_rect_0{x}': 2
-       for x in range(4)},
+    **{
+        f'P_rect_0{x}': 12
+        for x in range(4)
+    },
+    **{
+        f'S_rect_0{x}': 2
+        for x in range(4)
+    },
     'R_rect_00': 9,
 }
 #: Numeric keys of ``calib_velo_to_cam.txt`` read by mmdepthseg.
@@ -371,10 +375,10 @@ class KittiCalibration(dict):
                     f'<date>_calib.zip; {DATASET_PREP_HINT})')
             velo = read_calib_file(self.velo_path)
             missing = [k for k in KITTI_VELO_CALIB_KEYS if k not in velo]
-            raise DatasetError(
-                self.velo_path, f'no key {" and ".join(missing) or key}',
-                'lines "R: <9 numbers>" and "T: <3 numbers>"',
-                'calibration')
+            raise DatasetError(self.velo_path,
+                               f'no key {" and ".join(missing) or key}',
+                               'lines "R: <9 numbers>" and "T: <3 numbers>"',
+                               'calibration')
         size = KITTI_CAM_CALIB_KEYS.get(key)
         expected = f'a line "{key}: <{size} numbers>"' if size else None
         raise DatasetError(self.cam_path, f'no key {key!r}', expected,
@@ -384,15 +388,15 @@ class KittiCalibration(dict):
 def _calib_entry(calib: dict, key: str, size: int, path: str) -> np.ndarray:
     value = calib.get(key)
     if not isinstance(value, np.ndarray) or value.size != size:
-        shown = value if isinstance(value, str) else (
-            f'{value.size} numbers' if isinstance(value, np.ndarray) else
-            value)
+        shown = value if isinstance(
+            value, str) else (f'{value.size} numbers' if isinstance(
+                value, np.ndarray) else value)
         raise DatasetError(path, f'key {key!r} holds {shown!r}',
                            f'{size} numbers', 'calibration')
     if not np.isfinite(value).all():
-        raise DatasetError(path, f'key {key!r} holds non-finite values '
-                           f'{value.tolist()}', f'{size} finite numbers',
-                           'calibration')
+        raise DatasetError(
+            path, f'key {key!r} holds non-finite values '
+            f'{value.tolist()}', f'{size} finite numbers', 'calibration')
     return value
 
 
@@ -514,8 +518,7 @@ def kitti_stereo_baseline(calib: Dict[str, np.ndarray]) -> float:
             getattr(calib, 'cam_path', 'KITTI calibration'),
             f'P_rect_02 and P_rect_03 give a stereo baseline of '
             f'{baseline:g} m', 'camera 03 to the right of camera 02 '
-            '(P_rect_02[0, 3] > P_rect_03[0, 3], baseline > 0)',
-            'calibration')
+            '(P_rect_02[0, 3] > P_rect_03[0, 3], baseline > 0)', 'calibration')
     return baseline
 
 
@@ -528,10 +531,10 @@ def read_velodyne_points(path: str) -> np.ndarray:
     """
     buf = _get_bytes(path)
     if len(buf) % 16 != 0:
-        raise DatasetError(path, f'velodyne .bin size {len(buf)} bytes is '
-                           'not a multiple of 16',
-                           '4 float32 (x, y, z, reflectance) per point',
-                           'depth')
+        raise DatasetError(
+            path, f'velodyne .bin size {len(buf)} bytes is '
+            'not a multiple of 16',
+            '4 float32 (x, y, z, reflectance) per point', 'depth')
     return np.frombuffer(buf, dtype=np.float32).reshape(-1, 4)
 
 
@@ -689,8 +692,8 @@ def read_kitti_split(path: str) -> list:
 
 
 def check_kitti_split_folders(
-        split_path: str, data_root: str,
-        samples: Sequence[Tuple[int, str, int, str]]) -> set:
+        split_path: str, data_root: str, samples: Sequence[Tuple[int, str, int,
+                                                                 str]]) -> set:
     """Find the dates and drives that split lines name but the tree lacks.
 
     Every distinct ``<date>/<drive>_sync`` folder of the split is looked up
@@ -746,8 +749,8 @@ def check_kitti_split_folders(
             'split'), 'error')
     return {
         folder
-        for folder in lines if folder.split('/')[0] in missing_dates
-        or folder in missing_drives
+        for folder in lines
+        if folder.split('/')[0] in missing_dates or folder in missing_drives
     }
 
 
@@ -856,8 +859,9 @@ def read_cityscapes_camera(path: str) -> Dict[str, float]:
             path, f'malformed camera JSON ({e!r})', 'Cityscapes camera JSON '
             'with intrinsic {fx, fy, u0, v0} and extrinsic {baseline}',
             'intrinsics') from e
-    check_intrinsics([[out['fx'], 0, out['u0']], [0, out['fy'], out['v0']],
-                      [0, 0, 1]], path, 'intrinsic {fx, fy, u0, v0}')
+    check_intrinsics(
+        [[out['fx'], 0, out['u0']], [0, out['fy'], out['v0']], [0, 0, 1]],
+        path, 'intrinsic {fx, fy, u0, v0}')
     check_positive(out['baseline'], path, 'extrinsic.baseline')
     return out
 
@@ -905,8 +909,7 @@ def map_label_ids(label_map: np.ndarray, fmt: str) -> np.ndarray:
     return LABEL_LUTS[fmt][label_map]
 
 
-def label_table(
-        fmt: str) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+def label_table(fmt: str) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """The lookup table and id domain of a ``label_id_format``.
 
     Args:

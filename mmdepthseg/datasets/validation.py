@@ -79,8 +79,8 @@ class DatasetError(ValueError):
 
     def __reduce__(self):
         # picklable across worker processes (multiprocessing.Pool)
-        return (type(self), (self.path, self.problem, self.expected,
-                             self.kind, self.line))
+        return (type(self), (self.path, self.problem, self.expected, self.kind,
+                             self.line))
 
 
 def check_policy(name: str, policy: str) -> str:
@@ -346,7 +346,9 @@ def check_intrinsics(k, path: str, key: str = 'intrinsics') -> np.ndarray:
     return m
 
 
-def check_positive(value: float, path: str, key: str,
+def check_positive(value: float,
+                   path: str,
+                   key: str,
                    kind: str = 'intrinsics') -> float:
     """``value`` must be a finite number > 0 (a baseline, a GSD ...)."""
     try:
@@ -360,7 +362,10 @@ def check_positive(value: float, path: str, key: str,
     return v
 
 
-def check_map_format(arr: np.ndarray, path: str, dtype, what: str,
+def check_map_format(arr: np.ndarray,
+                     path: str,
+                     dtype,
+                     what: str,
                      hint: str = '') -> np.ndarray:
     """A stored map must be single-channel of the given dtype.
 
@@ -409,8 +414,8 @@ def check_map_size(arr: np.ndarray,
 
 
 def _describe_array(arr: np.ndarray) -> str:
-    channels = 1 if arr.ndim == 2 else (arr.shape[2] if arr.ndim == 3 else
-                                        None)
+    channels = 1 if arr.ndim == 2 else (
+        arr.shape[2] if arr.ndim == 3 else None)
     if channels is None:
         return f'shaped {arr.shape}'
     return (f'{channels}-channel {arr.dtype.itemsize * 8}-bit '
@@ -564,8 +569,10 @@ def _runs(ids: np.ndarray) -> str:
 # Images
 # ---------------------------------------------------------------------------
 #: JPEG start-of-frame markers (baseline, progressive, lossless, ...).
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB,
-             0xCD, 0xCE, 0xCF}
+_JPEG_SOF = {
+    0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
+    0xCF
+}
 
 
 def jpeg_num_components(data: bytes) -> Optional[int]:
@@ -593,7 +600,8 @@ def jpeg_num_components(data: bytes) -> Optional[int]:
     return None
 
 
-def to_bgr_uint8(img: np.ndarray, path: str,
+def to_bgr_uint8(img: np.ndarray,
+                 path: str,
                  jpeg_components: Optional[int] = None) -> np.ndarray:
     """Bring a decoded colour image into the form the models take.
 

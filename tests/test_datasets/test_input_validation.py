@@ -130,8 +130,9 @@ def test_calibration_missing_key_names_file_and_key(kitti_tree, tmp_path):
     root = _copy(kitti_tree, tmp_path)
     path = _edit_calib(root, 'P_rect_02')
     # was a bare KeyError: 'P_rect_02'
-    with pytest.raises(DatasetError, match=_named(path, "'P_rect_02'",
-                                                  'P_rect_02: <12 numbers>')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(path, "'P_rect_02'", 'P_rect_02: <12 numbers>')):
         _kitti(root, intrinsics_mode='calib')
 
 
@@ -139,9 +140,10 @@ def test_calibration_non_numeric_value_names_file_and_key(
         kitti_tree, tmp_path):
     root = _copy(kitti_tree, tmp_path)
     path = _edit_calib(root, 'S_rect_02', 'wide high')
-    with pytest.raises(DatasetError,
-                       match=_named(path, "'S_rect_02'", "'wide high'",
-                                    'expected 2 numbers')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(path, "'S_rect_02'", "'wide high'",
+                         'expected 2 numbers')):
         _kitti(root)
 
 
@@ -149,9 +151,9 @@ def test_calibration_negative_focal_length(kitti_tree, tmp_path):
     root = _copy(kitti_tree, tmp_path)
     p = np.array([[-55.68, 0, 48, 0], [0, 61.44, 16, 0], [0, 0, 1, 0]])
     path = _edit_calib(root, 'P_rect_02', ' '.join(map(str, p.ravel())))
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'P_rect_02', 'fx=-55.68',
-                                    'expected fx > 0')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(path, 'P_rect_02', 'fx=-55.68', 'expected fx > 0')):
         _kitti(root)
 
 
@@ -192,9 +194,10 @@ def test_malformed_split_lines_all_counted(kitti_tree, tmp_path):
     split = str(tmp_path / 'bad.txt')
     with open(split, 'w') as f:
         f.write(f'{DATE}/{DATE}_drive_0002_sync 1 l\nfoo\nbar 1 x\n')
-    with pytest.raises(DatasetError,
-                       match=_named(split + ":2: got 'foo'",
-                                    '1 more malformed lines: 3')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(split + ":2: got 'foo'",
+                         '1 more malformed lines: 3')):
         _kitti(kitti_tree, split=split)
 
 
@@ -214,10 +217,11 @@ def test_label_id_out_of_range(kitti_tree, tmp_path, warnings_log):
     seg[0, :3] = 40  # a 40-class id in a 19-class trainId map
     _write_png(seg_path, seg)
     # was: IndexError: Target 40 is out of bounds, deep in the loss
-    with pytest.raises(DatasetError,
-                       match=_named(seg_path, 'ids [40] (3 pixels)',
-                                    'outside the 19 classes',
-                                    'expected ids 0..18 or 255')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(seg_path, 'ids [40] (3 pixels)',
+                         'outside the 19 classes',
+                         'expected ids 0..18 or 255')):
         ds[0]
     lenient = _kitti(
         root,
@@ -246,10 +250,11 @@ def test_label_id_unknown_to_the_id_table(cityscapes_tree, tmp_path,
     seg = cv2.imread(seg_path, cv2.IMREAD_UNCHANGED)
     seg[5, 5] = 200  # no Cityscapes labelId (was silently "ignore")
     _write_png(seg_path, seg)
-    with pytest.raises(DatasetError,
-                       match=_named(seg_path, 'ids [200] (1 pixels)',
-                                    "'cityscapes_labelIds' does not define",
-                                    'stored ids in 0..33')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(seg_path, 'ids [200] (1 pixels)',
+                         "'cityscapes_labelIds' does not define",
+                         'stored ids in 0..33')):
         ds[0]
     ds.pipeline.transforms[1].invalid_label = 'ignore'
     assert ds[0]['gt_seg_map'][0, 5, 5] == 255
@@ -261,9 +266,10 @@ def test_label_map_as_colour_png(nyu_tree, tmp_path):
     ds = NYUDepthSegDataset(root, img_suffix='.jpg', pipeline=LOAD)
     seg_path = ds.get_data_info(0)['seg_map_paths'][0]
     _write_png(seg_path, np.zeros((48, 64, 3), np.uint8))
-    with pytest.raises(DatasetError,
-                       match=_named(seg_path, '3-channel 8-bit',
-                                    'single-channel uint8 label map')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(seg_path, '3-channel 8-bit',
+                         'single-channel uint8 label map')):
         ds[0]
 
 
@@ -302,9 +308,10 @@ def test_disparity_without_valid_pixel(cityscapes_tree, tmp_path,
     ds = _cityscapes_depth(root)
     path = ds.get_data_info(1)['depth_map_paths'][0]
     _write_png(path, np.zeros((32, 64), np.uint16))  # was: trained silently
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'disparity map has no valid pixel',
-                                    'expected at least one value > 0')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(path, 'disparity map has no valid pixel',
+                         'expected at least one value > 0')):
         ds[1]
     ds.pipeline.transforms[1].invalid_depth = 'ignore'
     assert not ds[1]['gt_depth_map'].any()
@@ -317,9 +324,10 @@ def test_disparity_of_wrong_bit_depth(cityscapes_tree, tmp_path):
     ds = _cityscapes_depth(root)
     path = ds.get_data_info(0)['depth_map_paths'][0]
     _write_png(path, np.full((32, 64), 9, np.uint8))
-    with pytest.raises(DatasetError,
-                       match=_named(path, '1-channel 8-bit uint8',
-                                    'single-channel uint16', 'p - 1')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(path, '1-channel 8-bit uint8',
+                         'single-channel uint16', 'p - 1')):
         ds[0]
 
 
@@ -328,9 +336,9 @@ def test_depth_png_of_wrong_size(nyu_tree, tmp_path):
     ds = NYUDepthSegDataset(root, pipeline=LOAD)
     path = ds.get_data_info(0)['depth_map_paths'][0]
     _write_png(path, np.full((24, 32), 1000, np.uint16))
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'depth map size 32x24',
-                                    'image size 64x48')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(path, 'depth map size 32x24', 'image size 64x48')):
         ds[0]
 
 
@@ -341,8 +349,9 @@ def test_velodyne_scan_with_no_point_in_view(kitti_tree, tmp_path):
     points = np.fromfile(path, np.float32).reshape(-1, 4)
     points[:, 0] = -np.abs(points[:, 0]) - 1  # everything behind the car
     points.tofile(path)
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'velodyne scan', 'no valid pixel')):
+    with pytest.raises(
+            DatasetError, match=_named(path, 'velodyne scan',
+                                       'no valid pixel')):
         ds[0]
 
 
@@ -358,10 +367,13 @@ def test_npy_depth_with_nan_inf_or_negative(tmp_path, bad, warnings_log):
     depth = np.load(path)
     depth[1, 2] = {'nan': np.nan, 'inf': np.inf, 'negative': -3.0}[bad]
     np.save(path, depth)
-    counts = {'nan': '1 NaN, 0 Inf and 0', 'inf': '0 NaN, 1 Inf and 0',
-              'negative': '0 NaN, 0 Inf and 1'}[bad]
-    with pytest.raises(DatasetError,
-                       match=_named(path, counts, 'finite values >= 0')):
+    counts = {
+        'nan': '1 NaN, 0 Inf and 0',
+        'inf': '0 NaN, 1 Inf and 0',
+        'negative': '0 NaN, 0 Inf and 1'
+    }[bad]
+    with pytest.raises(
+            DatasetError, match=_named(path, counts, 'finite values >= 0')):
         ds[0]
     ds.pipeline.transforms[1].invalid_depth = 'ignore'
     loaded = ds[0]['gt_depth_map'][0]
@@ -378,8 +390,8 @@ def _write_pseudo(root: str, info: dict, depth: np.ndarray,
             _write_png(path, arr)
 
 
-@pytest.mark.parametrize('defect', ['empty depth', 'empty confidence',
-                                    '8-bit depth'])
+@pytest.mark.parametrize('defect',
+                         ['empty depth', 'empty confidence', '8-bit depth'])
 def test_pseudo_depth_and_confidence_maps(kitti_tree, tmp_path, defect):
     from mmdepthseg.stereo.pseudo_depth import (encode_conf_png,
                                                 encode_depth_png)
@@ -443,9 +455,10 @@ def test_16_bit_image_is_refused(kitti_tree, tmp_path):
     ds = _kitti(root)
     path = ds.get_data_info(0)['img_path']
     _write_png(path, cv2.imread(path).astype(np.uint16) * 257)
-    with pytest.raises(DatasetError,
-                       match=_named(path, '3-channel 16-bit uint16',
-                                    'expected an 8-bit colour image')):
+    with pytest.raises(
+            DatasetError,
+            match=_named(path, '3-channel 16-bit uint16',
+                         'expected an 8-bit colour image')):
         ds[0]
 
 
@@ -453,8 +466,8 @@ def test_cmyk_jpeg_is_refused(tmp_path):
     from PIL import Image
     path = str(tmp_path / 'cmyk.jpg')
     Image.new('CMYK', (8, 6), (10, 20, 30, 40)).save(path)
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'CMYK JPEG', 'an RGB or grey')):
+    with pytest.raises(
+            DatasetError, match=_named(path, 'CMYK JPEG', 'an RGB or grey')):
         LoadMultiViewImages()(dict(img_path=path))
     rgb = str(tmp_path / 'rgb.jpg')
     Image.new('RGB', (8, 6), (10, 20, 30)).save(rgb)
@@ -475,8 +488,8 @@ def test_cityscapes_camera_with_negative_focal_length(cityscapes_tree,
     cam['intrinsic']['fy'] = -cam['intrinsic']['fy']
     with open(path, 'w') as f:
         json.dump(cam, f)
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'singular or negative', 'fy=-')):
+    with pytest.raises(
+            DatasetError, match=_named(path, 'singular or negative', 'fy=-')):
         _cityscapes_depth(root)
 
 
@@ -489,8 +502,8 @@ def test_cityscapes_camera_with_zero_baseline(cityscapes_tree, tmp_path):
     cam['extrinsic']['baseline'] = 0
     with open(path, 'w') as f:
         json.dump(cam, f)
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'extrinsic.baseline is 0')):
+    with pytest.raises(
+            DatasetError, match=_named(path, 'extrinsic.baseline is 0')):
         _cityscapes_depth(root)
 
 
@@ -502,8 +515,7 @@ def test_synscapes_singular_intrinsics(tmp_path):
     meta['camera']['intrinsic']['fx'] = 0.0
     with open(path, 'w') as f:
         json.dump(meta, f)
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'singular', 'fx=0')):
+    with pytest.raises(DatasetError, match=_named(path, 'singular', 'fx=0')):
         SynscapesDataset(
             root,
             split=None,
@@ -511,12 +523,11 @@ def test_synscapes_singular_intrinsics(tmp_path):
 
 
 def test_nyu_intrinsics_argument_singular(nyu_tree):
-    with pytest.raises(DatasetError,
-                       match=_named('NYUDepthSegDataset(intrinsics=...)',
-                                    'rows 2-3')):
+    with pytest.raises(
+            DatasetError,
+            match=_named('NYUDepthSegDataset(intrinsics=...)', 'rows 2-3')):
         NYUDepthSegDataset(
-            nyu_tree,
-            intrinsics=[[500, 0, 320], [0, 500, 240], [0, 0, 0]])
+            nyu_tree, intrinsics=[[500, 0, 320], [0, 500, 240], [0, 0, 0]])
 
 
 def test_kitti_stereo_baseline_must_be_positive(kitti_tree, tmp_path):
@@ -524,8 +535,8 @@ def test_kitti_stereo_baseline_must_be_positive(kitti_tree, tmp_path):
     p2 = np.array([[55.68, 0, 48, 10], [0, 61.44, 16, 0], [0, 0, 1, 0]])
     path = _edit_calib(root, 'P_rect_02', ' '.join(map(str, p2.ravel())))
     _edit_calib(root, 'P_rect_03', ' '.join(map(str, p2.ravel())))
-    with pytest.raises(DatasetError,
-                       match=_named(path, 'stereo baseline of 0 m')):
+    with pytest.raises(
+            DatasetError, match=_named(path, 'stereo baseline of 0 m')):
         _kitti(root, frame_ids=(0, 's'), intrinsics_mode='calib')
 
 
@@ -537,3 +548,143 @@ def test_policies_are_checked():
         LoadDepthSegAnnotations(invalid_label='skip')
     with pytest.raises(ValueError, match='invalid_depth'):
         LoadDepthSegAnnotations(invalid_depth='warn')
+
+
+# ---------------------------------------------------------------------------
+# tools and the inferencer
+# ---------------------------------------------------------------------------
+def _run_tool(*parts, argv):
+    import importlib.util
+    path = osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools',
+        *parts)
+    spec = importlib.util.spec_from_file_location('tool', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool.main(argv)
+
+
+def test_pseudo_depth_tool_names_a_bad_calibration(kitti_tree, tmp_path):
+    root = _copy(kitti_tree, tmp_path)
+    path = _edit_calib(root, 'P_rect_03', '1 2 3')
+    with pytest.raises(
+            DatasetError, match=_named(path, "'P_rect_03'", '12 numbers')):
+        _run_tool('generate_pseudo_depth.py', argv=[root, '--no-progress'])
+
+
+def test_pseudo_depth_tool_names_a_refused_image(kitti_tree, tmp_path):
+    root = _copy(kitti_tree, tmp_path)
+    path = osp.join(root, DATE, f'{DATE}_drive_0001_sync', 'image_03', 'data',
+                    '0000000000.png')
+    _write_png(path, cv2.imread(path).astype(np.uint16) * 257)
+    with pytest.raises(DatasetError, match=_named(path, '16-bit')):
+        _run_tool('generate_pseudo_depth.py', argv=[root, '--no-progress'])
+
+
+def test_pseudo_seg_names_empty_folders_and_bad_images(tmp_path):
+    from mmdepthseg.apis.pseudo_seg import generate_pseudo_seg, predict_labels
+    img_dir = str(tmp_path / 'imgs')
+    os.makedirs(osp.join(img_dir, 'image_02'))
+    _write_png(osp.join(img_dir, 'image_02', 'a.jpg'), np.zeros((4, 4, 3)))
+    # was: "wrote 0 label maps"
+    with pytest.raises(
+            FileNotFoundError,
+            match=_named(f'no *.png image under {img_dir}',
+                         "containing 'image_0'")):
+        generate_pseudo_seg(
+            None,
+            img_dir,
+            str(tmp_path / 'out'),
+            dir_map=[('image_0', 'semantic_0')])
+
+    def failing_pipeline(results):
+        raise AssertionError('failed to load image')
+
+    with pytest.raises(
+            DatasetError, match=_named('x/a.png', 'failed to load image')):
+        predict_labels(None, failing_pipeline, ['x/a.png'])
+
+
+def test_kitti_converter_lists_missing_drives_and_empty_scans(
+        kitti_tree, tmp_path):
+    from mmdepthseg.datasets.converters.kitti import export_eigen_gt
+    root = _copy(kitti_tree, tmp_path)
+    split = osp.join(root, 'splits', 'synthetic', 'test_files.txt')
+    with open(split, 'a') as f:
+        f.write(f'{DATE}/{DATE}_drive_0007_sync 0000000001 l\n')
+    out = str(tmp_path / 'gt.npz')
+    kwargs = dict(pixel_offset=0, gt_depth='camera_z')
+    missing = f'{DATE}_drive_0007_sync (line 3)'
+    with pytest.raises(DatasetError, match=_named(split, missing)):
+        export_eigen_gt(root, split, out, **kwargs)
+    with open(split) as f:
+        lines = f.read().splitlines()[:2]
+    with open(split, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    scan = osp.join(root, DATE, f'{DATE}_drive_0002_sync', 'velodyne_points',
+                    'data', '0000000002.bin')
+    np.zeros((0, 4), np.float32).tofile(scan)
+    with pytest.raises(DatasetError, match=_named(scan, 'no valid pixel')):
+        export_eigen_gt(root, split, out, **kwargs)
+    assert not osp.exists(out)  # nothing half-written
+
+
+def test_isprs_converter_reports_tiles_without_valid_ndsm(tmp_path):
+    from mmdepthseg.datasets.converters.isprs import convert_isprs
+    from mmdepthseg.datasets.synthetic import write_isprs
+    summary = write_isprs(
+        str(tmp_path / 'raw'), tiles={'potsdam': {
+            'train': 2
+        }}, tile_size=6.)
+    city = summary['cities']['potsdam']
+    ndsm = osp.join(city['raw_root'], '1_DSM_normalisation',
+                    'dsm_potsdam_02_11_normalized_lastools.tif')
+    _write_png(ndsm, np.full(city['tile_shape'], 255, np.uint8))
+    result = convert_isprs(
+        city['raw_root'],
+        str(tmp_path / 'out'),
+        'potsdam',
+        splits=city['splits'],
+        patch_size=64,
+        ndsm_nodata=255,
+        progress=False)
+    assert len(result['warnings']) == 1
+    assert result['warnings'][0].startswith(ndsm + ': no valid nDSM pixel')
+
+
+def test_inferencer_array_inputs_are_converted_or_refused():
+    from mmdepthseg.apis.inferencer import MultiViewInferencerLoader
+    from mmdepthseg.apis.pointcloud import as_intrinsics_matrix
+    check = MultiViewInferencerLoader.check_array
+    bgra = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    np.testing.assert_array_equal(check(bgra), bgra[..., :3])
+    grey = np.arange(6, dtype=np.uint8).reshape(2, 3, 1)
+    assert check(grey).shape == (2, 3, 3)
+    with pytest.raises(ValueError, match='8-bit.*uint16'):
+        check(np.zeros((2, 3, 3), np.uint16))
+    with pytest.raises(ValueError, match=r'\[0, 0, 1\]'):
+        as_intrinsics_matrix([[500, 0, 320], [0, 500, 240], [0, 0, 0]])
+
+
+def test_nyu_converter_counts_frames_without_depth(tmp_path, monkeypatch):
+    pytest.importorskip('h5py')
+    scipy_io = pytest.importorskip('scipy.io')
+    from test_tools.test_nyu_converter import _frames, _write_labeled_mat
+
+    from mmdepthseg.datasets.converters import nyu as converter
+    frames = _frames()
+    frames[3][1][:] = np.nan  # frame 3: no depth at all
+    labeled = str(tmp_path / 'labeled.mat')
+    _write_labeled_mat(labeled, frames)
+    splits = str(tmp_path / 'splits.mat')
+    scipy_io.savemat(
+        splits,
+        dict(trainNdxs=np.array([[1.], [3.]]), testNdxs=np.array([[2.]])))
+    logged = []
+    monkeypatch.setattr(converter, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    summary = converter.convert_nyu(
+        labeled, splits, str(tmp_path / 'out'), progress=False)
+    assert summary['written'] == 3 and summary['frames_without_depth'] == [3]
+    assert len(logged) == 1
+    assert logged[0].startswith(f'{labeled}: frame 3 has no valid depth')

@@ -185,12 +185,11 @@ def _corrupt_kitti_tree(root):
     split = osp.join(root, 'splits', 'synthetic', 'val_files.txt')
     with open(split, 'a') as f:
         f.write('2011_09_26/2011_09_26_drive_0077_sync 3 l\n')
-    return dict(label=label, image=image16, depth=scan, grey=grey,
-                split=split)
+    return dict(label=label, image=image16, depth=scan, grey=grey, split=split)
 
 
-def test_check_reports_every_defect_of_a_tree_at_once(
-        synthetic_kitti, tmp_path, capsys):
+def test_check_reports_every_defect_of_a_tree_at_once(synthetic_kitti,
+                                                      tmp_path, capsys):
     import shutil
     root = str(tmp_path / 'kitti')
     shutil.copytree(synthetic_kitti, root)

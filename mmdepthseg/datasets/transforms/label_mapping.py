@@ -49,8 +49,9 @@ class MapSegLabels(BaseTransform):
     def transform(self, results: dict) -> dict:
         table, domain = label_table(self.lut)
         num_classes = results.get('num_classes')
-        paths = list(results.get('seg_map_paths') or
-                     [results.get('seg_map_path') or results.get('img_path')])
+        paths = list(
+            results.get('seg_map_paths')
+            or [results.get('seg_map_path') or results.get('img_path')])
         for key in results.get('seg_fields', []):
             if key not in results:
                 continue
@@ -61,9 +62,9 @@ class MapSegLabels(BaseTransform):
             views = maps[None] if maps.ndim == 2 else maps
             mapped = [
                 check_label_ids(
-                    np.ascontiguousarray(view),
-                    paths[min(i, len(paths) - 1)], table, domain,
-                    num_classes, self.lut, self.invalid_label)
+                    np.ascontiguousarray(view), paths[min(i,
+                                                          len(paths) - 1)],
+                    table, domain, num_classes, self.lut, self.invalid_label)
                 for i, view in enumerate(views)
             ]
             results[key] = mapped[0] if maps.ndim == 2 else np.stack(mapped)

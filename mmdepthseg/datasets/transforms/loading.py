@@ -213,11 +213,11 @@ class LoadDepthSegAnnotations(BaseTransform):
         elif fmt in ('disparity', 'png'):
             raw = check_map_format(
                 self._read(path), path, np.uint16, f'{what} PNG',
-                'Cityscapes disparity, d = (p - 1) / 256' if fmt ==
-                'disparity' else f'depth = value / {results["depth_scale"]}')
+                'Cityscapes disparity, d = (p - 1) / 256' if fmt == 'disparity'
+                else f'depth = value / {results["depth_scale"]}')
             if fmt == 'disparity':
-                depth = cityscapes_disparity_to_depth(
-                    raw, results['disp_to_depth'])
+                depth = cityscapes_disparity_to_depth(raw,
+                                                      results['disp_to_depth'])
             else:
                 depth = raw.astype(np.float32) / float(results['depth_scale'])
         else:
@@ -244,8 +244,8 @@ class LoadDepthSegAnnotations(BaseTransform):
                 num_classes = self.num_classes or results.get('num_classes')
                 fmt_of = dict(zip(paths, fmts))
                 maps = load_each(
-                    lambda p: self._load_seg(p, fmt_of[p], num_classes,
-                                             results), paths)
+                    lambda p: self._load_seg(p, fmt_of[p], num_classes, results
+                                             ), paths)
                 if all(m is not None for m in maps):
                     results['gt_seg_map'] = stack_views(
                         maps, paths, 'label map')
@@ -253,8 +253,7 @@ class LoadDepthSegAnnotations(BaseTransform):
         if self.with_depth:
             paths = results.get('depth_map_paths') or []
             if paths:
-                maps = load_each(lambda p: self._load_depth(p, results),
-                                 paths)
+                maps = load_each(lambda p: self._load_depth(p, results), paths)
                 if all(m is not None for m in maps):
                     results['gt_depth_map'] = stack_views(
                         maps, paths, 'depth map')

@@ -63,8 +63,8 @@ class LoadPseudoDepth(BaseTransform):
         check_file_exists(path, what)
         png = read_image(path, 'unchanged', self.imdecode_backend,
                          self.backend_args)
-        hint = ('depth = value / 256 m' if what == 'pseudo depth' else
-                'confidence = value / 65535')
+        hint = ('depth = value / 256 m'
+                if what == 'pseudo depth' else 'confidence = value / 65535')
         return check_map_format(png, path, np.uint16, f'{what} PNG', hint)
 
     def _load_depth(self, path: str, results: dict) -> np.ndarray:
@@ -105,8 +105,7 @@ class LoadPseudoDepth(BaseTransform):
                              f'{num_views} views of {results.get("img_path")}')
         # (decoders imported in the loaders: mmdepthseg.stereo imports
         # mmdepthseg.datasets)
-        depth = load_each(lambda p: self._load_depth(p, results),
-                          depth_paths)
+        depth = load_each(lambda p: self._load_depth(p, results), depth_paths)
         conf = load_each(lambda p: self._load_conf(p, results), conf_paths)
         if any(m is None for m in depth + conf):  # recorded by a scan
             return results
