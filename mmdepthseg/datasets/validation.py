@@ -522,10 +522,11 @@ def check_label_ids(label_map: np.ndarray,
         if out.any():
             ids = present[out]
             bad[ids] = True
-            what = 'ids' if lut is None else 'ids mapped to classes'
+            mapped = '' if lut is None else \
+                f' (mapped to {_id_list(mapped_ids[out])})'
             problems.append(
-                f'{what} {_id_list(ids)} ({int(hist[ids].sum())} pixels) '
-                f'outside the {num_classes} classes')
+                f'ids {_id_list(ids)}{mapped} ({int(hist[ids].sum())} '
+                f'pixels) outside the {num_classes} classes')
     labels = label_map if lut is None else lut[label_map]
     if problems:
         handle_defect(
@@ -546,11 +547,14 @@ def _id_list(ids: np.ndarray, limit: int = 10) -> str:
 
 def _expected_ids(domain: Optional[np.ndarray], num_classes: Optional[int],
                   lut: Optional[np.ndarray]) -> str:
+    parts = []
     if domain is not None:
-        ids = np.flatnonzero(domain)
-        runs = _runs(ids)
-        return f'stored ids in {runs}'
-    return f'ids 0..{num_classes - 1} or {IGNORE_INDEX} (ignore)'
+        parts.append(f'stored ids in {_runs(np.flatnonzero(domain))}')
+    if num_classes is not None:
+        what = 'ids' if lut is None else 'classes'
+        parts.append(f'{what} 0..{num_classes - 1} or {IGNORE_INDEX} '
+                     '(ignore)')
+    return ' mapping to '.join(parts) if lut is not None else ', '.join(parts)
 
 
 def _runs(ids: np.ndarray) -> str:
