@@ -232,9 +232,12 @@ def depth_output_kind(model: nn.Module,
 class MultiViewInferencerLoader:
     """First step of the inference pipeline: a path or an array.
 
-    Accepts an image path (read by the config's ``LoadMultiViewImages``), an
-    image array (uint8 ``(H, W, 3)`` **BGR**, OpenCV's order, as mmseg's
-    ``LoadImageFromNDArray``; ``(H, W)`` grey is repeated), or a dict with
+    Accepts an image path (read by the config's ``LoadMultiViewImages``,
+    which converts grey and RGBA files and refuses 16-bit ones and CMYK
+    JPEGs, naming the file), an image array (uint8 ``(H, W, 3)`` **BGR**,
+    OpenCV's order, as mmseg's ``LoadImageFromNDArray``; ``(H, W)`` or
+    ``(H, W, 1)`` grey is repeated, the alpha channel of ``(H, W, 4)`` BGRA
+    dropped; other dtypes are refused), or a dict with
     ``img_path`` or ``img`` and optionally ``intrinsics`` (3x3 at the image's
     size, scaled by the pipeline's resize like a dataset's).
 
@@ -248,11 +251,20 @@ class MultiViewInferencerLoader:
     @staticmethod
     def check_array(img: np.ndarray) -> np.ndarray:
         """A uint8 ``(H, W, 3)`` copy of an input array."""
+        if img.dtype != np.uint8:
+            raise ValueError(
+                f'array inputs must be 8-bit (uint8), got {img.dtype} '
+                f'{img.shape}; scale 16-bit or float images to 0..255 first')
+        if img.ndim == 3 and img.shape[2] == 1:
+            img = img[..., 0]
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
-        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        if img.ndim == 3 and img.shape[2] == 4:
+            img = img[..., :3]  # BGRA: drop the alpha channel
+        if img.ndim != 3 or img.shape[2] != 3:
             raise ValueError('array inputs must be uint8 (H, W, 3) BGR (or '
-                             f'(H, W) grey), got {img.dtype} {img.shape}')
+                             '(H, W) grey, (H, W, 4) BGRA), got '
+                             f'{img.dtype} {img.shape}')
         return np.ascontiguousarray(img)
 
     def __call__(self, item: Union[InputType, dict]) -> dict:

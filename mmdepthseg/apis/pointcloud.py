@@ -66,6 +66,9 @@ def as_intrinsics_matrix(intrinsics: IntrinsicsType) -> np.ndarray:
     if not np.all(np.isfinite(k)) or k[0, 0] <= 0 or k[1, 1] <= 0:
         raise ValueError(f'intrinsics need finite values and fx, fy > 0, '
                          f'got {k.tolist()}')
+    if k[1, 0] != 0 or k[2, 0] != 0 or k[2, 1] != 0 or k[2, 2] != 1:
+        raise ValueError('intrinsics must have the form [[fx, s, cx], [0, '
+                         f'fy, cy], [0, 0, 1]] (invertible), got {k.tolist()}')
     return k.astype(np.float32)
 
 

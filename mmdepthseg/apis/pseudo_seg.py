@@ -21,6 +21,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.utils import ProgressBar
 
+from mmdepthseg.datasets.validation import DatasetError
 from mmdepthseg.utils.io import atomic_write_bytes
 
 DirMap = Sequence[Tuple[str, str]]
@@ -201,7 +202,15 @@ def predict_labels(model: torch.nn.Module, pipeline: Compose,
     Returns:
         list[np.ndarray]: ``(H, W)`` uint8 maps, in input order.
     """
-    items = [pipeline(dict(img_path=p)) for p in img_paths]
+    items = []
+    for path in img_paths:
+        try:
+            items.append(pipeline(dict(img_path=path)))
+        except (AssertionError, OSError, ValueError) as err:
+            if path in str(err):  # already names the file
+                raise
+            raise DatasetError(path, f'cannot be loaded for inference: {err}',
+                               'an 8-bit colour image', 'image') from err
     groups: Dict[tuple, List[int]] = {}
     for idx, item in enumerate(items):
         groups.setdefault(tuple(item['inputs'].shape), []).append(idx)
@@ -246,6 +255,13 @@ def generate_pseudo_seg(model: torch.nn.Module,
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
     rel_paths = list_images(img_dir, img_suffix, dir_map)
+    if not rel_paths:
+        only = (' in folders containing '
+                f'{" or ".join(repr(src) for src, _ in dir_map)}'
+                if dir_map else '')
+        raise FileNotFoundError(
+            f'no *{img_suffix} image under {img_dir}{only}; check '
+            '--img-dir, --img-suffix and --dir-map')
     jobs = []
     for rel in rel_paths:
         src = osp.join(img_dir, rel)

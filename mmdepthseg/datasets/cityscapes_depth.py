@@ -10,6 +10,7 @@ from mmseg.datasets import CityscapesDataset
 from mmdepthseg.registry import DATASETS
 from .utils import (LABEL_LUTS, check_file_exists, list_dataset_images,
                     read_cityscapes_camera)
+from .validation import defect_guard
 
 
 @DATASETS.register_module()
@@ -153,70 +154,79 @@ class CityscapesDepthSegDataset(BaseDataset):
         rel_paths = list_dataset_images(self.data_root, prefix,
                                         self.img_suffix, 'Cityscapes')
 
+        num_classes = len(self.metainfo.get('classes', ())) or None
         data_list = []
         for rel in rel_paths:
-            stem = rel[:-len(self.img_suffix)]
-            img_paths = [osp.join(img_dir, rel)]
-            if 'r' in self.views:
-                img_paths.append(
-                    osp.join(prefix['right_img_path'],
-                             stem + self.right_img_suffix))
-            for path in img_paths[1:]:
-                check_file_exists(path, 'right image')
-            info = dict(
-                img_path=img_paths[0],
-                img_paths=img_paths,
-                view_names=self.views,
-                city=osp.dirname(stem),
-                frame_stem=osp.basename(stem),
-                reduce_zero_label=False,
-                seg_fields=[],
-                depth_fields=[])
-            if 'seg_map_path' in prefix:
-                seg_path = osp.join(prefix['seg_map_path'],
-                                    stem + self.seg_map_suffix)
-                check_file_exists(seg_path, 'segmentation label')
-                info['seg_map_paths'] = [seg_path]
-                info['label_id_format'] = self.label_id_format
-                if 'right_seg_map_path' in prefix:
-                    right_seg = osp.join(prefix['right_seg_map_path'],
-                                         stem + self.right_seg_map_suffix)
-                    check_file_exists(right_seg, 'right pseudo label')
-                    info['seg_map_paths'].append(right_seg)
-                    info['label_id_formats'] = [
-                        self.label_id_format, self.right_label_id_format
-                    ]
-            if 'pseudo_depth_path' in prefix:
-                sides = ['left' if v == 'l' else 'right' for v in self.views]
-                info['pseudo_depth_paths'] = [
-                    osp.join(prefix['pseudo_depth_path'],
-                             f'{stem}_{side}PseudoDepth.png') for side in sides
-                ]
-                info['pseudo_conf_paths'] = [
-                    osp.join(prefix['pseudo_conf_path'],
-                             f'{stem}_{side}PseudoConf.png') for side in sides
-                ]
-            if 'camera_path' in prefix:
-                cam = read_cityscapes_camera(
-                    osp.join(prefix['camera_path'], stem + self.camera_suffix))
-                info['intrinsics'] = np.array(
-                    [[cam['fx'], 0, cam['u0']], [0, cam['fy'], cam['v0']],
-                     [0, 0, 1]],
-                    dtype=np.float32)
-                info['intrinsics_normalised'] = False
-                # the rig's baseline: disparity metrics need it even when
-                # only the left view is loaded
-                info['baseline'] = cam['baseline']
-                if 'r' in self.views:
-                    stereo_t = np.eye(4, dtype=np.float32)
-                    stereo_t[0, 3] = -cam['baseline']
-                    info['stereo_T'] = stereo_t
-                if 'disp_path' in prefix:
-                    disp_path = osp.join(prefix['disp_path'],
-                                         stem + self.disp_suffix)
-                    check_file_exists(disp_path, 'disparity map')
-                    info['depth_map_paths'] = [disp_path]
-                    info['depth_format'] = 'disparity'
-                    info['disp_to_depth'] = cam['baseline'] * cam['fx']
-            data_list.append(info)
+            with defect_guard(osp.join(img_dir, rel)):
+                data_list.append(self._sample_info(rel, num_classes))
         return data_list
+
+    def _sample_info(self, rel: str, num_classes: Optional[int]) -> dict:
+        """The data info of the left image ``img_dir/rel``."""
+        prefix = self.data_prefix
+        img_dir = prefix['img_path']
+        stem = rel[:-len(self.img_suffix)]
+        img_paths = [osp.join(img_dir, rel)]
+        if 'r' in self.views:
+            img_paths.append(
+                osp.join(prefix['right_img_path'],
+                         stem + self.right_img_suffix))
+        for path in img_paths[1:]:
+            check_file_exists(path, 'right image')
+        info = dict(
+            img_path=img_paths[0],
+            img_paths=img_paths,
+            view_names=self.views,
+            city=osp.dirname(stem),
+            frame_stem=osp.basename(stem),
+            reduce_zero_label=False,
+            num_classes=num_classes,
+            seg_fields=[],
+            depth_fields=[])
+        if 'seg_map_path' in prefix:
+            seg_path = osp.join(prefix['seg_map_path'],
+                                stem + self.seg_map_suffix)
+            check_file_exists(seg_path, 'segmentation label')
+            info['seg_map_paths'] = [seg_path]
+            info['label_id_format'] = self.label_id_format
+            if 'right_seg_map_path' in prefix:
+                right_seg = osp.join(prefix['right_seg_map_path'],
+                                     stem + self.right_seg_map_suffix)
+                check_file_exists(right_seg, 'right pseudo label')
+                info['seg_map_paths'].append(right_seg)
+                info['label_id_formats'] = [
+                    self.label_id_format, self.right_label_id_format
+                ]
+        if 'pseudo_depth_path' in prefix:
+            sides = ['left' if v == 'l' else 'right' for v in self.views]
+            info['pseudo_depth_paths'] = [
+                osp.join(prefix['pseudo_depth_path'],
+                         f'{stem}_{side}PseudoDepth.png') for side in sides
+            ]
+            info['pseudo_conf_paths'] = [
+                osp.join(prefix['pseudo_conf_path'],
+                         f'{stem}_{side}PseudoConf.png') for side in sides
+            ]
+        if 'camera_path' in prefix:
+            cam = read_cityscapes_camera(
+                osp.join(prefix['camera_path'], stem + self.camera_suffix))
+            info['intrinsics'] = np.array(
+                [[cam['fx'], 0, cam['u0']], [0, cam['fy'], cam['v0']],
+                 [0, 0, 1]],
+                dtype=np.float32)
+            info['intrinsics_normalised'] = False
+            # the rig's baseline: disparity metrics need it even when
+            # only the left view is loaded
+            info['baseline'] = cam['baseline']
+            if 'r' in self.views:
+                stereo_t = np.eye(4, dtype=np.float32)
+                stereo_t[0, 3] = -cam['baseline']
+                info['stereo_T'] = stereo_t
+            if 'disp_path' in prefix:
+                disp_path = osp.join(prefix['disp_path'],
+                                     stem + self.disp_suffix)
+                check_file_exists(disp_path, 'disparity map')
+                info['depth_map_paths'] = [disp_path]
+                info['depth_format'] = 'disparity'
+                info['disp_to_depth'] = cam['baseline'] * cam['fx']
+        return info

@@ -13,7 +13,9 @@ from mmengine.dataset import BaseDataset
 from mmseg.datasets import PotsdamDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
+from .utils import (LABEL_LUTS, check_file_exists, list_dataset_images,
+                    register_label_table)
+from .validation import defect_guard
 
 #: The 6 ISPRS classes and their colours (RGB) in the label tiles, in
 #: training-label order 0..5 (MMSegmentation's ``PotsdamDataset`` /
@@ -32,8 +34,10 @@ ISPRS_LABEL_FORMAT = 'isprs_reduce_zero'
 _ISPRS_LUT = np.full(256, 255, dtype=np.uint8)
 _ISPRS_LUT[1:len(ISPRS_CLASSES) + 1] = np.arange(len(ISPRS_CLASSES))
 # ``LoadDepthSegAnnotations`` maps labels through the named tables of
-# ``datasets.utils.LABEL_LUTS``; the ISPRS table is registered here.
-LABEL_LUTS.setdefault(ISPRS_LABEL_FORMAT, _ISPRS_LUT)
+# ``datasets.utils.LABEL_LUTS``; the ISPRS table (stored ids 0..6) is
+# registered here.
+register_label_table(ISPRS_LABEL_FORMAT, _ISPRS_LUT,
+                     range(len(ISPRS_CLASSES) + 1))
 
 #: nDSM PNG encoding (``ndsm_dir``): uint16 ``p = round((h + OFFSET) *
 #: SCALE)`` for the normalised height ``h`` in [0, 1], ``p = 0`` where the
@@ -198,36 +202,40 @@ class ISPRSDepthSegDataset(BaseDataset):
             folders=(('seg_map_path', 'label folder'), ('depth_map_path',
                                                         'nDSM folder')))
 
+        num_classes = len(self.metainfo.get('classes', ())) or None
         data_list = []
         for rel in rel_paths:
-            stem = rel[:-len(self.img_suffix)]
-            img_path = osp.join(img_dir, rel)
-            name = osp.basename(stem)
-            info = dict(
-                img_path=img_path,
-                img_paths=[img_path],
-                view_names=('l', ),
-                city=self.city,
-                frame_stem=name,
-                tile=name.rsplit('_', 2)[0],
-                reduce_zero_label=False,
-                seg_fields=[],
-                depth_fields=[])
-            if 'seg_map_path' in prefix:
-                path = osp.join(prefix['seg_map_path'],
-                                stem + self.seg_map_suffix)
-                check_file_exists(path, f'{what} label patch of {img_path}')
-                info['seg_map_paths'] = [path]
-                info['label_id_format'] = self.label_id_format
-            if 'depth_map_path' in prefix:
-                path = osp.join(prefix['depth_map_path'],
-                                stem + self.depth_map_suffix)
-                check_file_exists(path, f'{what} nDSM patch of {img_path}')
-                info['depth_map_paths'] = [path]
-                info['depth_format'] = 'png'
-                info['depth_scale'] = self.depth_scale
-                info['depth_offset'] = self.depth_offset
-            data_list.append(info)
+            with defect_guard(osp.join(img_dir, rel)):
+                stem = rel[:-len(self.img_suffix)]
+                img_path = osp.join(img_dir, rel)
+                name = osp.basename(stem)
+                info = dict(
+                    img_path=img_path,
+                    img_paths=[img_path],
+                    view_names=('l', ),
+                    city=self.city,
+                    frame_stem=name,
+                    tile=name.rsplit('_', 2)[0],
+                    reduce_zero_label=False,
+                    num_classes=num_classes,
+                    seg_fields=[],
+                    depth_fields=[])
+                if 'seg_map_path' in prefix:
+                    path = osp.join(prefix['seg_map_path'],
+                                    stem + self.seg_map_suffix)
+                    check_file_exists(path,
+                                      f'{what} label patch of {img_path}')
+                    info['seg_map_paths'] = [path]
+                    info['label_id_format'] = self.label_id_format
+                if 'depth_map_path' in prefix:
+                    path = osp.join(prefix['depth_map_path'],
+                                    stem + self.depth_map_suffix)
+                    check_file_exists(path, f'{what} nDSM patch of {img_path}')
+                    info['depth_map_paths'] = [path]
+                    info['depth_format'] = 'png'
+                    info['depth_scale'] = self.depth_scale
+                    info['depth_offset'] = self.depth_offset
+                data_list.append(info)
         return data_list
 
 

@@ -11,8 +11,10 @@ from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
 from .utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS, check_file_exists,
-                    kitti_improved_gt_path, kitti_stereo_baseline,
-                    kitti_velo_to_image, load_kitti_calib, read_kitti_split)
+                    check_kitti_split_folders, kitti_improved_gt_path,
+                    kitti_stereo_baseline, kitti_velo_to_image,
+                    load_kitti_calib, read_kitti_split_lines)
+from .validation import DatasetError, defect_guard
 
 #: monodepth2's normalised intrinsics (row 0 times width, row 1 times height).
 MONODEPTH2_NORMALISED_K = np.array([[0.58, 0, 0.5], [0, 1.92, 0.5], [0, 0, 1]],
@@ -37,8 +39,16 @@ class KittiRawDataset(BaseDataset):
                                    (optional improved ground truth)
 
     One split line (``<date>/<drive>_sync <frame> <l|r>``) is one sample;
-    the side picks the reference camera. ``frame_ids`` lists the views that
-    travel with it, the reference first:
+    the side picks the reference camera. When the dataset is built, the
+    split file's format, every date and drive folder it names (all missing
+    ones listed in one error) and the calibration entries the configuration
+    reads (``P_rect_0X``, ``S_rect_0X``, ``R_rect_00``, velodyne ``R``/``T``:
+    present, numeric, a valid camera, a positive baseline) are checked; the
+    errors are :class:`~mmdepthseg.datasets.validation.DatasetError` naming
+    the file, the line or key, and what was expected.
+
+    ``frame_ids`` lists the views that travel with a sample, the reference
+    first:
 
     - ``0`` the reference frame, ``-1``/``1`` (any int) temporal neighbours
       of the same camera, named ``'t'``, ``'t-1'``, ``'t+1'``;
@@ -209,14 +219,21 @@ class KittiRawDataset(BaseDataset):
         """
         check_file_exists(self.data_root, 'KITTI raw data root')
         self._listing: Dict[str, FrozenSet[str]] = {}
-        samples = read_kitti_split(self._resolve_split_file())
+        split_path = self._resolve_split_file()
+        samples = read_kitti_split_lines(split_path)
+        missing = check_kitti_split_folders(split_path, self.data_root,
+                                            samples)
+        self._num_classes = len(self.metainfo.get('classes', ())) or None
         data_list, num_dropped = [], 0
-        for folder, frame_index, side in samples:
-            info = self._sample_info(folder, frame_index, side)
-            if info is None:
-                num_dropped += 1
-            else:
-                data_list.append(info)
+        for line_no, folder, frame_index, side in samples:
+            if folder in missing:  # recorded by a dataset scan
+                continue
+            with defect_guard():
+                info = self._sample_info(folder, frame_index, side)
+                if info is None:
+                    num_dropped += 1
+                else:
+                    data_list.append(info)
         if num_dropped:
             print_log(
                 f'KittiRawDataset: dropped {num_dropped} of {len(samples)} '
@@ -224,9 +241,10 @@ class KittiRawDataset(BaseDataset):
                 'do not all exist (sequence ends)',
                 logger='current')
         if not data_list:
-            raise ValueError(f'no valid sample in {self.split_file} under '
-                             f'{self.data_root} for frame_ids '
-                             f'{self.frame_ids}')
+            raise DatasetError(
+                split_path, f'no valid sample under {self.data_root} for '
+                f'frame_ids {self.frame_ids}', 'lines whose frames exist',
+                'split')
         return data_list
 
     def _list_files(self, directory: str) -> FrozenSet[str]:
@@ -290,6 +308,7 @@ class KittiRawDataset(BaseDataset):
             frame_index=frame_index,
             side=side,
             reduce_zero_label=False,
+            num_classes=self._num_classes,
             seg_fields=[],
             depth_fields=[])
         if self.intrinsics_mode == 'normalised':

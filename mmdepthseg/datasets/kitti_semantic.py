@@ -8,6 +8,7 @@ from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
 from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
+from .validation import defect_guard
 
 
 @DATASETS.register_module()
@@ -81,6 +82,7 @@ class KittiSemanticDataset(BaseDataset):
             'KITTI 2015 semantic',
             recursive=False)
 
+        num_classes = len(self.metainfo.get('classes', ())) or None
         data_list = []
         for name in names:
             stem = name[:-len(self.img_suffix)]
@@ -91,13 +93,15 @@ class KittiSemanticDataset(BaseDataset):
                 view_names=('l', ),
                 frame_stem=stem,
                 reduce_zero_label=False,
+                num_classes=num_classes,
                 seg_fields=[],
                 depth_fields=[])
-            if 'seg_map_path' in prefix:
-                seg_path = osp.join(prefix['seg_map_path'],
-                                    stem + self.seg_map_suffix)
-                check_file_exists(seg_path, 'KITTI 2015 semantic label')
-                info['seg_map_paths'] = [seg_path]
-                info['label_id_format'] = self.label_id_format
-            data_list.append(info)
+            with defect_guard(img_path):
+                if 'seg_map_path' in prefix:
+                    seg_path = osp.join(prefix['seg_map_path'],
+                                        stem + self.seg_map_suffix)
+                    check_file_exists(seg_path, 'KITTI 2015 semantic label')
+                    info['seg_map_paths'] = [seg_path]
+                    info['label_id_format'] = self.label_id_format
+                data_list.append(info)
         return data_list

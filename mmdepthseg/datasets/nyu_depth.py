@@ -9,6 +9,7 @@ from mmengine.dataset import BaseDataset
 
 from mmdepthseg.registry import DATASETS
 from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
+from .validation import check_intrinsics, defect_guard
 
 #: The 40 classes of Gupta et al. (NYUv2-40) in id order: stored id ``k``
 #: (1..40) is training label ``k - 1``; names (including "refridgerator")
@@ -76,8 +77,9 @@ class NYUDepthSegDataset(BaseDataset):
 
     Labels: ``label_id_format='nyu40_labelIds'`` (default) maps stored id
     ``k`` in 1..40 to class ``k - 1`` (:data:`NYU40_CLASSES`) and 0
-    ("unlabelled") as well as ids above 40 to 255 (ignored);
-    ``'trainIds'`` reads maps that already hold 0..39 / 255.
+    ("unlabelled") to 255 (ignored); ids above 40 are a defect of the file
+    (``LoadDepthSegAnnotations(invalid_label=...)``: an error, or 255 with
+    a warning); ``'trainIds'`` reads maps that already hold 0..39 / 255.
 
     Depth: ``depth_format='png'`` with ``depth_scale`` (PNG units per
     metre), decoded to metres by ``LoadDepthSegAnnotations``.
@@ -144,7 +146,11 @@ class NYUDepthSegDataset(BaseDataset):
             dtype=np.float32)
         if k.shape != (3, 3):
             raise ValueError(f'intrinsics must be 3x3, got shape {k.shape}')
+        check_intrinsics(k, 'NYUDepthSegDataset(intrinsics=...)')
         h, w = intrinsics_size
+        if not (h > 0 and w > 0):
+            raise ValueError('intrinsics_size must be (h, w) > 0, got '
+                             f'{intrinsics_size}')
         k[0] /= w
         k[1] /= h
         self.normalised_intrinsics = k
@@ -176,32 +182,35 @@ class NYUDepthSegDataset(BaseDataset):
             folders=(('depth_map_path', 'depth folder'), ('seg_map_path',
                                                           'label folder')))
 
+        num_classes = len(self.metainfo.get('classes', ())) or None
         data_list = []
         for rel in rel_paths:
-            stem = rel[:-len(self.img_suffix)]
-            img_path = osp.join(img_dir, rel)
-            info = dict(
-                img_path=img_path,
-                img_paths=[img_path],
-                view_names=('l', ),
-                frame_stem=osp.basename(stem),
-                intrinsics=self.normalised_intrinsics.copy(),
-                intrinsics_normalised=True,
-                reduce_zero_label=False,
-                seg_fields=[],
-                depth_fields=[])
-            if 'depth_map_path' in prefix:
-                path = osp.join(prefix['depth_map_path'],
-                                stem + self.depth_map_suffix)
-                check_file_exists(path, f'NYUv2 depth map of {img_path}')
-                info['depth_map_paths'] = [path]
-                info['depth_format'] = 'png'
-                info['depth_scale'] = self.depth_scale
-            if 'seg_map_path' in prefix:
-                path = osp.join(prefix['seg_map_path'],
-                                stem + self.seg_map_suffix)
-                check_file_exists(path, f'NYUv2 label map of {img_path}')
-                info['seg_map_paths'] = [path]
-                info['label_id_format'] = self.label_id_format
-            data_list.append(info)
+            with defect_guard(osp.join(img_dir, rel)):
+                stem = rel[:-len(self.img_suffix)]
+                img_path = osp.join(img_dir, rel)
+                info = dict(
+                    img_path=img_path,
+                    img_paths=[img_path],
+                    view_names=('l', ),
+                    frame_stem=osp.basename(stem),
+                    intrinsics=self.normalised_intrinsics.copy(),
+                    intrinsics_normalised=True,
+                    reduce_zero_label=False,
+                    num_classes=num_classes,
+                    seg_fields=[],
+                    depth_fields=[])
+                if 'depth_map_path' in prefix:
+                    path = osp.join(prefix['depth_map_path'],
+                                    stem + self.depth_map_suffix)
+                    check_file_exists(path, f'NYUv2 depth map of {img_path}')
+                    info['depth_map_paths'] = [path]
+                    info['depth_format'] = 'png'
+                    info['depth_scale'] = self.depth_scale
+                if 'seg_map_path' in prefix:
+                    path = osp.join(prefix['seg_map_path'],
+                                    stem + self.seg_map_suffix)
+                    check_file_exists(path, f'NYUv2 label map of {img_path}')
+                    info['seg_map_paths'] = [path]
+                    info['label_id_format'] = self.label_id_format
+                data_list.append(info)
         return data_list

@@ -11,6 +11,7 @@ from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
 from .utils import LABEL_LUTS, check_file_exists
+from .validation import DatasetError, check_intrinsics, defect_guard
 
 #: SemiMTL's split of the 25,000 frames (ids 1..25000, Sec. 4.1):
 #: consecutive 20K / 1K / 4K frames, as inclusive (first, last) ids.
@@ -39,9 +40,12 @@ def read_synscapes_intrinsics(path: str) -> np.ndarray:
         intrinsic = meta['camera']['intrinsic']
         fx, fy, u0, v0 = (float(intrinsic[k]) for k in 'fx fy u0 v0'.split())
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f'{path}: expected Synscapes metadata JSON with '
-                         f'camera.intrinsic {{fx, fy, u0, v0}} ({e!r})') from e
-    return np.array([[fx, 0, u0], [0, fy, v0], [0, 0, 1]], dtype=np.float32)
+        raise DatasetError(
+            path, f'malformed metadata JSON ({e!r})', 'Synscapes metadata '
+            'JSON with camera.intrinsic {fx, fy, u0, v0}', 'intrinsics') from e
+    k = np.array([[fx, 0, u0], [0, fy, v0], [0, 0, 1]], dtype=np.float32)
+    check_intrinsics(k, path, 'camera.intrinsic {fx, fy, u0, v0}')
+    return k
 
 
 @DATASETS.register_module()
@@ -205,6 +209,7 @@ class SynscapesDataset(BaseDataset):
         check_file_exists(self.data_root, 'Synscapes data root')
         prefix = self.data_prefix
         check_file_exists(prefix['img_path'], 'Synscapes image folder')
+        num_classes = len(self.metainfo.get('classes', ())) or None
         data_list = []
         for frame_id in self._frame_ids(prefix['img_path']):
             stem = str(frame_id)
@@ -213,26 +218,32 @@ class SynscapesDataset(BaseDataset):
                 frame_id=frame_id,
                 frame_stem=stem,
                 reduce_zero_label=False,
+                num_classes=num_classes,
                 seg_fields=[],
                 depth_fields=[])
             info['img_paths'] = [info['img_path']]
             info['view_names'] = ('l', )
-            if 'seg_map_path' in prefix:
-                path = osp.join(prefix['seg_map_path'],
-                                stem + self.seg_map_suffix)
-                check_file_exists(path, 'Synscapes class map')
-                info['seg_map_paths'] = [path]
-                info['label_id_format'] = self.label_id_format
-            if 'depth_map_path' in prefix:
-                path = osp.join(prefix['depth_map_path'],
-                                stem + self.depth_map_suffix)
-                check_file_exists(path, 'Synscapes depth map')
-                info['depth_map_paths'] = [path]
-                info['depth_format'] = self.depth_format
-                info['depth_scale'] = self.depth_scale
-            if 'meta_path' in prefix:
-                info['intrinsics'] = read_synscapes_intrinsics(
-                    osp.join(prefix['meta_path'], stem + self.meta_suffix))
-                info['intrinsics_normalised'] = False
-            data_list.append(info)
+            with defect_guard(info['img_path']):
+                data_list.append(self._add_annotations(info, stem))
         return data_list
+
+    def _add_annotations(self, info: dict, stem: str) -> dict:
+        """Add the class map, depth and intrinsics of frame ``stem``."""
+        prefix = self.data_prefix
+        if 'seg_map_path' in prefix:
+            path = osp.join(prefix['seg_map_path'], stem + self.seg_map_suffix)
+            check_file_exists(path, 'Synscapes class map')
+            info['seg_map_paths'] = [path]
+            info['label_id_format'] = self.label_id_format
+        if 'depth_map_path' in prefix:
+            path = osp.join(prefix['depth_map_path'],
+                            stem + self.depth_map_suffix)
+            check_file_exists(path, 'Synscapes depth map')
+            info['depth_map_paths'] = [path]
+            info['depth_format'] = self.depth_format
+            info['depth_scale'] = self.depth_scale
+        if 'meta_path' in prefix:
+            info['intrinsics'] = read_synscapes_intrinsics(
+                osp.join(prefix['meta_path'], stem + self.meta_suffix))
+            info['intrinsics_normalised'] = False
+        return info

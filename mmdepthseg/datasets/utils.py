@@ -10,9 +10,14 @@ import os.path as osp
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import cv2
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
+
+from .validation import (DatasetError, check_intrinsics, check_map_format,
+                         check_positive, handle_defect, jpeg_num_components,
+                         to_bgr_uint8)
 
 #: Pointer appended to every "missing file" error.
 DATASET_PREP_HINT = ('see the "Dataset preparation" section of README.md for '
@@ -130,6 +135,45 @@ LABEL_LUTS: Dict[str, np.ndarray] = {
 }
 
 
+def _id_domain(ids) -> np.ndarray:
+    domain = np.zeros(256, dtype=bool)
+    domain[list(ids)] = True
+    return domain
+
+
+#: The stored ids each table of :data:`LABEL_LUTS` defines (256-entry bool
+#: tables). A stored id outside its table's domain (e.g. labelId 200) is a
+#: defect of the file (``LoadDepthSegAnnotations(invalid_label=...)``),
+#: whereas known ids the table sends to 255 (Cityscapes' void labels,
+#: NYU's 0 "unlabelled") are ordinary ignored pixels. Cityscapes labelIds
+#: are 0..33; trainId maps hold 0..18 and 255; NYUv2-40 ids 0..40. A table
+#: registered without a domain accepts every id.
+LABEL_ID_DOMAINS: Dict[str, np.ndarray] = {
+    'cityscapes_labelIds': _id_domain(range(34)),
+    'cityscapes_trainIds_to_categories': _id_domain([*range(19), 255]),
+    'cityscapes_labelIds_to_categories': _id_domain(range(34)),
+    'cityscapes_labelIds_to_categories_eval19': _id_domain(range(34)),
+    'nyu40_labelIds': _id_domain(range(41)),
+}
+
+
+def register_label_table(name: str,
+                         lut: np.ndarray,
+                         domain: Optional[Sequence[int]] = None) -> None:
+    """Add a named label table (kept if ``name`` exists already).
+
+    Args:
+        name (str): The ``label_id_format`` naming it.
+        lut (np.ndarray): 256-entry uint8 table stored id -> training label
+            (255 = ignore).
+        domain (Sequence[int], optional): The stored ids the format
+            defines; None accepts every id.
+    """
+    LABEL_LUTS.setdefault(name, np.asarray(lut, dtype=np.uint8))
+    if domain is not None:
+        LABEL_ID_DOMAINS.setdefault(name, _id_domain(domain))
+
+
 def check_file_exists(path: str, what: str = 'file') -> None:
     """Raise ``FileNotFoundError`` naming ``path`` if it does not exist.
 
@@ -199,6 +243,13 @@ def read_image(path: str,
                backend_args: Optional[dict] = None) -> np.ndarray:
     """Read an image file with mmcv (OpenCV backend by default).
 
+    With ``flag='color'`` and the OpenCV backend the file is decoded as
+    stored (``IMREAD_ANYCOLOR | IMREAD_ANYDEPTH``, EXIF orientation
+    applied as by ``IMREAD_COLOR``) and converted by
+    :func:`~mmdepthseg.datasets.validation.to_bgr_uint8`: grey images are
+    repeated into 3 channels (with a warning), an alpha channel is dropped,
+    16-bit / float images and CMYK JPEGs are refused, naming the file.
+
     Args:
         path (str): Image file.
         flag (str): ``'color'`` (BGR uint8 ``(H, W, 3)``), ``'grayscale'`` or
@@ -213,17 +264,26 @@ def read_image(path: str,
         FileNotFoundError: The file does not exist.
         OSError: The file exists but cannot be decoded (corrupt, truncated or
             not an image).
+        DatasetError: A colour image of a refused kind (see above).
     """
     img_bytes = _get_bytes(path, backend_args)
     img = None
+    as_stored = flag == 'color' and backend == 'cv2'
     if len(img_bytes) > 0:
         try:
-            img = mmcv.imfrombytes(img_bytes, flag=flag, backend=backend)
+            if as_stored:
+                img = cv2.imdecode(
+                    np.frombuffer(img_bytes, np.uint8),
+                    cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
+            else:
+                img = mmcv.imfrombytes(img_bytes, flag=flag, backend=backend)
         except Exception:  # decoders raise various errors on bad input
             img = None
     if img is None:
         raise OSError(f'cannot decode image file {path}: it is empty, '
                       'truncated or not an image')
+    if as_stored:
+        img = to_bgr_uint8(img, path, jpeg_num_components(img_bytes))
     return img
 
 
@@ -241,6 +301,9 @@ def read_calib_file(path: str) -> Dict[str, Union[np.ndarray, str]]:
 
     Returns:
         dict: key -> float64 1-D array (or str for non-numeric values).
+
+    Raises:
+        DatasetError: A line that is not ``key: values``, naming it.
     """
     text = _get_bytes(path).decode('utf-8', errors='replace')
     calib: Dict[str, Union[np.ndarray, str]] = {}
@@ -249,8 +312,12 @@ def read_calib_file(path: str) -> Dict[str, Union[np.ndarray, str]]:
         if not line:
             continue
         if ':' not in line:
-            raise ValueError(f'{path}:{line_no}: expected "key: values", '
-                             f'got {line!r}')
+            raise DatasetError(
+                path,
+                f'got {line!r}',
+                '"key: values"',
+                'calibration',
+                line=line_no)
         key, value = line.split(':', 1)
         try:
             calib[key.strip()] = np.array([float(v) for v in value.split()],
@@ -260,12 +327,88 @@ def read_calib_file(path: str) -> Dict[str, Union[np.ndarray, str]]:
     return calib
 
 
+#: Numeric keys of ``calib_cam_to_cam.txt`` read by mmdepthseg and their
+#: number of values (X = 0..3).
+KITTI_CAM_CALIB_KEYS: Dict[str, int] = {
+    **{
+        f'P_rect_0{x}': 12
+        for x in range(4)
+    },
+    **{
+        f'S_rect_0{x}': 2
+        for x in range(4)
+    },
+    'R_rect_00': 9,
+}
+#: Numeric keys of ``calib_velo_to_cam.txt`` read by mmdepthseg.
+KITTI_VELO_CALIB_KEYS: Dict[str, int] = {'R': 9, 'T': 3}
+
+
+class KittiCalibration(dict):
+    """The calibration of one KITTI date (see :func:`load_kitti_calib`).
+
+    A dict whose missing keys raise a :class:`DatasetError` naming the
+    calibration file and the line it lacks (rather than a bare
+    ``KeyError``): which keys are needed depends on what is loaded
+    (``calib`` intrinsics, velodyne ground truth, the stereo baseline).
+
+    Args:
+        entries (dict): The parsed and checked entries.
+        cam_path (str): ``calib_cam_to_cam.txt``.
+        velo_path (str): ``calib_velo_to_cam.txt``.
+        velo_exists (bool): Whether ``velo_path`` exists.
+    """
+
+    def __init__(self, entries: dict, cam_path: str, velo_path: str,
+                 velo_exists: bool) -> None:
+        super().__init__(entries)
+        self.cam_path = cam_path
+        self.velo_path = velo_path
+        self.velo_exists = velo_exists
+
+    def __missing__(self, key: str):
+        if key == 'velo2cam':
+            if not self.velo_exists:
+                raise FileNotFoundError(
+                    f'KITTI calibration not found: {self.velo_path} (needed '
+                    'to project velodyne points; it comes with '
+                    f'<date>_calib.zip; {DATASET_PREP_HINT})')
+            velo = read_calib_file(self.velo_path)
+            missing = [k for k in KITTI_VELO_CALIB_KEYS if k not in velo]
+            raise DatasetError(self.velo_path,
+                               f'no key {" and ".join(missing) or key}',
+                               'lines "R: <9 numbers>" and "T: <3 numbers>"',
+                               'calibration')
+        size = KITTI_CAM_CALIB_KEYS.get(key)
+        expected = f'a line "{key}: <{size} numbers>"' if size else None
+        raise DatasetError(self.cam_path, f'no key {key!r}', expected,
+                           'calibration')
+
+
 def _calib_entry(calib: dict, key: str, size: int, path: str) -> np.ndarray:
     value = calib.get(key)
     if not isinstance(value, np.ndarray) or value.size != size:
-        raise KeyError(f'{path}: expected key "{key}" with {size} numbers, '
-                       f'got {value!r}')
+        shown = value if isinstance(
+            value, str) else (f'{value.size} numbers' if isinstance(
+                value, np.ndarray) else value)
+        raise DatasetError(path, f'key {key!r} holds {shown!r}',
+                           f'{size} numbers', 'calibration')
+    if not np.isfinite(value).all():
+        raise DatasetError(
+            path, f'key {key!r} holds non-finite values '
+            f'{value.tolist()}', f'{size} finite numbers', 'calibration')
     return value
+
+
+def _check_rotation(r: np.ndarray, path: str, key: str) -> np.ndarray:
+    """``r`` must be a rotation (orthonormal, det +1) to 1e-3."""
+    err = np.abs(r @ r.T - np.eye(3)).max()
+    if err > 1e-3 or np.linalg.det(r) < 0:
+        raise DatasetError(
+            path, f'key {key!r} is not a rotation (|R R^T - I| = {err:.3g}, '
+            f'det = {np.linalg.det(r):.3g})', 'an orthonormal 3x3 matrix '
+            'with det +1, row-major', 'calibration')
+    return r
 
 
 def load_kitti_calib(calib_dir: str) -> Dict[str, np.ndarray]:
@@ -275,13 +418,21 @@ def load_kitti_calib(calib_dir: str) -> Dict[str, np.ndarray]:
     modification times, so rewritten files are read again). The returned
     arrays are shared: do not modify them in place.
 
+    Every entry read is checked when the files are parsed: its number of
+    values, ``P_rect_0X`` a valid camera (``fx, fy > 0``, see
+    :func:`~mmdepthseg.datasets.validation.check_intrinsics`), ``S_rect_0X``
+    positive, ``R_rect_00`` and the velodyne ``R`` rotations. A key that
+    is needed but missing raises when it is first read (see
+    :class:`KittiCalibration`). Errors are :class:`DatasetError` naming the
+    file and the key.
+
     Args:
         calib_dir (str): The date folder holding ``calib_cam_to_cam.txt``
             and ``calib_velo_to_cam.txt``.
 
     Returns:
-        dict: ``P_rect_0X`` (3, 4), ``S_rect_0X`` (2,) as (w, h) for
-        X = 0..3 where present, ``R_rect_00`` (4, 4) homogeneous and
+        KittiCalibration: ``P_rect_0X`` (3, 4), ``S_rect_0X`` (2,) as (w, h)
+        for X = 0..3 where present, ``R_rect_00`` (4, 4) homogeneous and
         ``velo2cam`` (4, 4) homogeneous ``[R|T]``.
     """
     cam_path = osp.join(calib_dir, 'calib_cam_to_cam.txt')
@@ -294,28 +445,43 @@ def load_kitti_calib(calib_dir: str) -> Dict[str, np.ndarray]:
 
 
 @lru_cache(maxsize=64)
-def _load_kitti_calib(calib_dir: str, stamps: tuple) -> Dict[str, np.ndarray]:
+def _load_kitti_calib(calib_dir: str, stamps: tuple) -> KittiCalibration:
     cam_path = osp.join(calib_dir, 'calib_cam_to_cam.txt')
     velo_path = osp.join(calib_dir, 'calib_velo_to_cam.txt')
     cam = read_calib_file(cam_path)
     out: Dict[str, np.ndarray] = {}
-    for x in range(4):
-        if f'P_rect_0{x}' in cam:
-            out[f'P_rect_0{x}'] = _calib_entry(cam, f'P_rect_0{x}', 12,
-                                               cam_path).reshape(3, 4)
-        if f'S_rect_0{x}' in cam:
-            out[f'S_rect_0{x}'] = _calib_entry(cam, f'S_rect_0{x}', 2,
-                                               cam_path)
-    r_rect = np.eye(4)
-    r_rect[:3, :3] = _calib_entry(cam, 'R_rect_00', 9, cam_path).reshape(3, 3)
-    out['R_rect_00'] = r_rect
-    if fileio.exists(velo_path):
+    for key, size in KITTI_CAM_CALIB_KEYS.items():
+        if key not in cam:
+            continue
+        value = _calib_entry(cam, key, size, cam_path)
+        if key.startswith('P_rect'):
+            value = value.reshape(3, 4)
+            check_intrinsics(value, cam_path, key)
+        elif key.startswith('S_rect'):
+            for name, v in zip(('width', 'height'), value):
+                check_positive(v, cam_path, f'{key} {name}', 'calibration')
+        else:
+            value = _check_rotation(value.reshape(3, 3), cam_path, key)
+            r_rect = np.eye(4)
+            r_rect[:3, :3] = value
+            value = r_rect
+        out[key] = value
+    velo_exists = osp.exists(velo_path)
+    if velo_exists:
         velo = read_calib_file(velo_path)
-        velo2cam = np.eye(4)
-        velo2cam[:3, :3] = _calib_entry(velo, 'R', 9, velo_path).reshape(3, 3)
-        velo2cam[:3, 3] = _calib_entry(velo, 'T', 3, velo_path)
-        out['velo2cam'] = velo2cam
-    return out
+        entries = {
+            key: _calib_entry(velo, key, size, velo_path)
+            for key, size in KITTI_VELO_CALIB_KEYS.items() if key in velo
+        }
+        if 'R' in entries:
+            entries['R'] = _check_rotation(entries['R'].reshape(3, 3),
+                                           velo_path, 'R')
+        if len(entries) == len(KITTI_VELO_CALIB_KEYS):
+            velo2cam = np.eye(4)
+            velo2cam[:3, :3] = entries['R']
+            velo2cam[:3, 3] = entries['T']
+            out['velo2cam'] = velo2cam
+    return KittiCalibration(out, cam_path, velo_path, velo_exists)
 
 
 def kitti_velo_to_image(calib: Dict[str, np.ndarray], cam: int) -> np.ndarray:
@@ -329,7 +495,7 @@ def kitti_velo_to_image(calib: Dict[str, np.ndarray], cam: int) -> np.ndarray:
         np.ndarray: (3, 4) float64 matrix mapping homogeneous velodyne
         points to homogeneous pixels whose third entry is camera-X depth.
     """
-    if 'velo2cam' not in calib:
+    if not isinstance(calib, KittiCalibration) and 'velo2cam' not in calib:
         raise KeyError('calib_velo_to_cam.txt is needed to project velodyne '
                        'points but was not found')
     return calib[f'P_rect_0{cam}'] @ calib['R_rect_00'] @ calib['velo2cam']
@@ -340,9 +506,20 @@ def kitti_stereo_baseline(calib: Dict[str, np.ndarray]) -> float:
 
     ``P_rect_0X[0, 3] = -fx * b_X`` where ``b_X`` is camera X's offset along
     x from camera 0, so the baseline is ``P2[0,3]/P2[0,0] - P3[0,3]/P3[0,0]``.
+
+    Raises:
+        DatasetError: The baseline is not > 0 (camera 3 is not to the right
+            of camera 2), naming the calibration file.
     """
     p2, p3 = calib['P_rect_02'], calib['P_rect_03']
-    return float(p2[0, 3] / p2[0, 0] - p3[0, 3] / p3[0, 0])
+    baseline = float(p2[0, 3] / p2[0, 0] - p3[0, 3] / p3[0, 0])
+    if not baseline > 0:
+        raise DatasetError(
+            getattr(calib, 'cam_path', 'KITTI calibration'),
+            f'P_rect_02 and P_rect_03 give a stereo baseline of '
+            f'{baseline:g} m', 'camera 03 to the right of camera 02 '
+            '(P_rect_02[0, 3] > P_rect_03[0, 3], baseline > 0)', 'calibration')
+    return baseline
 
 
 def read_velodyne_points(path: str) -> np.ndarray:
@@ -354,8 +531,10 @@ def read_velodyne_points(path: str) -> np.ndarray:
     """
     buf = _get_bytes(path)
     if len(buf) % 16 != 0:
-        raise ValueError(f'{path}: velodyne .bin size {len(buf)} bytes is not '
-                         'a multiple of 16 (4 float32 per point)')
+        raise DatasetError(
+            path, f'velodyne .bin size {len(buf)} bytes is '
+            'not a multiple of 16',
+            '4 float32 (x, y, z, reflectance) per point', 'depth')
     return np.frombuffer(buf, dtype=np.float32).reshape(-1, 4)
 
 
@@ -461,6 +640,45 @@ def velodyne_to_depth_map(points: np.ndarray,
     return depth.reshape(h, w).astype(np.float32)
 
 
+def read_kitti_split_lines(path: str) -> List[Tuple[int, str, int, str]]:
+    """Read a monodepth2 split file with the line number of each sample.
+
+    Each line is ``<date>/<drive>_sync <frame index> <l|r>``; the index may
+    be zero-padded; blank lines are skipped.
+
+    Returns:
+        list[tuple[int, str, int, str]]: (line number, folder, frame index,
+        side) per sample.
+
+    Raises:
+        DatasetError: Naming the first malformed line and how many more
+            there are.
+    """
+    text = _get_bytes(path).decode('utf-8', errors='replace')
+    samples, bad = [], []
+    for line_no, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 3 or parts[2] not in ('l', 'r') \
+                or not parts[1].isdigit():
+            bad.append((line_no, line))
+            continue
+        samples.append((line_no, parts[0], int(parts[1]), parts[2]))
+    if bad:
+        more = '' if len(bad) == 1 else (
+            f' (and {len(bad) - 1} more malformed lines: '
+            f'{", ".join(str(n) for n, _ in bad[1:11])}'
+            f'{", ..." if len(bad) > 11 else ""})')
+        raise DatasetError(
+            path,
+            f'got {bad[0][1]!r}{more}',
+            '"<date>/<drive>_sync <frame index> <l|r>"',
+            'split',
+            line=bad[0][0])
+    return samples
+
+
 def read_kitti_split(path: str) -> list:
     """Read a monodepth2 split file.
 
@@ -470,19 +688,70 @@ def read_kitti_split(path: str) -> list:
     Returns:
         list[tuple[str, int, str]]: (folder, frame index, side) per line.
     """
-    text = _get_bytes(path).decode('utf-8')
-    samples = []
-    for line_no, line in enumerate(text.splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 3 or parts[2] not in ('l', 'r') \
-                or not parts[1].isdigit():
-            raise ValueError(
-                f'{path}:{line_no}: expected "<date>/<drive>_sync <frame '
-                f'index> <l|r>", got {line!r}')
-        samples.append((parts[0], int(parts[1]), parts[2]))
-    return samples
+    return [sample[1:] for sample in read_kitti_split_lines(path)]
+
+
+def check_kitti_split_folders(
+        split_path: str, data_root: str, samples: Sequence[Tuple[int, str, int,
+                                                                 str]]) -> set:
+    """Find the dates and drives that split lines name but the tree lacks.
+
+    Every distinct ``<date>/<drive>_sync`` folder of the split is looked up
+    once (a few hundred folders for 40k lines).
+
+    Args:
+        split_path (str): The split file (for the message).
+        data_root (str): The KITTI raw root.
+        samples: From :func:`read_kitti_split_lines`.
+
+    Returns:
+        set[str]: The missing folders (empty if all exist).
+
+    Raises:
+        DatasetError: Listing every missing date / drive with its first
+            line numbers (raised unless a defect collector is active, see
+            :mod:`~mmdepthseg.datasets.validation`; then it is recorded).
+    """
+    lines: Dict[str, List[int]] = {}
+    for line_no, folder, _, _ in samples:
+        lines.setdefault(folder, []).append(line_no)
+    missing_dates: Dict[str, List[int]] = {}
+    missing_drives: Dict[str, List[int]] = {}
+    for folder, nums in lines.items():
+        date = folder.split('/')[0]
+        if not osp.isdir(osp.join(data_root, date)):
+            missing_dates.setdefault(date, []).extend(nums)
+        elif not osp.isdir(osp.join(data_root, folder)):
+            missing_drives[folder] = nums
+    if not missing_dates and not missing_drives:
+        return set()
+
+    def listing(entries: Dict[str, List[int]]) -> str:
+        parts = []
+        for name, nums in sorted(entries.items()):
+            shown = ', '.join(str(n) for n in sorted(nums)[:5])
+            extra = f', ... ({len(nums)} lines)' if len(nums) > 5 else ''
+            parts.append(f'{name} (line {shown}{extra})')
+        return '; '.join(parts)
+
+    problems = []
+    if missing_dates:
+        problems.append(f'{len(missing_dates)} date folder(s) missing: '
+                        f'{listing(missing_dates)}')
+    if missing_drives:
+        problems.append(f'{len(missing_drives)} drive folder(s) missing: '
+                        f'{listing(missing_drives)}')
+    handle_defect(
+        DatasetError(
+            split_path, f'names folders that do not exist under {data_root}'
+            f': {"; ".join(problems)}', 'every <date>/<drive>_sync of the '
+            f'split extracted under the data root ({DATASET_PREP_HINT})',
+            'split'), 'error')
+    return {
+        folder
+        for folder in lines
+        if folder.split('/')[0] in missing_dates or folder in missing_drives
+    }
 
 
 #: Folder of KITTI's depth-completion annotations ("improved ground truth",
@@ -561,11 +830,9 @@ def read_kitti_depth_png(path: str) -> np.ndarray:
     Raises:
         ValueError: The file is not a single-channel uint16 image.
     """
-    raw = read_image(path, 'unchanged')
-    if raw.ndim != 2 or raw.dtype != np.uint16:
-        raise ValueError(f'{path}: expected a single-channel uint16 PNG '
-                         '(KITTI depth benchmark, depth = value / 256), got '
-                         f'shape {raw.shape} {raw.dtype}')
+    raw = check_map_format(
+        read_image(path, 'unchanged'), path, np.uint16, 'depth PNG',
+        'KITTI depth benchmark, depth = value / 256')
     return raw.astype(np.float32) / 256.0
 
 
@@ -581,16 +848,22 @@ def read_cityscapes_camera(path: str) -> Dict[str, float]:
     """
     try:
         cam = json.loads(_get_bytes(path).decode('utf-8'))
-        return dict(
+        out = dict(
             fx=float(cam['intrinsic']['fx']),
             fy=float(cam['intrinsic']['fy']),
             u0=float(cam['intrinsic']['u0']),
             v0=float(cam['intrinsic']['v0']),
             baseline=float(cam['extrinsic']['baseline']))
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(
-            f'{path}: expected Cityscapes camera JSON with intrinsic '
-            f'{{fx, fy, u0, v0}} and extrinsic {{baseline}} ({e!r})') from e
+        raise DatasetError(
+            path, f'malformed camera JSON ({e!r})', 'Cityscapes camera JSON '
+            'with intrinsic {fx, fy, u0, v0} and extrinsic {baseline}',
+            'intrinsics') from e
+    check_intrinsics(
+        [[out['fx'], 0, out['u0']], [0, out['fy'], out['v0']], [0, 0, 1]],
+        path, 'intrinsic {fx, fy, u0, v0}')
+    check_positive(out['baseline'], path, 'extrinsic.baseline')
+    return out
 
 
 def cityscapes_disparity_to_depth(disp_png: np.ndarray,
@@ -636,6 +909,26 @@ def map_label_ids(label_map: np.ndarray, fmt: str) -> np.ndarray:
     return LABEL_LUTS[fmt][label_map]
 
 
+def label_table(fmt: str) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """The lookup table and id domain of a ``label_id_format``.
+
+    Args:
+        fmt (str): ``'trainIds'`` or a key of :data:`LABEL_LUTS`.
+
+    Returns:
+        tuple: ``(lut, domain)``: the 256-entry uint8 table (None for
+        ``'trainIds'``) and the 256-entry bool table of the ids the format
+        defines (None: every id, or ``'trainIds'`` whose range is the
+        number of classes).
+    """
+    if fmt == 'trainIds':
+        return None, None
+    if fmt not in LABEL_LUTS:
+        raise KeyError(f'unknown label id format {fmt!r}; expected '
+                       f"'trainIds' or one of {sorted(LABEL_LUTS)}")
+    return LABEL_LUTS[fmt], LABEL_ID_DOMAINS.get(fmt)
+
+
 def normalised_to_absolute_intrinsics(k_norm: np.ndarray, width: int,
                                       height: int) -> np.ndarray:
     """Scale monodepth2-style normalised intrinsics to pixels.
@@ -650,6 +943,10 @@ def normalised_to_absolute_intrinsics(k_norm: np.ndarray, width: int,
     k[0] *= width
     k[1] *= height
     return k
+
+
+def _kind_for(what: str) -> str:
+    return 'label' if 'label' in what else 'depth'
 
 
 def stack_views(arrays: Sequence[np.ndarray],
@@ -670,8 +967,10 @@ def stack_views(arrays: Sequence[np.ndarray],
     if len(set(shapes)) > 1:
         listing = ', '.join(f'{p} {s[1]}x{s[0]}'
                             for p, s in zip(paths, shapes))
-        raise ValueError(f'all views of one sample must have the same size, '
-                         f'got {what}s {listing} (w x h)')
+        raise DatasetError(
+            paths[0], f'the views of one sample differ in size: {what}s '
+            f'{listing} (w x h)', 'all views of one sample of the same size',
+            'image' if what == 'image' else _kind_for(what))
     if arrays[0].ndim == 3:
         return np.concatenate(arrays, axis=2)
     return np.stack(arrays, axis=0)

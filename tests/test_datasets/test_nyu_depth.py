@@ -80,12 +80,18 @@ def test_data_list_and_metainfo(nyu_root):
 
 
 def test_loaded_depth_in_metres_labels_and_intrinsics(nyu_root):
-    results = NYUDepthSegDataset(data_root=nyu_root, pipeline=LOAD)[0]
+    # the stored 41 is no NYUv2-40 id: ignored with a warning here (the
+    # default invalid_label='error' refuses the file)
+    load = [
+        dict(type='LoadMultiViewImages'),
+        dict(type='LoadDepthSegAnnotations', invalid_label='ignore')
+    ]
+    results = NYUDepthSegDataset(data_root=nyu_root, pipeline=load)[0]
     depth, seg = results['gt_depth_map'], results['gt_seg_map']
     assert depth.shape == seg.shape == (1, 480, 640)
     assert depth.dtype == np.float32 and seg.dtype == np.uint8
     np.testing.assert_allclose(depth[0, 0, :5], [0, 1, 2.5, 65.535, 1.234])
-    # unlabelled 0 -> 255; 1..40 -> 0..39; beyond 40 -> 255
+    # unlabelled 0 -> 255; 1..40 -> 0..39; beyond 40 (a defect) -> 255
     np.testing.assert_array_equal(seg[0, 0, :6], [255, 0, 39, 255, 21, 1])
     np.testing.assert_allclose(
         results['intrinsics'], [[FX, 0, CX], [0, FY, CY], [0, 0, 1]],

@@ -160,3 +160,64 @@ def test_sosd_config_and_argument_checks(synthetic_cityscapes, tmp_path):
         tool.browse(cfg, 'val', None, False, 0, 1)
     with pytest.raises(SystemExit):
         tool.parse_args([SOSD_CFG, '--max-samples', '0'])
+
+
+def _corrupt_kitti_tree(root):
+    """Five defects in the ``val`` split of a copy of ``synthetic_kitti``
+    (drive 2, frames 1, 3, ..., 13, side l); returns the defective files."""
+    drive = osp.join(root, '2011_09_26', '2011_09_26_drive_0002_sync')
+
+    def frame(sub, index, ext='.png'):
+        return osp.join(drive, sub, 'data', f'{index:010d}{ext}')
+
+    label = frame('semantic_02', 1)
+    seg = cv2.imread(label, cv2.IMREAD_UNCHANGED)
+    seg[10, 10] = 40  # not one of the 19 trainIds
+    cv2.imwrite(label, seg)
+    image16 = frame('image_02', 3)
+    cv2.imwrite(image16, cv2.imread(image16).astype(np.uint16) * 257)
+    scan = frame('velodyne_points', 5, '.bin')
+    points = np.fromfile(scan, np.float32).reshape(-1, 4)
+    points[:, 0] = -np.abs(points[:, 0]) - 1  # all behind the car
+    points.tofile(scan)
+    grey = frame('image_02', 7)
+    cv2.imwrite(grey, cv2.imread(grey, cv2.IMREAD_GRAYSCALE))
+    split = osp.join(root, 'splits', 'synthetic', 'val_files.txt')
+    with open(split, 'a') as f:
+        f.write('2011_09_26/2011_09_26_drive_0077_sync 3 l\n')
+    return dict(label=label, image=image16, depth=scan, grey=grey, split=split)
+
+
+def test_check_reports_every_defect_of_a_tree_at_once(synthetic_kitti,
+                                                      tmp_path, capsys):
+    import shutil
+    root = str(tmp_path / 'kitti')
+    shutil.copytree(synthetic_kitti, root)
+    tool = _tool()
+    args = [
+        FSRE_CFG, '--check', '--phase', 'val', '--cfg-options',
+        f'val_dataloader.dataset.data_root={root}'
+    ]
+    assert tool.main(args) == 0  # the generated tree is clean
+    assert 'no defect found' in capsys.readouterr().out
+
+    bad = _corrupt_kitti_tree(root)
+    assert tool.main(args) == 1
+    out = capsys.readouterr().out
+    assert 'val dataset: scanned 7 samples' in out
+    report = out[out.index('[depth]'):]
+    lines = report.splitlines()
+    # one line per defect, each naming its file and what is wrong
+    expected = {
+        'depth': (bad['depth'], 'no valid pixel'),
+        'image': (bad['image'], '16-bit'),
+        'label': (bad['label'], 'ids [40] (1 pixels) outside the 19'),
+        'split': (bad['split'], '2011_09_26_drive_0077_sync (line 8)'),
+    }
+    for kind, (path, what) in expected.items():
+        assert f'[{kind}]' in lines
+        hits = [line for line in lines if path in line and what in line]
+        assert len(hits) == 1, (kind, report)
+    assert any(bad['grey'] in line and 'grey' in line for line in lines)
+    assert lines[-1] == ('5 defect(s) in 5 file(s) (depth: 1, image: 2, '
+                         'label: 1, split: 1)')

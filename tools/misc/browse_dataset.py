@@ -21,13 +21,26 @@ Examples::
 ``--data-root`` sets the ``data_root`` of every dataset of the phase
 (all sources of a multi-source dataset; ``OLD=NEW`` pairs for a phase that
 reads several roots), as ``tools/train.py`` does.
+
+``--check`` scans a whole dataset before a long run instead: it builds the
+phase's dataset (split files, calibration, camera files) and passes every
+sample through the pipeline's loading steps (``Load*`` and
+``MapSegLabels``, no augmentation), with a progress bar, recording every
+defect on the way (see :mod:`mmdepthseg.datasets.validation`) rather than
+stopping at the first. It prints each defect (file, what is wrong, what was
+expected), grouped by kind, and a summary, and exits with status 1 if it
+found any::
+
+    python tools/misc/browse_dataset.py configs/fsre/fsre_r18_kitti.py \
+        --check --phase train
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import sys
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -35,7 +48,10 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
+from mmengine.utils import ProgressBar
 
+from mmdepthseg.datasets.validation import (DatasetError, DefectCollector,
+                                            collect_defects)
 from mmdepthseg.registry import DATASETS
 from mmdepthseg.utils import register_all_modules
 from mmdepthseg.utils.data_root import apply_data_root_args
@@ -87,6 +103,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override settings of the config, key=value pairs')
+    parser.add_argument(
+        '--check',
+        action='store_true',
+        help='scan every sample through the loading steps and report every '
+        'defective file (exit status 1 if any) instead of drawing')
     args = parser.parse_args(argv)
     if args.max_samples is not None and args.max_samples < 1:
         parser.error('--max-samples must be >= 1')
@@ -274,6 +295,85 @@ def browse(cfg: Config,
     return results
 
 
+def is_loading_step(transform) -> bool:
+    """Whether a built pipeline step reads or checks files (``Load*``,
+    ``MapSegLabels``) rather than augmenting or packing."""
+    name = type(transform).__name__
+    return name.startswith('Load') or name == 'MapSegLabels'
+
+
+def leaf_datasets(dataset) -> list:
+    """The datasets holding samples below a wrapper (``MultiSourceDataset``
+    sources, ``ConcatDataset``, ``RepeatDataset`` ...), in order."""
+    if hasattr(dataset, 'datasets'):
+        return [leaf for d in dataset.datasets for leaf in leaf_datasets(d)]
+    if hasattr(dataset, 'dataset'):
+        return leaf_datasets(dataset.dataset)
+    return [dataset]
+
+
+def check_dataset(cfg: Config,
+                  phase: str = 'train',
+                  max_samples: Optional[int] = None,
+                  progress: bool = True) -> Tuple[DefectCollector, int]:
+    """Scan a phase's dataset and record every defect.
+
+    The dataset is built (split files, calibration and camera files are
+    checked; a sample whose files are bad is recorded and dropped) and
+    every sample's data info goes through the loading steps of its
+    pipeline (:func:`is_loading_step`), each step on its own so that a
+    failing step does not hide the defects the next one finds.
+
+    Args:
+        cfg (Config): The config (``default_scope`` and data roots set).
+        phase (str): ``'train'``, ``'val'`` or ``'test'``.
+        max_samples (int, optional): Stop after this many samples.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        tuple[DefectCollector, int]: The defects and the number of samples
+        scanned.
+    """
+    loader = cfg.get(f'{phase}_dataloader', None)
+    if not loader or 'dataset' not in loader:
+        raise KeyError(f'the config has no {phase}_dataloader.dataset')
+    with collect_defects() as defects:
+        try:
+            dataset = DATASETS.build(copy.deepcopy(loader['dataset']))
+            if hasattr(dataset, 'full_init'):
+                dataset.full_init()
+        except (DatasetError, OSError) as err:  # nothing left to scan
+            defects.add(err)
+            return defects, 0
+        plan = []
+        for leaf in leaf_datasets(dataset):
+            pipeline = getattr(leaf, 'pipeline', None)
+            steps = [
+                t for t in getattr(pipeline, 'transforms', [])
+                if is_loading_step(t)
+            ]
+            plan += [(leaf, i, steps) for i in range(len(leaf))]
+        if max_samples is not None:
+            plan = plan[:max_samples]
+        bar = ProgressBar(len(plan)) if progress and plan else None
+        for leaf, index, steps in plan:
+            results = leaf.get_data_info(index)
+            path = results.get('img_path')
+            for step in steps:
+                try:
+                    out = step(copy.copy(results))
+                except Exception as err:  # every failure is a finding
+                    defects.add(err, path)
+                    continue
+                if out is not None:
+                    results = out
+            if bar is not None:
+                bar.update()
+        if bar is not None:
+            print()
+    return defects, len(plan)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
@@ -287,6 +387,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ValueError as err:
         sys.exit(f'browse_dataset.py: {err}')
     init_default_scope(cfg.get('default_scope', 'mmdepthseg'))
+    if args.check:
+        defects, num = check_dataset(cfg, args.phase, args.max_samples)
+        print(f'{args.phase} dataset: scanned {num} samples')
+        print(defects.report())
+        return 1 if len(defects) else 0
     browse(
         cfg,
         phase=args.phase,

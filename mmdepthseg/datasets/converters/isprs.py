@@ -44,6 +44,7 @@ Conventions:
   label 0 = ignore, nDSM invalid).
 """
 import json
+import logging
 import os
 import os.path as osp
 import re
@@ -51,6 +52,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
+from mmengine.logging import print_log
 from mmengine.utils import track_parallel_progress, track_progress
 
 from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
@@ -497,8 +499,10 @@ def convert_tile(task: dict) -> dict:
 
     Returns:
         dict: ``tile``, ``split``, ``patches`` (names), ``size`` (h, w of
-        the resampled tile) and ``skipped`` (True if an earlier run had
-        finished it with the same parameters).
+        the resampled tile), ``skipped`` (True if an earlier run had
+        finished it with the same parameters) and ``warnings`` (messages
+        naming a label tile without any class colour or an nDSM tile
+        without any valid pixel).
     """
     out_dir, split, tile = task['out_dir'], task['split'], task['tile']
     files, params = task['files'], task['params']
@@ -510,7 +514,8 @@ def convert_tile(task: dict) -> dict:
             split=split,
             patches=old['patches'],
             size=old['size'],
-            skipped=True)
+            skipped=True,
+            warnings=[])
 
     img = read_image_tile(files['img'])
     h, w = img.shape[:2]
@@ -526,6 +531,14 @@ def convert_tile(task: dict) -> dict:
             params['ndsm_nodata'],
             name=files['ndsm'])
         maps['ndsm'] = ndsm
+    warnings = []  # converted all the same: reported and counted
+    if 'label' in maps and not maps['label'].any():
+        warnings.append(
+            f'{files["label"]}: no pixel has an ISPRS class colour (all '
+            'boundary or unknown colours): its label patches are all ignored')
+    if 'ndsm' in maps and not valid.any():
+        warnings.append(f'{files["ndsm"]}: no valid nDSM pixel (all nodata or '
+                        'non-finite): its height patches are all invalid')
     for modality, m in maps.items():
         if m.shape[:2] != (h, w):
             raise ValueError(
@@ -582,7 +595,12 @@ def convert_tile(task: dict) -> dict:
         patches=names)
     atomic_write_text(marker_path, json.dumps(marker, indent=1) + '\n')
     return dict(
-        tile=tile, split=split, patches=names, size=list(size), skipped=False)
+        tile=tile,
+        split=split,
+        patches=names,
+        size=list(size),
+        skipped=False,
+        warnings=warnings)
 
 
 def convert_isprs(raw_root: str,
@@ -646,7 +664,9 @@ def convert_isprs(raw_root: str,
     Returns:
         dict: ``city``, ``out_dir``, ``params``, ``splits`` (split -> tile
         names), ``num_patches`` (split -> count), ``converted`` and
-        ``skipped`` (tile names), ``ndsm_png`` (``scale``, ``offset``).
+        ``skipped`` (tile names), ``warnings`` (tiles converted although
+        they hold no class colour / no valid nDSM pixel, each also logged)
+        and ``ndsm_png`` (``scale``, ``offset``).
     """
     if splits is None:
         if city not in ISPRS_SPLITS:
@@ -722,7 +742,10 @@ def convert_isprs(raw_root: str,
         },
         converted=[r['tile'] for r in results if not r['skipped']],
         skipped=[r['tile'] for r in results if r['skipped']],
+        warnings=[w for r in results for w in r['warnings']],
         ndsm_png=dict(scale=NDSM_PNG_SCALE, offset=NDSM_PNG_OFFSET))
+    for warning in summary['warnings']:
+        print_log(warning, logger='current', level=logging.WARNING)
     atomic_write_text(
         osp.join(out_dir, SUMMARY_FILE),
         json.dumps(summary, indent=1) + '\n')

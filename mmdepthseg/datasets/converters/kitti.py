@@ -19,9 +19,12 @@ from mmengine.utils import ProgressBar, track_parallel_progress, track_progress
 
 from mmdepthseg.utils.io import atomic_open, atomic_write_bytes
 from ..utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
-                     kitti_improved_gt_path, kitti_velo_to_image,
-                     load_kitti_calib, read_kitti_depth_png, read_kitti_split,
-                     read_velodyne_points, velodyne_to_depth_map)
+                     check_kitti_split_folders, kitti_improved_gt_path,
+                     kitti_velo_to_image, load_kitti_calib, read_image,
+                     read_kitti_depth_png, read_kitti_split,
+                     read_kitti_split_lines, read_velodyne_points,
+                     velodyne_to_depth_map)
+from ..validation import check_depth_values
 
 #: Split files FSRE-Depth (and most KITTI depth work) needs, relative to the
 #: splits folder.
@@ -176,9 +179,7 @@ def convert_png_to_jpeg(png_path: str, quality: int = 92) -> bool:
     jpg_path = osp.splitext(png_path)[0] + '.jpg'
     if osp.exists(jpg_path):
         return False
-    img = cv2.imread(png_path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise OSError(f'cannot decode image file {png_path}')
+    img = read_image(png_path)  # checked: 8-bit colour (grey converted)
     ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise OSError(f'JPEG encoding failed for {png_path}')
@@ -249,23 +250,29 @@ def kitti_gt_depth(raw_root: str,
 
     Returns:
         np.ndarray: ``(h, w)`` float32 depth in metres, 0 = no point.
+
+    Raises:
+        DatasetError: A map without any valid pixel (a scan with no point
+            in the image, an empty annotation), naming its file.
     """
     if gt_depth not in KITTI_GT_DEPTH_KINDS:
         raise ValueError(f'gt_depth must be one of {KITTI_GT_DEPTH_KINDS}, '
                          f'got {gt_depth!r}')
     cam = 2 if side == 'l' else 3
     if gt_depth == 'improved':
-        return read_kitti_depth_png(
-            kitti_improved_gt_path(raw_root, folder, frame_index, cam,
-                                   improved_gt_root))
+        path = kitti_improved_gt_path(raw_root, folder, frame_index, cam,
+                                      improved_gt_root)
+        return check_depth_values(
+            read_kitti_depth_png(path), path, 'improved ground truth')
     calib = load_kitti_calib(osp.join(raw_root, folder.split('/')[0]))
     width, height = calib[f'S_rect_{cam:02d}']
-    points = read_velodyne_points(
-        osp.join(raw_root, folder, 'velodyne_points', 'data',
-                 f'{frame_index:010d}.bin'))
-    return velodyne_to_depth_map(points, kitti_velo_to_image(calib, cam),
-                                 (int(round(height)), int(round(width))),
-                                 pixel_offset, gt_depth)
+    path = osp.join(raw_root, folder, 'velodyne_points', 'data',
+                    f'{frame_index:010d}.bin')
+    depth = velodyne_to_depth_map(
+        read_velodyne_points(path), kitti_velo_to_image(calib, cam),
+        (int(round(height)), int(round(width))), pixel_offset, gt_depth)
+    return check_depth_values(depth, path,
+                              'velodyne scan (projected into the image)')
 
 
 def _gt_task(task: tuple) -> np.ndarray:
@@ -323,9 +330,12 @@ def export_eigen_gt(raw_root: str,
     Returns:
         str: ``out_file``.
     """
-    samples = read_kitti_split(split_file)
-    if not samples:
+    lines = read_kitti_split_lines(split_file)
+    if not lines:
         raise ValueError(f'{split_file}: empty split file')
+    # every missing date / drive at once, before any work
+    check_kitti_split_folders(split_file, raw_root, lines)
+    samples = [line[1:] for line in lines]
     if gt_depth not in KITTI_GT_DEPTH_KINDS:
         raise ValueError(f'gt_depth must be one of {KITTI_GT_DEPTH_KINDS}, '
                          f'got {gt_depth!r}')

@@ -34,11 +34,13 @@ renamed; a frame whose three files exist is skipped unless
 ``overwrite=True``.
 """
 import json
+import logging
 import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from mmengine.logging import print_log
 from mmengine.utils import track_progress
 
 from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
@@ -178,6 +180,9 @@ def _check_arrays(f, path: str) -> Tuple[int, int, int]:
         raise ValueError(f'{path}: images must be stored (N, 3, W, H) '
                          '(MATLAB H x W x 3 x N), got shape '
                          f'{images.shape}')
+    if images.dtype != np.uint8:
+        raise ValueError(f'{path}: images must be 8-bit (uint8) RGB, got '
+                         f'{images.dtype}')
     n, _, w, h = images.shape
     for name, arr in (('depths', depths), ('labels', labels)):
         if tuple(arr.shape) != (n, w, h):
@@ -243,8 +248,10 @@ def convert_nyu(labeled_mat: str,
 
     Returns:
         dict: The summary also written to ``nyu_conversion.json``: frame
-        counts per split, how many were written / skipped, the source
-        files and the mapping used.
+        counts per split, how many were written / skipped, the frames
+        written without any valid depth pixel (``frames_without_depth``,
+        each also logged as a warning), the source files and the mapping
+        used.
     """
     if img_ext not in ('.jpg', '.png'):
         raise ValueError(f"img_ext must be '.jpg' or '.png', got {img_ext!r}")
@@ -266,6 +273,7 @@ def convert_nyu(labeled_mat: str,
                     f'the {num_frames} frames of {labeled_mat}')
         tasks = [(split, int(i)) for split in ('train', 'test')
                  for i in splits[split]]
+        empty_depth: List[int] = []
 
         def convert_frame(task: Tuple[str, int]) -> bool:
             split, index = task
@@ -282,6 +290,15 @@ def convert_nyu(labeled_mat: str,
                     f'{labeled_mat}: labels of frame {index} hold ids in '
                     f'[{raw.min()}, {raw.max()}], expected 0..'
                     f'{NYU_NUM_RAW_CLASSES}')
+            if not (np.isfinite(depth) & (depth > 0)).any():
+                # kept (its labels are fine), reported and counted
+                empty_depth.append(index)
+                print_log(
+                    f'{labeled_mat}: frame {index} has no valid depth pixel '
+                    f'(all 0 / NaN); {paths["depth"]} is written all 0 '
+                    '(invalid)',
+                    logger='current',
+                    level=logging.WARNING)
             bgr = np.ascontiguousarray(rgb[..., ::-1])
             atomic_write_bytes(paths['img'], _encode(img_ext, bgr, img_params))
             atomic_write_bytes(paths['depth'],
@@ -309,6 +326,7 @@ def convert_nyu(labeled_mat: str,
             for s, v in splits.items()
         },
         written=int(sum(written)),
+        frames_without_depth=sorted(empty_depth),
         skipped=int(len(written) - sum(written)),
         img_ext=img_ext,
         folders=NYU_FOLDERS)

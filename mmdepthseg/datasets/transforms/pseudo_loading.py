@@ -1,12 +1,15 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """Loading of per-view stereo pseudo depth and confidence labels."""
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmdepthseg.registry import TRANSFORMS
 from ..utils import check_file_exists, read_image, stack_views
+from ..validation import (DatasetError, check_depth_values, check_map_format,
+                          check_map_size, check_policy, handle_defect,
+                          load_each)
 
 
 @TRANSFORMS.register_module()
@@ -30,6 +33,13 @@ class LoadPseudoDepth(BaseTransform):
     Required keys: ``pseudo_depth_paths``, ``pseudo_conf_paths`` (same
     length), ``ori_shape`` (optional, for the size check).
 
+    Every map is checked once, on the whole array (errors are
+    :class:`~mmdepthseg.datasets.validation.DatasetError` naming the
+    file): single-channel uint16 PNGs of the image size; under
+    ``invalid_depth``, a depth map without any valid pixel and a confidence
+    map that is 0 everywhere (``'error'`` raises, ``'ignore'`` keeps the
+    map, which then supervises nothing, and logs a counted warning).
+
     Added keys: ``gt_pseudo_depth`` (float32 ``(V', H, W)`` metres, 0 =
     invalid), ``gt_confidence`` (float32 ``(V', H, W)`` in [0, 1]),
     ``depth_fields``.
@@ -37,35 +47,47 @@ class LoadPseudoDepth(BaseTransform):
     Args:
         imdecode_backend (str): mmcv decoding backend. Defaults to 'cv2'.
         backend_args (dict, optional): mmengine file backend arguments.
+        invalid_depth (str): ``'error'`` (default) or ``'ignore'``, see
+            above.
     """
 
     def __init__(self,
                  imdecode_backend: str = 'cv2',
-                 backend_args: Optional[dict] = None) -> None:
+                 backend_args: Optional[dict] = None,
+                 invalid_depth: str = 'error') -> None:
         self.imdecode_backend = imdecode_backend
         self.backend_args = backend_args
+        self.invalid_depth = check_policy('invalid_depth', invalid_depth)
 
     def _read(self, path: str, what: str) -> np.ndarray:
         check_file_exists(path, what)
         png = read_image(path, 'unchanged', self.imdecode_backend,
                          self.backend_args)
-        if png.ndim != 2 or png.dtype != np.uint16:
-            raise ValueError(f'{path}: expected a single-channel uint16 '
-                             f'{what} PNG, got shape {png.shape} {png.dtype}')
-        return png
+        hint = ('depth = value / 256 m'
+                if what == 'pseudo depth' else 'confidence = value / 65535')
+        return check_map_format(png, path, np.uint16, f'{what} PNG', hint)
 
-    @staticmethod
-    def _check_size(maps: List[np.ndarray], paths: List[str],
-                    results: dict) -> None:
-        expected = results.get('ori_shape')
-        if expected is None:
-            return
-        for m, p in zip(maps, paths):
-            if tuple(m.shape[:2]) != tuple(expected[:2]):
-                raise ValueError(
-                    f'{p}: map size {m.shape[1]}x{m.shape[0]} differs from '
-                    f'the image size {expected[1]}x{expected[0]} (w x h) of '
-                    f'{results.get("img_path")}')
+    def _load_depth(self, path: str, results: dict) -> np.ndarray:
+        from mmdepthseg.stereo.pseudo_depth import decode_depth_png
+        png = check_map_size(
+            self._read(path, 'pseudo depth'), path, results,
+            'pseudo depth map')
+        return check_depth_values(
+            decode_depth_png(png), path, 'pseudo depth map',
+            self.invalid_depth)
+
+    def _load_conf(self, path: str, results: dict) -> np.ndarray:
+        from mmdepthseg.stereo.pseudo_depth import decode_conf_png
+        png = check_map_size(
+            self._read(path, 'pseudo confidence'), path, results,
+            'pseudo confidence map')
+        if not png.any():
+            handle_defect(
+                DatasetError(
+                    path, 'confidence map is 0 everywhere (no pixel '
+                    'supervises)', "some confidence > 0; invalid_depth="
+                    "'ignore' keeps it", 'depth'), self.invalid_depth)
+        return decode_conf_png(png)
 
     def transform(self, results: dict) -> dict:
         depth_paths = list(results.get('pseudo_depth_paths') or [])
@@ -81,19 +103,12 @@ class LoadPseudoDepth(BaseTransform):
         if len(depth_paths) > num_views:
             raise ValueError(f'{len(depth_paths)} pseudo depth maps for '
                              f'{num_views} views of {results.get("img_path")}')
-        # imported here: mmdepthseg.stereo imports mmdepthseg.datasets
-        from mmdepthseg.stereo.pseudo_depth import (decode_conf_png,
-                                                    decode_depth_png)
-        depth = [
-            decode_depth_png(self._read(p, 'pseudo depth'))
-            for p in depth_paths
-        ]
-        conf = [
-            decode_conf_png(self._read(p, 'pseudo confidence'))
-            for p in conf_paths
-        ]
-        self._check_size(depth, depth_paths, results)
-        self._check_size(conf, conf_paths, results)
+        # (decoders imported in the loaders: mmdepthseg.stereo imports
+        # mmdepthseg.datasets)
+        depth = load_each(lambda p: self._load_depth(p, results), depth_paths)
+        conf = load_each(lambda p: self._load_conf(p, results), conf_paths)
+        if any(m is None for m in depth + conf):  # recorded by a scan
+            return results
         results['gt_pseudo_depth'] = stack_views(depth, depth_paths,
                                                  'pseudo depth map')
         results['gt_confidence'] = stack_views(conf, conf_paths,
@@ -106,4 +121,5 @@ class LoadPseudoDepth(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}('
-                f"imdecode_backend='{self.imdecode_backend}')")
+                f"imdecode_backend='{self.imdecode_backend}', "
+                f"invalid_depth='{self.invalid_depth}')")

@@ -82,7 +82,8 @@ def test_sample_without_labels_gets_no_maps():
 
 def test_map_size_must_match_image(tmp_path):
     path = _write(tmp_path / 's.png', np.zeros((3, 3), np.uint8))
-    with pytest.raises(ValueError, match=r's\.png: map size 3x3 differs'):
+    with pytest.raises(
+            ValueError, match=r's\.png: label map size 3x3 differs'):
         LoadDepthSegAnnotations()(dict(seg_map_paths=[path], ori_shape=(4, 4)))
 
 
