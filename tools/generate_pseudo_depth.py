@@ -12,6 +12,8 @@ are skipped, so an interrupted run can simply be restarted::
     python tools/generate_pseudo_depth.py data/kitti_raw --dataset kitti
     python tools/generate_pseudo_depth.py data/cityscapes \
         --dataset cityscapes --num-disparities 192 --splits train val
+    python tools/generate_pseudo_depth.py data/own_video_stereo \
+        --dataset own_video
 """
 import argparse
 from typing import Optional, Sequence
@@ -21,13 +23,18 @@ from mmdepthseg.stereo import generate_dataset_pseudo_depth
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Stereo pseudo depth + confidence PNGs for KITTI raw or '
-        'Cityscapes (resumable, atomic writes).')
+        description='Stereo pseudo depth + confidence PNGs for KITTI raw, '
+        'Cityscapes or own stereo footage (resumable, atomic writes).')
     parser.add_argument('root', help='dataset root')
     parser.add_argument(
-        '--dataset', choices=['kitti', 'cityscapes'], default='kitti')
+        '--dataset',
+        choices=['kitti', 'cityscapes', 'own_video'],
+        default='kitti')
     parser.add_argument(
-        '--img-suffix', default='.png', help='KITTI image file ending')
+        '--img-suffix',
+        default=None,
+        help='image file ending (default: .png for kitti, every image '
+        'ending for own_video)')
     parser.add_argument(
         '--splits', nargs='+', default=None, help='Cityscapes splits')
     parser.add_argument(
@@ -65,7 +72,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             mode=args.conf_mode,
             tau=args.conf_tau,
             threshold=args.conf_threshold),
-        img_suffix=args.img_suffix,
+        img_suffix=args.img_suffix if args.img_suffix is not None else
+        ('.png' if args.dataset == 'kitti' else None),
         splits=args.splits,
         progress=not args.no_progress)
     print(f'\n{counts["pairs"]} stereo pairs: wrote {counts["written"]}, '
