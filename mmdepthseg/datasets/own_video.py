@@ -164,12 +164,14 @@ def _load_mapping(path: str) -> dict:
         data = {}
         for key in storage.root().keys():
             node = storage.getNode(key)
-            if node.isMap() and node.getNode('data').isSeq():
-                data[key] = node.mat() if node.mat() is not None else None
-            if key not in data or data[key] is None:
-                data[key] = node.mat() if node.isMap() else (
-                    node.real() if node.isReal() or node.isInt() else
-                    node.string())
+            if node.isMap():  # !!opencv-matrix
+                data[key] = node.mat()
+            elif node.isSeq():
+                data[key] = [node.at(i).real() for i in range(node.size())]
+            elif node.isInt() or node.isReal():
+                data[key] = node.real()
+            else:
+                data[key] = node.string()
         storage.release()
         return data
     try:
@@ -212,21 +214,25 @@ def read_camera_file(path: str) -> CameraFile:
         ValueError: The file cannot be parsed or misses / has invalid
             values (the message names the file and the key).
     """
-    data = _load_mapping(path)
-    data = {str(k).lower(): v for k, v in data.items()}
+    raw = _load_mapping(path)
+    # keys are matched case-insensitively and named as written in messages
+    names = {str(k).lower(): str(k) for k in raw}
+    data = {str(k).lower(): v for k, v in raw.items()}
     k_key = next((k for k in ('k', 'camera_matrix', 'intrinsics')
                   if k in data and data[k] is not None), None)
     if k_key is not None:
-        k = _numbers(data[k_key], path, k_key, (9, )).reshape(3, 3)
+        k = _numbers(data[k_key], path, names[k_key], (9, )).reshape(3, 3)
         if not np.allclose(k[2], (0, 0, 1)) or k[1, 0] != 0:
-            raise _camera_error(path, f'{k_key} must be [[fx, s, cx], [0, fy, '
-                                f'cy], [0, 0, 1]], got {k.tolist()}')
+            raise _camera_error(
+                path, f'{names[k_key]} must be [[fx, s, cx], [0, fy, cy], '
+                f'[0, 0, 1]], got {k.tolist()}')
     else:
         missing = [n for n in ('fx', 'fy', 'cx', 'cy') if n not in data]
         if missing:
             raise _camera_error(path, f'missing {", ".join(missing)}')
-        fx, fy, cx, cy = (float(_numbers(data[n], path, n, (1, ))[0])
-                          for n in ('fx', 'fy', 'cx', 'cy'))
+        fx, fy, cx, cy = (
+            float(_numbers(data[n], path, names[n], (1, ))[0])
+            for n in ('fx', 'fy', 'cx', 'cy'))
         k = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64)
     fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
     if fx <= 0 or fy <= 0:
@@ -248,8 +254,9 @@ def read_camera_file(path: str) -> CameraFile:
     elif str(units).lower() in ('normalised', 'normalized'):
         normalised = True
     else:
-        raise _camera_error(path, f"units must be 'pixels' or 'normalised', "
-                            f'got {units!r}')
+        raise _camera_error(
+            path, f"units must be 'pixels' or 'normalised', "
+            f'got {units!r}')
 
     size = None
     w_key = 'width' if 'width' in data else 'image_width'
@@ -257,32 +264,36 @@ def read_camera_file(path: str) -> CameraFile:
     if (w_key in data) != (h_key in data):
         raise _camera_error(path, 'give both width and height or neither')
     if w_key in data:
-        w = _numbers(data[w_key], path, w_key, (1, ))[0]
-        h = _numbers(data[h_key], path, h_key, (1, ))[0]
+        w = _numbers(data[w_key], path, names[w_key], (1, ))[0]
+        h = _numbers(data[h_key], path, names[h_key], (1, ))[0]
         if w < 1 or h < 1 or w != int(w) or h != int(h):
-            raise _camera_error(path, f'width and height must be positive '
-                                f'integers, got {w}, {h}')
+            raise _camera_error(
+                path, f'width and height must be positive '
+                f'integers, got {w}, {h}')
         size = (int(w), int(h))
         if not normalised and not (0 < cx < w and 0 < cy < h):
-            raise _camera_error(path, f'the principal point ({cx}, {cy}) '
-                                f'lies outside the {size[0]}x{size[1]} frame')
+            raise _camera_error(
+                path, f'the principal point ({cx}, {cy}) '
+                f'lies outside the {size[0]}x{size[1]} frame')
 
     distortion = None
-    d_key = next((k for k in ('distortion', 'd', 'dist_coeffs',
-                              'distortion_coefficients')
-                  if k in data and data[k] is not None), None)
+    d_key = next(
+        (k
+         for k in ('distortion', 'd', 'dist_coeffs', 'distortion_coefficients')
+         if k in data and data[k] is not None), None)
     if d_key is not None:
-        distortion = _numbers(data[d_key], path, d_key, _DIST_LENGTHS)
+        distortion = _numbers(data[d_key], path, names[d_key], _DIST_LENGTHS)
         if not np.any(distortion):
             distortion = None
 
     baseline = None
     if data.get('baseline') is not None:
-        baseline = float(_numbers(data['baseline'], path, 'baseline',
-                                  (1, ))[0])
+        baseline = float(
+            _numbers(data['baseline'], path, names['baseline'], (1, ))[0])
         if baseline <= 0:
-            raise _camera_error(path, f'baseline must be > 0 metres, got '
-                                f'{baseline}')
+            raise _camera_error(
+                path, f'baseline must be > 0 metres, got '
+                f'{baseline}')
     return CameraFile(path, k, normalised, size, distortion, baseline)
 
 
@@ -318,8 +329,10 @@ def find_camera_file(sequence_dir: str,
         'docs/en/own_video.md)')
 
 
-def undistorted_intrinsics(K: np.ndarray, distortion: np.ndarray,
-                           width: int, height: int,
+def undistorted_intrinsics(K: np.ndarray,
+                           distortion: np.ndarray,
+                           width: int,
+                           height: int,
                            alpha: float = 0.0) -> np.ndarray:
     """Intrinsics of the undistorted frame (``cv2.getOptimalNewCameraMatrix``).
 
@@ -363,8 +376,8 @@ def list_frame_files(folder: str,
     """
     names = [
         n for n in os.listdir(folder) if not n.startswith('.') and (
-            n.endswith(img_suffix) if img_suffix else n.lower().endswith(
-                IMAGE_EXTENSIONS)) and osp.isfile(osp.join(folder, n))
+            n.endswith(img_suffix) if img_suffix else n.lower(
+            ).endswith(IMAGE_EXTENSIONS)) and osp.isfile(osp.join(folder, n))
     ]
     return sorted(names, key=natural_key)
 
@@ -493,7 +506,9 @@ def undistort_spec(K: np.ndarray, distortion: np.ndarray,
          fmt((new_K[0, 0], new_K[1, 1], new_K[0, 2], new_K[1, 2]))))
 
 
-def build_uri(source: str, member: str, undistort: Optional[str] = None,
+def build_uri(source: str,
+              member: str,
+              undistort: Optional[str] = None,
               nearest: bool = False) -> str:
     """An ``ownvideo://`` path.
 
@@ -727,8 +742,8 @@ class _Sequence:
             role = 'left / only' if cam == 2 else 'right (stereo)'
             raise FileNotFoundError(
                 f'no {role} camera in sequence {self.dir}: expected a frame '
-                f'folder {name}/ or a video {name}.<{"|".join(e[1:] for e in VIDEO_EXTENSIONS[:4])}|...> '
-                '(see docs/en/own_video.md)')
+                f'folder {name}/ or a video {name}.mp4 (or another video '
+                'ending; see docs/en/own_video.md)')
         return src
 
     def geometry(self) -> tuple:
@@ -751,8 +766,13 @@ class _Sequence:
                 self._geometry = (k.astype(np.float32), False, spec)
         return self._geometry
 
-    def map_path(self, tree: str, cam: int, index: int, nearest_spec: bool,
-                 what: str, must_exist: bool = True) -> str:
+    def map_path(self,
+                 tree: str,
+                 cam: int,
+                 index: int,
+                 nearest_spec: bool,
+                 what: str,
+                 must_exist: bool = True) -> str:
         """Path of a per-frame map ``<seq>/<tree>/<frame stem>.png``."""
         folder = osp.join(self.dir, tree.format(cam=cam))
         name = self.require_source(cam).stem(index) + '.png'
@@ -980,8 +1000,13 @@ class OwnVideoDataset(KittiRawDataset):
             for key, tree in (('pseudo_depth_paths', self.pseudo_depth_dir),
                               ('pseudo_conf_paths', self.pseudo_conf_dir)):
                 info[key] = [
-                    seq.map_path(tree, c, frame_index, True, 'pseudo label',
-                                 must_exist=False) for c in cams
+                    seq.map_path(
+                        tree,
+                        c,
+                        frame_index,
+                        True,
+                        'pseudo label',
+                        must_exist=False) for c in cams
                 ]
         return info
 
@@ -989,11 +1014,11 @@ class OwnVideoDataset(KittiRawDataset):
 # ---------------------------------------------------------------------------
 # Stereo pairs for tools/generate_pseudo_depth.py
 # ---------------------------------------------------------------------------
-def list_own_video_stereo_pairs(root: str,
-                                img_dir: str = 'image_{cam:02d}',
-                                intrinsics_file: Optional[str] = None,
-                                img_suffix: Optional[str] = None
-                                ) -> List[dict]:
+def list_own_video_stereo_pairs(
+        root: str,
+        img_dir: str = 'image_{cam:02d}',
+        intrinsics_file: Optional[str] = None,
+        img_suffix: Optional[str] = None) -> List[dict]:
     """Stereo pairs of an own-video tree, for
     :func:`~mmdepthseg.stereo.pseudo_depth.generate_pseudo_depth`.
 

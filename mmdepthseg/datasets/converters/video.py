@@ -41,9 +41,9 @@ import numpy as np
 from mmengine.utils import ProgressBar
 
 from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
-from ..own_video import (IMAGE_EXTENSIONS, INTRINSICS_NAMES,
-                         VIDEO_EXTENSIONS, CameraFile, FrameSource,
-                         find_camera_file, find_camera_source, natural_key, read_camera_file,
+from ..own_video import (IMAGE_EXTENSIONS, INTRINSICS_NAMES, VIDEO_EXTENSIONS,
+                         CameraFile, FrameSource, find_camera_file,
+                         find_camera_source, natural_key, read_camera_file,
                          undistorted_intrinsics, video_fps)
 
 #: Width (pixels) frames are resized to for the motion test.
@@ -75,8 +75,8 @@ def motion_image(frame: np.ndarray, width: int = MOTION_WIDTH) -> np.ndarray:
     grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 \
         else frame
     if grey.dtype != np.uint8:
-        grey = cv2.normalize(grey, None, 0, 255, cv2.NORM_MINMAX).astype(
-            np.uint8)
+        grey = cv2.normalize(grey, None, 0, 255,
+                             cv2.NORM_MINMAX).astype(np.uint8)
     h = max(8, int(round(grey.shape[0] * width / grey.shape[1])))
     return cv2.resize(grey, (width, h), interpolation=cv2.INTER_AREA)
 
@@ -127,10 +127,11 @@ def iter_frames(source: FrameSource) -> Iterator[np.ndarray]:
             yield frame
 
 
-def compute_motion(source: FrameSource,
-                   offsets: Sequence[int],
-                   width: int = MOTION_WIDTH,
-                   bar: Optional[ProgressBar] = None) -> Dict[int, List[float]]:
+def compute_motion(
+        source: FrameSource,
+        offsets: Sequence[int],
+        width: int = MOTION_WIDTH,
+        bar: Optional[ProgressBar] = None) -> Dict[int, List[float]]:
     """Motion scores of a source for every offset.
 
     Args:
@@ -159,8 +160,11 @@ def compute_motion(source: FrameSource,
 def _source_stamp(source: FrameSource) -> dict:
     if source.is_video:
         st = os.stat(source.path)
-        return dict(path=source.path, frames=len(source), size=st.st_size,
-                    mtime=st.st_mtime)
+        return dict(
+            path=source.path,
+            frames=len(source),
+            size=st.st_size,
+            mtime=st.st_mtime)
     last = source.file(len(source) - 1) if len(source) else ''
     return dict(path=source.path, frames=len(source), last=osp.basename(last))
 
@@ -199,9 +203,10 @@ def cached_motion(seq_dir: str,
     return scores
 
 
-def select_samples(num_frames: int, frame_ids: Sequence,
-                   motion: Dict[int, Sequence[float]],
-                   min_motion: float) -> Tuple[List[int], List[int], List[int]]:
+def select_samples(
+        num_frames: int, frame_ids: Sequence, motion: Dict[int,
+                                                           Sequence[float]],
+        min_motion: float) -> Tuple[List[int], List[int], List[int]]:
     """Frames that can be samples: neighbours present and moving.
 
     Args:
@@ -222,8 +227,8 @@ def select_samples(num_frames: int, frame_ids: Sequence,
     for t in range(num_frames):
         if any(not 0 <= t + o < num_frames for o in offsets):
             ends.append(t)
-        elif min_motion > 0 and any(
-                motion[abs(o)][min(t, t + o)] < min_motion for o in offsets):
+        elif min_motion > 0 and any(motion[abs(o)][min(t, t + o)] < min_motion
+                                    for o in offsets):
             still.append(t)
         else:
             kept.append(t)
@@ -272,8 +277,11 @@ def find_source_camera_file(source: str) -> Optional[str]:
     return next((c for c in candidates if osp.isfile(c)), None)
 
 
-def camera_json(camera: CameraFile, width: int, height: int,
-                undistort: bool, alpha: float = 0.0) -> Tuple[str, CameraFile]:
+def camera_json(camera: CameraFile,
+                width: int,
+                height: int,
+                undistort: bool,
+                alpha: float = 0.0) -> Tuple[str, CameraFile]:
     """The camera file written into an imported sequence.
 
     Pixel intrinsics are written for the stored frames (``width`` x
@@ -382,8 +390,8 @@ def import_sequence(source: str,
         cam_file, alpha = undistort
         k = cam_file.pixel_intrinsics(w, h)
         new_k = undistorted_intrinsics(k, cam_file.distortion, w, h, alpha)
-        maps = cv2.initUndistortRectifyMap(k, cam_file.distortion, None,
-                                           new_k, (w, h), cv2.CV_32FC1)
+        maps = cv2.initUndistortRectifyMap(k, cam_file.distortion, None, new_k,
+                                           (w, h), cv2.CV_32FC1)
     written = 0
     capture = cv2.VideoCapture(src.path) if src.is_video else None
     try:
@@ -508,8 +516,8 @@ def import_sources(sources: Sequence[str],
     for i, source in enumerate(sources):
         if not (osp.isdir(source) or osp.isfile(source)):
             raise FileNotFoundError(f'source not found: {source}')
-        if osp.isfile(source) and not source.lower().endswith(
-                VIDEO_EXTENSIONS):
+        if osp.isfile(
+                source) and not source.lower().endswith(VIDEO_EXTENSIONS):
             raise ValueError(f'{source} is neither a frame folder nor a '
                              f'video ({", ".join(VIDEO_EXTENSIONS)})')
         name = _sequence_name(source)
@@ -646,8 +654,8 @@ def make_splits(root: str,
             raise FileNotFoundError(f'no frames in {seq_dir}: expected '
                                     f'{img_dir.format(cam=2)}/ or a video')
         sources[name] = FrameSource(path)
-        if 'r' in sides and find_camera_source(
-                seq_dir, img_dir.format(cam=3)) is None:
+        if 'r' in sides and find_camera_source(seq_dir,
+                                               img_dir.format(cam=3)) is None:
             raise FileNotFoundError(f'sides {sides!r} needs a right camera '
                                     f'{img_dir.format(cam=3)} in {seq_dir}')
     total = sum(len(s) for s in sources.values()) if offsets else 0
@@ -660,8 +668,8 @@ def make_splits(root: str,
         seq_dir = osp.join(root, name)
         motion = cached_motion(seq_dir, src, offsets, motion_width,
                                bar) if offsets else {}
-        kept, ends, still = select_samples(len(src), frame_ids, motion,
-                                           min_motion)
+        kept, ends, still = select_samples(
+            len(src), frame_ids, motion, min_motion)
         train, val, gap = split_train_val(kept, val_fraction,
                                           max(offsets, default=0))
         for side in sides:

@@ -26,8 +26,8 @@ from .writers import (_progress_bar, _sub_seed, atomic_write_text,
                       encode_depth_png, write_image)
 
 #: (FourCC, file ending) tried in this order by :func:`open_video_writer`.
-VIDEO_CODECS: Tuple[Tuple[str, str], ...] = (('mp4v', '.mp4'), ('MJPG',
-                                                                '.avi'))
+VIDEO_CODECS: Tuple[Tuple[str, str],
+                    ...] = (('mp4v', '.mp4'), ('MJPG', '.avi'))
 #: Depth PNG units per metre of the written depth maps (KITTI's 256).
 DEPTH_SCALE = 256.0
 
@@ -261,8 +261,7 @@ def write_street_video(root: str,
         for w in writers.values():
             w.release()
     still_pairs: List[int] = [
-        i for i in range(num_frames - 1)
-        if positions[i + 1] == positions[i]
+        i for i in range(num_frames - 1) if positions[i + 1] == positions[i]
     ]
     return dict(
         name=name,
