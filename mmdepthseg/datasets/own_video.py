@@ -777,8 +777,10 @@ class _Sequence:
         folder = osp.join(self.dir, tree.format(cam=cam))
         name = self.require_source(cam).stem(index) + '.png'
         path = osp.join(folder, name)
-        if must_exist:
-            check_file_exists(path, what)
+        if must_exist and not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{what} not found: {path} (frame {index} of '
+                f'{self.require_source(cam).path}; see docs/en/own_video.md)')
         spec = self.geometry()[2]
         if spec is not None and nearest_spec:
             return build_uri(folder, name, spec, nearest=True)
