@@ -1069,8 +1069,10 @@ def list_own_video_stereo_pairs(
         for i in range(len(left)):
 
             def out(kind, cam, i=i):
+                # named like the frame of that camera, as the dataset reads
+                src = left if cam == 2 else right
                 return osp.join(seq_dir, f'pseudo_{kind}_{cam:02d}',
-                                left.stem(i) + '.png')
+                                src.stem(i) + '.png')
 
             pairs.append(
                 dict(

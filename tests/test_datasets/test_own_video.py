@@ -394,3 +394,31 @@ def test_synthetic_footage_has_a_still_stretch(tmp_path):
     moving = np.abs(frames[2].astype(float) - frames[1]).mean()
     assert still < 3 < moving
     assert read_camera_file(out['camera_file']).size == (96, 32)
+
+
+def test_stereo_pairs_write_pseudo_labels_where_the_dataset_reads(tmp_path):
+    from mmdepthseg.datasets.own_video import list_own_video_stereo_pairs
+    root = str(tmp_path)
+    seq = _sequence(
+        root,
+        names=[f'left_{i}.png' for i in range(4)],
+        camera=dict(CAMERAS['normalised'], baseline=0.5))
+    _noise_frames(
+        osp.join(seq, 'image_03'), 4, [f'right_{i}.png' for i in range(4)])
+    pairs = list_own_video_stereo_pairs(root)
+    assert len(pairs) == 4
+    # fx in pixels of the stored frames (normalised 0.56 x 320) x baseline
+    assert pairs[2]['fx_baseline'] == pytest.approx(FX * 0.5)
+    ds = _dataset(
+        root, ['seq 2 l', 'seq 2 r'],
+        frame_ids=(0, 's'),
+        pseudo_depth_dir='pseudo_depth_{cam:02d}',
+        pseudo_conf_dir='pseudo_conf_{cam:02d}')
+    outputs = pairs[2]['outputs']
+    assert ds.get_data_info(0)['pseudo_depth_paths'] == [
+        outputs['depth_left'], outputs['depth_right']
+    ]
+    assert ds.get_data_info(1)['pseudo_conf_paths'] == [
+        outputs['conf_right'], outputs['conf_left']
+    ]
+    assert osp.basename(outputs['depth_right']) == 'right_2.png'
