@@ -568,7 +568,7 @@ class _VideoReader:
         self.capture = cv2.VideoCapture(path)
         if not self.capture.isOpened():
             raise OSError(f'OpenCV cannot open video {path}')
-        self.next_index = 0
+        self.next_index: Optional[int] = 0  # None: unknown, seek
         self.cache: 'OrderedDict[int, np.ndarray]' = OrderedDict()
         self.cache_size = cache_size
 
@@ -576,8 +576,8 @@ class _VideoReader:
         if index in self.cache:
             self.cache.move_to_end(index)
             return self.cache[index]
-        gap = index - self.next_index
-        if gap < 0 or gap > self.MAX_GRAB:
+        if self.next_index is None or not \
+                0 <= index - self.next_index <= self.MAX_GRAB:
             self.capture.set(cv2.CAP_PROP_POS_FRAMES, index)
             self.next_index = index
         while self.next_index < index:
@@ -586,7 +586,7 @@ class _VideoReader:
             self.next_index += 1
         ok, frame = self.capture.read()
         if not ok or self.next_index != index:
-            self.next_index = -1  # unknown position: seek next time
+            self.next_index = None  # unknown position: seek next time
             raise OSError(f'cannot decode frame {index} of video {self.path} '
                           f'(it reports {video_frame_count(self.path)} '
                           'frames)')

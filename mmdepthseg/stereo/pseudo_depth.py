@@ -346,8 +346,8 @@ def generate_dataset_pseudo_depth(root: str,
         from mmdepthseg.datasets.own_video import list_own_video_stereo_pairs
         pairs = list_own_video_stereo_pairs(root, img_suffix=img_suffix)
     else:
-        raise ValueError("dataset must be 'kitti', 'cityscapes' or "
-                         f"'own_video', got {dataset!r}")
+        raise ValueError("dataset must be 'own_video', 'kitti' or "
+                         f"'cityscapes', got {dataset!r}")
     if not pairs:
         raise FileNotFoundError(f'no {dataset} stereo pairs found under '
                                 f'{root} (see docs/en/dataset_formats.md)')
