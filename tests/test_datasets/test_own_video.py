@@ -422,3 +422,35 @@ def test_stereo_pairs_write_pseudo_labels_where_the_dataset_reads(tmp_path):
         outputs['conf_right'], outputs['conf_left']
     ]
     assert osp.basename(outputs['depth_right']) == 'right_2.png'
+
+
+def test_browse_dataset_prints_intrinsics_at_input_size(tmp_path, capsys):
+    """The check of docs/en/own_video.md, section 4."""
+    import runpy
+    root = str(tmp_path / 'my_video')
+    seq = _sequence(root, camera=CAMERAS['pixels'])
+    os.makedirs(osp.join(seq, 'semantic_02'))
+    for i in range(6):
+        cv2.imwrite(
+            osp.join(seq, 'semantic_02', f'{i:010d}.png'),
+            np.zeros((H, W), np.uint8))
+    _write(osp.join(root, 'splits', 'train_files.txt'), 'seq 2 l\n')
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    status = runpy.run_path(
+        osp.join(repo, 'tools', 'misc', 'browse_dataset.py'))['main']([
+            osp.join(repo, 'configs', 'fsre',
+                     'fsre_r18_own-video.py'), '--data-root', root,
+            '--not-show', '--max-samples', '1', '--output-dir',
+            str(tmp_path / 'browse')
+        ])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert "view_names: ('t', 't-1', 't+1')" in text
+    rows = text.split('intrinsics (3x3, pixels of the inputs):')[1]
+    k = np.array([[float(v) for v in line.strip(' []').split()]
+                  for line in rows.strip().splitlines()[:3]])
+    # 320x96 -> 640x192: f' = 2 f, c' = (c + 0.5) * 2 - 0.5; a random flip
+    # mirrors cx to 639 - cx
+    np.testing.assert_allclose(
+        k[[0, 1, 1], [0, 1, 2]], [358.4, 358.4, 94.58], atol=0.01)
+    assert min(abs(k[0, 2] - 323.7), abs(k[0, 2] - 315.3)) < 0.01
