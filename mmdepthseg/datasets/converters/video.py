@@ -33,6 +33,7 @@ monodepth2 users are told to run by hand to remove static frames.
 import json
 import os
 import os.path as osp
+import warnings
 from collections import deque
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -400,14 +401,19 @@ def import_sequence(source: str,
             target = osp.join(out_dir, f'{written:010d}{ext}')
             done = keep and osp.isfile(target)
             if capture is not None:
-                ok = capture.grab()
                 frame = None
-                if ok and keep and not done:
-                    ok, frame = capture.retrieve()
+                ok = capture.grab()
                 if not ok:
-                    raise OSError(f'cannot decode frame {index} of video '
-                                  f'{src.path} (it reports {len(src)} '
-                                  'frames)')
+                    # containers may over-report their length by a frame or
+                    # two: the frames decoded are the video
+                    warnings.warn(f'{src.path}: decoding stopped at frame '
+                                  f'{index} of the {len(src)} it reports')
+                    break
+                if keep and not done:
+                    ok, frame = capture.retrieve()
+                    if not ok:
+                        raise OSError(f'cannot decode frame {index} of video '
+                                      f'{src.path}')
             if keep and not done:
                 if capture is None:
                     path = src.file(index)
