@@ -10,6 +10,7 @@ import runpy
 import shutil
 
 import cv2
+import numpy as np
 import pytest
 from _helpers import REPO_ROOT
 from mmengine.config import Config
@@ -20,15 +21,38 @@ from mmdepthseg.datasets.synthetic.video import write_street_video
 pytestmark = pytest.mark.slow
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'fsre', 'fsre_r18_own-video.py')
-#: network input (h, w), batch size, iterations, learning rate
-SHAPE, BATCH, ITERS, LR = (64, 192), 2, 30, 1e-3
-#: Required drop of the median-scaled abs_rel on the held-out frames.
-#: MARGIN_PLACEHOLDER
-MIN_DROP = 0.1
+#: network input (h, w), batch size, iterations, learning rate (those of
+#: configs/synthetic/fsre_r18_synthkitti.py, at the test size)
+SHAPE, BATCH, ITERS, LR = (64, 192), 4, 150, 2e-4
+#: Required drop of the median-scaled abs_rel on the held-out frames (Garg
+#: region of 6 frames). Measured with this setup, before -> after 150
+#: iterations (one torch thread; the best constant depth scores 0.557):
+#:   seed 0: 0.756 -> 0.416, seed 1: 2.897 -> 0.409, seed 2: 3.431 -> 0.528,
+#:   seed 0 with ONEDNN_MAX_CPU_ISA=AVX2: 0.756 -> 0.387.
+#: The smallest drop is 0.340 (seed 0, the test's): 0.15 is required. Below
+#: the constant depth by 0.029 (seed 2, a poor initialisation) to 0.170: the
+#: test asks only that it is below (the network learned structure).
+MIN_DROP = 0.15
 
 
 def _run(path, argv):
     return runpy.run_path(path)['main'](argv)
+
+
+def _constant_depth_abs_rel(paths) -> float:
+    """abs_rel of the best constant depth per image (after median scaling:
+    the median), in the Garg region: the score of a network that has
+    learned no structure at all."""
+    scores = []
+    for path in paths:
+        gt = cv2.imread(path, cv2.IMREAD_UNCHANGED) / 256.0
+        h, w = gt.shape
+        region = np.zeros((h, w), dtype=bool)
+        region[int(0.40810811 * h):int(0.99189189 * h),
+               int(0.03594771 * w):int(0.96405229 * w)] = True
+        g = gt[region & (gt > 1e-3) & (gt < 80)]
+        scores.append(np.mean(np.abs(g - np.median(g)) / g))
+    return float(np.mean(scores))
 
 
 def _own_video_cfg(data_root: str, work_dir: str) -> Config:
@@ -68,8 +92,14 @@ def _own_video_cfg(data_root: str, work_dir: str) -> Config:
             depth_dir='depth_{cam:02d}',
             test_mode=True,
             pipeline=cfg.test_pipeline))
+    # the Eigen / Garg region (the generated camera sits like KITTI's):
+    # after a few hundred samples the facades above it are still rough
     cfg.val_evaluator = dict(
-        type='DepthMetric', min_depth=1e-3, max_depth=80., median_scaling=True)
+        type='DepthMetric',
+        min_depth=1e-3,
+        max_depth=80.,
+        crop='garg',
+        median_scaling=True)
     cfg.val_cfg = dict(type='ValLoop')
     cfg.test_dataloader = cfg.val_dataloader
     cfg.test_evaluator = cfg.val_evaluator
@@ -128,8 +158,9 @@ def test_video_to_trained_fsre_to_demo(tmp_path):
         width=320,
         layout='dataset',
         write_video=False)
+    heldout = range(0, 12, 2)
     with open(osp.join(data_root, 'heldout_files.txt'), 'w') as f:
-        f.write(''.join(f'heldout {i} l\n' for i in range(12)))
+        f.write(''.join(f'heldout {i} l\n' for i in heldout))
 
     # -- 3. FSRE-Depth learns on the footage
     work_dir = str(tmp_path / 'work')
@@ -137,9 +168,14 @@ def test_video_to_trained_fsre_to_demo(tmp_path):
     before = runner.val_loop.run()
     runner.train()
     after = runner.val_loop.run()
+    constant = _constant_depth_abs_rel([
+        osp.join(data_root, 'heldout', 'depth_02', f'{i:010d}.png')
+        for i in heldout
+    ])
     print(f'abs_rel before {before["abs_rel"]:.4f} after '
-          f'{after["abs_rel"]:.4f}')
+          f'{after["abs_rel"]:.4f} (constant depth {constant:.4f})')
     assert after['abs_rel'] < before['abs_rel'] - MIN_DROP
+    assert after['abs_rel'] < constant
 
     # -- 4. demo/video_demo.py with the trained model over the same video
     config = osp.join(work_dir, 'fsre_r18_own-video.py')  # the run's dump
@@ -152,8 +188,7 @@ def test_video_to_trained_fsre_to_demo(tmp_path):
             '--frame-step', '13'
         ])
     pictures = sorted(glob.glob(osp.join(out_dir, 'vis', '*.png')))
-    assert [osp.basename(p) for p in pictures] == [
-        f'drive_{i:06d}.png' for i in (0, 13, 26, 39)
-    ]
+    assert [osp.basename(p) for p in pictures
+            ] == [f'drive_{i:06d}.png' for i in (0, 13, 26, 39)]
     vis = cv2.imread(pictures[0])
     assert vis.shape[1] == 3 * 320 and vis.shape[0] >= 96
