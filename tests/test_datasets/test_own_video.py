@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from mmdepthseg.datasets import KittiRawDataset
-from mmdepthseg.datasets.own_video import (FrameSource, read_camera_file,
-                                           read_uri, undistort_spec)
+from mmdepthseg.datasets.camera_files import read_camera_file
 from mmdepthseg.datasets.synthetic.video import (open_video_writer,
                                                  write_street_video)
 from mmdepthseg.datasets.utils import read_image
+from mmdepthseg.datasets.video_frames import (FrameSource, read_uri,
+                                              undistort_spec)
 from mmdepthseg.registry import DATASETS
 
 H, W = 96, 320

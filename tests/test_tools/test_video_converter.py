@@ -14,11 +14,11 @@ from _helpers import REPO_ROOT
 from mmengine.config import Config
 
 import mmdepthseg.datasets.converters.video as video_conv
+from mmdepthseg.datasets.camera_files import read_camera_file
 from mmdepthseg.datasets.converters.video import (median_flow, motion_image,
                                                   prepare_own_video,
                                                   select_samples,
                                                   split_train_val)
-from mmdepthseg.datasets.own_video import read_camera_file
 from mmdepthseg.datasets.synthetic.video import write_street_video
 from mmdepthseg.registry import DATASETS
 

@@ -42,10 +42,10 @@ import numpy as np
 from mmengine.utils import ProgressBar
 
 from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
-from ..own_video import (IMAGE_EXTENSIONS, INTRINSICS_NAMES, VIDEO_EXTENSIONS,
-                         CameraFile, FrameSource, find_camera_file,
-                         find_camera_source, natural_key, read_camera_file,
-                         undistorted_intrinsics, video_fps)
+from ..camera_files import (INTRINSICS_NAMES, CameraFile, find_camera_file,
+                            read_camera_file, undistorted_intrinsics)
+from ..video_frames import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSource,
+                            find_camera_source, natural_key, video_fps)
 
 #: Width (pixels) frames are resized to for the motion test.
 MOTION_WIDTH = 256
@@ -503,7 +503,7 @@ def import_sources(sources: Sequence[str],
             without distortion). Defaults to False (the dataset undistorts
             while loading).
         undistort_alpha (float): See
-            :func:`~mmdepthseg.datasets.own_video.undistorted_intrinsics`.
+            :func:`~mmdepthseg.datasets.camera_files.undistorted_intrinsics`.
         progress (bool): Show a progress bar. Defaults to True.
 
     Returns:
