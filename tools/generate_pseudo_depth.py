@@ -18,6 +18,8 @@ shares the pairs among N processes (same files as one process)::
     python tools/generate_pseudo_depth.py data/cityscapes \
         --dataset cityscapes --num-disparities 192 --splits train val \
         --confidence ccnn --confidence-checkpoint work_dirs/ccnn.pth
+    python tools/generate_pseudo_depth.py data/own_video_stereo \
+        --dataset own_video
 """
 import argparse
 from typing import Optional, Sequence
@@ -27,13 +29,18 @@ from mmdepthseg.stereo import generate_dataset_pseudo_depth
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Stereo pseudo depth + confidence PNGs for KITTI raw or '
-        'Cityscapes (resumable, atomic writes).')
+        description='Stereo pseudo depth + confidence PNGs for KITTI raw, '
+        'Cityscapes or own stereo footage (resumable, atomic writes).')
     parser.add_argument('root', help='dataset root')
     parser.add_argument(
-        '--dataset', choices=['kitti', 'cityscapes'], default='kitti')
+        '--dataset',
+        choices=['kitti', 'cityscapes', 'own_video'],
+        default='kitti')
     parser.add_argument(
-        '--img-suffix', default='.png', help='KITTI image file ending')
+        '--img-suffix',
+        default=None,
+        help='image file ending (default: .png for kitti, every image '
+        'ending for own_video)')
     parser.add_argument(
         '--splits', nargs='+', default=None, help='Cityscapes splits')
     parser.add_argument(
@@ -107,7 +114,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             block_size=args.block_size,
             uniqueness_ratio=args.uniqueness_ratio),
         confidence=confidence_cfg(args),
-        img_suffix=args.img_suffix,
+        img_suffix=args.img_suffix if args.img_suffix is not None else
+        ('.png' if args.dataset == 'kitti' else None),
         splits=args.splits,
         progress=not args.no_progress,
         nproc=args.nproc)

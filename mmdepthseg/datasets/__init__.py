@@ -9,6 +9,7 @@ from .kitti_raw import KittiRawDataset
 from .kitti_semantic import KittiSemanticDataset
 from .multi_source import MultiSourceDataset
 from .nyu_depth import NYUDepthSegDataset
+from .own_video import OwnVideoDataset
 from .samplers import MultiSourceSampler
 from .synscapes import SynscapesDataset
 from .transforms import *  # noqa: F401,F403
@@ -18,5 +19,5 @@ __all__ = [
     'KittiRawDataset', 'CityscapesDepthSegDataset', 'KittiSemanticDataset',
     'NYUDepthSegDataset', 'MultiSourceDataset', 'MultiSourceSampler',
     'SynscapesDataset', 'ISPRSDepthSegDataset', 'PotsdamDepthSegDataset',
-    'VaihingenDepthSegDataset'
+    'VaihingenDepthSegDataset', 'OwnVideoDataset'
 ] + _transforms_all

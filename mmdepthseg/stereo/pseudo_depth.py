@@ -385,7 +385,7 @@ def generate_dataset_pseudo_depth(root: str,
                                   matcher: Union[BaseStereoMatcher, dict,
                                                  None] = None,
                                   confidence: Union[object, dict, None] = None,
-                                  img_suffix: str = '.png',
+                                  img_suffix: Optional[str] = '.png',
                                   splits: Optional[Sequence[str]] = None,
                                   progress: bool = True,
                                   nproc: int = 1) -> Dict[str, int]:
@@ -394,10 +394,15 @@ def generate_dataset_pseudo_depth(root: str,
 
     Args:
         root (str): Dataset root.
-        dataset (str): ``'kitti'`` (KITTI raw) or ``'cityscapes'``.
+        dataset (str): ``'kitti'`` (KITTI raw), ``'cityscapes'`` or
+            ``'own_video'`` (:class:`~mmdepthseg.datasets.OwnVideoDataset`'s
+            layout, see
+            :func:`~mmdepthseg.datasets.own_video.list_own_video_stereo_pairs`).
         matcher, confidence, progress, nproc: See
             :func:`generate_pseudo_depth`.
-        img_suffix (str): KITTI image ending. Defaults to '.png'.
+        img_suffix (str, optional): Image ending of KITTI / own-video
+            frames; None reads every image ending of own-video frames.
+            Defaults to '.png'.
         splits (Sequence[str], optional): Cityscapes splits; all if None.
 
     Returns:
@@ -406,12 +411,15 @@ def generate_dataset_pseudo_depth(root: str,
     if not osp.isdir(root):
         raise FileNotFoundError(f'dataset root not found: {root}')
     if dataset == 'kitti':
-        pairs = list_kitti_stereo_pairs(root, img_suffix)
+        pairs = list_kitti_stereo_pairs(root, img_suffix or '.png')
     elif dataset == 'cityscapes':
         pairs = list_cityscapes_stereo_pairs(root, splits)
+    elif dataset == 'own_video':
+        from mmdepthseg.datasets.own_video import list_own_video_stereo_pairs
+        pairs = list_own_video_stereo_pairs(root, img_suffix=img_suffix)
     else:
-        raise ValueError("dataset must be 'kitti' or 'cityscapes', got "
-                         f'{dataset!r}')
+        raise ValueError("dataset must be 'own_video', 'kitti' or "
+                         f"'cityscapes', got {dataset!r}")
     if not pairs:
         raise FileNotFoundError(f'no {dataset} stereo pairs found under '
                                 f'{root} (see docs/en/dataset_formats.md)')

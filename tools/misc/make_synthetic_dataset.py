@@ -17,6 +17,12 @@ Examples::
         --out data/synthetic_nyu --train-rooms 40 --test-rooms 10
     python tools/misc/make_synthetic_dataset.py --layout isprs \
         --out data/synthetic_isprs --isprs-train-tiles 8 --patch-size 256
+    python tools/misc/make_synthetic_dataset.py --layout video \
+        --out data/synthetic_footage --num-frames 200 --still 80 30
+
+``--layout video`` writes footage as a user records it (``drive.mp4``, the
+same frames in ``drive/``, a camera file ``drive.json``, labels and depth),
+the input of ``tools/dataset_converters/video.py`` (docs/en/own_video.md).
 
 Same seed, same bytes. Files are written atomically, so an interrupted run
 leaves only complete files (re-running overwrites them).
@@ -29,15 +35,18 @@ import time
 
 try:
     from mmdepthseg.datasets.synthetic import (write_cityscapes, write_isprs,
-                                               write_kitti_raw, write_nyu)
+                                               write_kitti_raw, write_nyu,
+                                               write_street_video)
 except ImportError:  # running from a source tree that is not installed
     sys.path.insert(
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     from mmdepthseg.datasets.synthetic import (write_cityscapes, write_isprs,
-                                               write_kitti_raw, write_nyu)
+                                               write_kitti_raw, write_nyu,
+                                               write_street_video)
 
 #: Default (height, width) per layout.
-DEFAULT_SIZES = dict(kitti=(192, 640), cityscapes=(256, 512), nyu=(480, 640))
+DEFAULT_SIZES = dict(
+    kitti=(192, 640), cityscapes=(256, 512), nyu=(480, 640), video=(192, 640))
 #: Default image extension per layout.
 DEFAULT_IMG_EXT = dict(kitti='.png', nyu='.jpg')
 
@@ -49,7 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         'depth, NYUv2-40 labels) in a real dataset layout.')
     parser.add_argument(
         '--layout',
-        choices=['kitti', 'cityscapes', 'nyu', 'isprs'],
+        choices=['kitti', 'cityscapes', 'nyu', 'isprs', 'video'],
         required=True)
     parser.add_argument('--out', required=True, help='output root folder')
     parser.add_argument('--seed', type=int, default=0)
@@ -92,6 +101,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=[],
         help='cities of a val_extra split (validation of that domain)')
     city.add_argument('--frames-per-city', type=int, default=20)
+    video = parser.add_argument_group('video')
+    video.add_argument('--num-frames', type=int, default=200)
+    video.add_argument(
+        '--still',
+        nargs=2,
+        type=int,
+        action='append',
+        metavar=('START', 'LENGTH'),
+        help='frames where the camera stands still (repeatable)')
+    video.add_argument(
+        '--stereo', action='store_true', help='also a right camera')
     nyu = parser.add_argument_group('nyu')
     nyu.add_argument('--train-rooms', type=int, default=8)
     nyu.add_argument('--test-rooms', type=int, default=2)
@@ -160,6 +180,17 @@ def main(argv=None) -> dict:
             progress=True)
     elif args.layout == 'isprs':
         summary = _make_isprs(args)
+    elif args.layout == 'video':
+        summary = write_street_video(
+            args.out,
+            seed=args.seed,
+            num_frames=args.num_frames,
+            still=[tuple(s) for s in args.still or []],
+            height=height,
+            width=width,
+            stereo=args.stereo,
+            antialias=not args.no_antialias,
+            progress=True)
     elif args.layout == 'nyu':
         summary = write_nyu(
             args.out,

@@ -11,6 +11,7 @@ from .indoor_scene import NYU40_IDS, ROOM_TYPES, IndoorScene
 from .street_scene import (BUILDING, CAR, PERSON, POLE, ROAD, SIDEWALK, SKY,
                            TERRAIN, VEGETATION, StreetScene, euler_to_rotation,
                            stereo_right_pose)
+from .video import open_video_writer, write_street_video
 from .writers import (CITYSCAPES_TRAINID_TO_LABELID, SYNTHETIC_ISPRS_FILES,
                       SYNTHETIC_NDSM_STEP, cityscapes_intrinsics,
                       encode_cityscapes_disparity, encode_depth_png,
@@ -29,5 +30,6 @@ __all__ = [
     'encode_depth_png', 'AerialScene', 'AerialStyle', 'CITY_STYLES',
     'ISPRS_CLASS_NAMES', 'ISPRS_LABEL_COLOURS', 'labels_to_colours',
     'write_isprs', 'SYNTHETIC_ISPRS_FILES', 'SYNTHETIC_NDSM_STEP',
-    'encode_ndsm_8bit', 'synthetic_isprs_tile_ids'
+    'encode_ndsm_8bit', 'synthetic_isprs_tile_ids', 'write_street_video',
+    'open_video_writer'
 ]

@@ -1,0 +1,776 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Turn your own videos / frame folders into an own-video dataset.
+
+The command-line front end is ``tools/dataset_converters/video.py``; the
+layout is :mod:`mmdepthseg.datasets.own_video`'s and the walk-through
+``docs/en/own_video.md``.
+
+Two steps:
+
+1. **Import** (:func:`import_sequence`): every source (a video, or a folder
+   of frames) becomes ``<out>/<name>/image_02/<k:010d><ext>`` (``image_03``
+   for a right camera), keeping every ``stride``-th frame, optionally
+   undistorted, plus ``<out>/<name>/intrinsics.json``. Frames already
+   written are not written again and a finished sequence is skipped, so an
+   interrupted import resumes; every file is written atomically.
+2. **Splits** (:func:`make_splits`): per sequence, the motion between the
+   frames a sample uses is measured (:func:`median_flow`), samples whose
+   neighbours are missing (sequence ends) or without motion (the camera
+   stands still) are dropped, and the rest is written as monodepth2-style
+   split files ``<out>/splits/{train,val}_files.txt`` (``<name> <frame>
+   l``), with a summary in ``<out>/splits/summary.json``.
+
+The motion test: both frames are converted to grey and resized to
+:data:`MOTION_WIDTH` pixels wide; the score is the **median magnitude of
+Farnebäck's dense optical flow** between them, in pixels of that width. A
+camera that stands still scores about 0 (noise, compression, and objects
+moving through the view cover less than half of the pixels); driving at
+about 1 m per frame scores a few pixels. A sample is kept when the score
+towards each temporal neighbour is at least ``min_motion`` (0.5 px by
+default, about Zhou et al.'s 1 px at 416 px wide). This is the test
+monodepth2 users are told to run by hand to remove static frames.
+"""
+import json
+import os
+import os.path as osp
+import warnings
+from collections import deque
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmengine.utils import ProgressBar
+
+from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
+from ..camera_files import (INTRINSICS_NAMES, CameraFile, find_camera_file,
+                            read_camera_file, undistorted_intrinsics)
+from ..video_frames import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSource,
+                            find_camera_source, natural_key, video_fps)
+
+#: Width (pixels) frames are resized to for the motion test.
+MOTION_WIDTH = 256
+#: Default threshold of the motion test (median flow, pixels at
+#: :data:`MOTION_WIDTH`).
+DEFAULT_MIN_MOTION = 0.5
+#: Version of the motion measure stored with cached scores.
+_MOTION_VERSION = 1
+#: Marker file of an imported camera, in the sequence folder.
+_IMPORT_MARKER = '.import_{cam:02d}.json'
+#: Motion cache of a sequence.
+_MOTION_CACHE = '.motion.json'
+
+
+# ---------------------------------------------------------------------------
+# Motion test
+# ---------------------------------------------------------------------------
+def motion_image(frame: np.ndarray, width: int = MOTION_WIDTH) -> np.ndarray:
+    """Grey ``frame`` resized to ``width`` pixels wide (area averaging).
+
+    Args:
+        frame (np.ndarray): (H, W, 3) BGR or (H, W) grey uint8.
+        width (int): Output width. Defaults to :data:`MOTION_WIDTH`.
+
+    Returns:
+        np.ndarray: (h, width) uint8 with ``h = round(H * width / W)``.
+    """
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 \
+        else frame
+    if grey.dtype != np.uint8:
+        grey = cv2.normalize(grey, None, 0, 255,
+                             cv2.NORM_MINMAX).astype(np.uint8)
+    h = max(8, int(round(grey.shape[0] * width / grey.shape[1])))
+    return cv2.resize(grey, (width, h), interpolation=cv2.INTER_AREA)
+
+
+def median_flow(a: np.ndarray, b: np.ndarray) -> float:
+    """Median magnitude of the dense optical flow from ``a`` to ``b``.
+
+    OpenCV's Farnebäck flow (pyramid scale 0.5, 3 levels, 15 px window,
+    3 iterations, polynomial n=5 / sigma=1.2).
+
+    Args:
+        a (np.ndarray): (h, w) uint8 grey image (:func:`motion_image`).
+        b (np.ndarray): The same size.
+
+    Returns:
+        float: Median flow length in pixels.
+    """
+    flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    return float(np.median(np.hypot(flow[..., 0], flow[..., 1])))
+
+
+def temporal_offsets(frame_ids: Sequence) -> List[int]:
+    """The distinct ``|offset|`` of the temporal ``frame_ids`` (not 0/'s').
+    """
+    return sorted({abs(f) for f in frame_ids if isinstance(f, int) and f})
+
+
+def iter_frames(source: FrameSource) -> Iterator[np.ndarray]:
+    """Decode every frame of a source in order (videos sequentially)."""
+    if source.is_video:
+        capture = cv2.VideoCapture(source.path)
+        try:
+            for index in range(len(source)):
+                ok, frame = capture.read()
+                if not ok:
+                    raise OSError(f'cannot decode frame {index} of video '
+                                  f'{source.path} (it reports {len(source)} '
+                                  'frames)')
+                yield frame
+        finally:
+            capture.release()
+    else:
+        for index in range(len(source)):
+            path = source.file(index)
+            frame = cv2.imread(path, cv2.IMREAD_COLOR)
+            if frame is None:
+                raise OSError(f'cannot decode image file {path}')
+            yield frame
+
+
+def compute_motion(
+        source: FrameSource,
+        offsets: Sequence[int],
+        width: int = MOTION_WIDTH,
+        bar: Optional[ProgressBar] = None) -> Dict[int, List[float]]:
+    """Motion scores of a source for every offset.
+
+    Args:
+        source (FrameSource): The frames.
+        offsets (Sequence[int]): Positive frame offsets.
+        width (int): See :func:`motion_image`.
+        bar (ProgressBar, optional): Updated once per frame.
+
+    Returns:
+        dict[int, list[float]]: ``o -> [median_flow(i, i + o) for i in
+        range(N - o)]``.
+    """
+    scores: Dict[int, List[float]] = {o: [] for o in offsets}
+    keep = max(offsets) if offsets else 0
+    recent: deque = deque(maxlen=keep + 1)
+    for frame in iter_frames(source):
+        recent.append(motion_image(frame, width))
+        for o in offsets:
+            if len(recent) > o:
+                scores[o].append(median_flow(recent[-1 - o], recent[-1]))
+        if bar is not None:
+            bar.update()
+    return scores
+
+
+def _source_stamp(source: FrameSource) -> dict:
+    if source.is_video:
+        st = os.stat(source.path)
+        return dict(
+            path=source.path,
+            frames=len(source),
+            size=st.st_size,
+            mtime=st.st_mtime)
+    last = source.file(len(source) - 1) if len(source) else ''
+    return dict(path=source.path, frames=len(source), last=osp.basename(last))
+
+
+def cached_motion(seq_dir: str,
+                  source: FrameSource,
+                  offsets: Sequence[int],
+                  width: int = MOTION_WIDTH,
+                  bar: Optional[ProgressBar] = None) -> Dict[int, List[float]]:
+    """:func:`compute_motion`, cached in ``<seq_dir>/.motion.json``.
+
+    The cache is reused when the source (path, frame count, size/time or
+    last name), the width and the offsets match, so a rerun of the split
+    tool (another threshold, another validation fraction) does not decode
+    the footage again.
+    """
+    path = osp.join(seq_dir, _MOTION_CACHE)
+    key = dict(
+        version=_MOTION_VERSION,
+        width=width,
+        offsets=list(offsets),
+        source=_source_stamp(source))
+    if osp.isfile(path):
+        try:
+            with open(path) as f:
+                cached = json.load(f)
+            if cached.get('key') == json.loads(json.dumps(key)):
+                if bar is not None:
+                    for _ in range(len(source)):
+                        bar.update()
+                return {int(o): s for o, s in cached['scores'].items()}
+        except (ValueError, KeyError):
+            pass  # unreadable cache: measure again
+    scores = compute_motion(source, offsets, width, bar)
+    atomic_write_text(path, json.dumps(dict(key=key, scores=scores)))
+    return scores
+
+
+def select_samples(
+        num_frames: int, frame_ids: Sequence, motion: Dict[int,
+                                                           Sequence[float]],
+        min_motion: float) -> Tuple[List[int], List[int], List[int]]:
+    """Frames that can be samples: neighbours present and moving.
+
+    Args:
+        num_frames (int): Frames of the sequence.
+        frame_ids (Sequence[int | str]): The dataset's ``frame_ids``.
+        motion (dict): From :func:`compute_motion` (offsets of
+            :func:`temporal_offsets`).
+        min_motion (float): Threshold of the score towards every temporal
+            neighbour (``<= 0`` disables the test).
+
+    Returns:
+        tuple[list[int]]: ``(kept, dropped_end, dropped_still)`` frame
+        indices; a frame without a neighbour counts as an end, whatever its
+        motion.
+    """
+    offsets = [f for f in frame_ids if isinstance(f, int) and f]
+    kept, ends, still = [], [], []
+    for t in range(num_frames):
+        if any(not 0 <= t + o < num_frames for o in offsets):
+            ends.append(t)
+        elif min_motion > 0 and any(motion[abs(o)][min(t, t + o)] < min_motion
+                                    for o in offsets):
+            still.append(t)
+        else:
+            kept.append(t)
+    return kept, ends, still
+
+
+def split_train_val(kept: Sequence[int], val_fraction: float,
+                    max_offset: int) -> Tuple[List[int], List[int], int]:
+    """Hold out the tail of a sequence for validation.
+
+    The last ``round(val_fraction * len(kept))`` kept samples go to ``val``;
+    training samples closer than ``2 * max_offset`` frames to the first
+    validation sample are dropped, so no frame is seen by both splits.
+
+    Returns:
+        tuple: ``(train, val, num_dropped_for_the_gap)``.
+    """
+    n_val = int(round(val_fraction * len(kept)))
+    if n_val == 0:
+        return list(kept), [], 0
+    val = list(kept[-n_val:])
+    first_val = val[0]
+    train = [t for t in kept[:-n_val] if t < first_val - 2 * max_offset]
+    return train, val, len(kept) - n_val - len(train)
+
+
+# ---------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------
+def find_source_camera_file(source: str) -> Optional[str]:
+    """A camera file that belongs to a source, or None.
+
+    A video ``a/drive.mp4`` looks for ``a/drive.{json,yaml,yml}`` then
+    ``a/intrinsics.*``; a frame folder ``a/drive/`` for ``a/drive/
+    intrinsics.*`` then ``a/drive.{json,yaml,yml}``.
+    """
+    stem = osp.splitext(source)[0] if osp.isfile(source) else \
+        source.rstrip('/\\')
+    beside = [stem + e for e in ('.json', '.yaml', '.yml')]
+    if osp.isfile(source):
+        candidates = beside + [
+            osp.join(osp.dirname(source), n) for n in INTRINSICS_NAMES
+        ]
+    else:
+        candidates = [osp.join(source, n) for n in INTRINSICS_NAMES] + beside
+    return next((c for c in candidates if osp.isfile(c)), None)
+
+
+def camera_json(camera: CameraFile,
+                width: int,
+                height: int,
+                undistort: bool,
+                alpha: float = 0.0) -> Tuple[str, CameraFile]:
+    """The camera file written into an imported sequence.
+
+    Pixel intrinsics are written for the stored frames (``width`` x
+    ``height``); with ``undistort`` they describe the undistorted frames
+    and carry no distortion. Normalised intrinsics without distortion stay
+    normalised.
+
+    Returns:
+        tuple: JSON text and the parsed camera it describes (path '').
+    """
+    k = camera.K
+    distortion = camera.distortion
+    normalised = camera.normalised and (distortion is None or not undistort)
+    if not normalised:
+        k = camera.pixel_intrinsics(width, height)
+        if undistort and distortion is not None:
+            k = undistorted_intrinsics(k, distortion, width, height, alpha)
+            distortion = None
+    data = dict(
+        fx=float(k[0, 0]),
+        fy=float(k[1, 1]),
+        cx=float(k[0, 2]),
+        cy=float(k[1, 2]),
+        units='normalised' if normalised else 'pixels')
+    if not normalised:
+        data.update(width=int(width), height=int(height))
+    if distortion is not None:
+        data['distortion'] = [float(v) for v in distortion]
+    if camera.baseline is not None:
+        data['baseline'] = float(camera.baseline)
+    parsed = CameraFile('', k, normalised, None if normalised else
+                        (int(width), int(height)), distortion, camera.baseline)
+    return json.dumps(data, indent=2) + '\n', parsed
+
+
+def _encode(frame: np.ndarray, ext: str) -> bytes:
+    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if ext in ('.jpg', '.jpeg') \
+        else []
+    ok, buf = cv2.imencode(ext, frame, params)
+    if not ok:
+        raise OSError(f'cannot encode a {ext} frame')
+    return buf.tobytes()
+
+
+def import_sequence(source: str,
+                    seq_dir: str,
+                    cam: int = 2,
+                    stride: int = 1,
+                    ext: str = '.jpg',
+                    undistort: Optional[Tuple[CameraFile, float]] = None,
+                    bar: Optional[ProgressBar] = None) -> int:
+    """Write every ``stride``-th frame of a video / folder into
+    ``<seq_dir>/image_0<cam>/<k:010d><ext>``.
+
+    Resumable: frames already present are not written again (a video is
+    still decoded up to the last frame); ``.import_0<cam>.json`` records the
+    settings, and a finished import with the same settings is skipped. An
+    import with other settings into the same folder is refused.
+
+    Args:
+        source (str): Video file or frame folder.
+        seq_dir (str): The sequence folder.
+        cam (int): 2 (left / only camera) or 3 (right). Defaults to 2.
+        stride (int): Keep frames ``0, stride, 2 stride, ...``.
+        ext (str): Image ending of the written frames. Defaults to '.jpg'
+            (quality 95); '.png' is lossless.
+        undistort (tuple, optional): ``(camera, alpha)``: undistort the
+            frames with this camera (pixel intrinsics).
+        bar (ProgressBar, optional): Updated once per source frame.
+
+    Returns:
+        int: Number of frames of the sequence.
+    """
+    src = FrameSource(source)
+    out_dir = osp.join(seq_dir, f'image_{cam:02d}')
+    marker_path = osp.join(seq_dir, _IMPORT_MARKER.format(cam=cam))
+    settings = dict(
+        source=_source_stamp(src),
+        stride=stride,
+        ext=ext,
+        undistort=None if undistort is None else dict(
+            K=undistort[0].K.tolist(),
+            distortion=None if undistort[0].distortion is None else
+            undistort[0].distortion.tolist(),
+            alpha=undistort[1]))
+    settings = json.loads(json.dumps(settings))
+    if osp.isfile(marker_path):
+        with open(marker_path) as f:
+            marker = json.load(f)
+        if marker.get('settings') != settings:
+            raise ValueError(
+                f'{out_dir} was imported from {marker["settings"]["source"]} '
+                f'with other settings ({marker_path}); delete {seq_dir} or '
+                'choose another --out-dir')
+        if marker.get('done'):
+            if bar is not None:
+                for _ in range(len(src)):
+                    bar.update()
+            return int(marker['frames'])
+    atomic_write_text(marker_path,
+                      json.dumps(dict(settings=settings, done=False)))
+
+    maps = None
+    if undistort is not None and undistort[0].distortion is not None:
+        w, h = src.size()
+        cam_file, alpha = undistort
+        k = cam_file.pixel_intrinsics(w, h)
+        new_k = undistorted_intrinsics(k, cam_file.distortion, w, h, alpha)
+        maps = cv2.initUndistortRectifyMap(k, cam_file.distortion, None, new_k,
+                                           (w, h), cv2.CV_32FC1)
+    written = 0
+    capture = cv2.VideoCapture(src.path) if src.is_video else None
+    try:
+        for index in range(len(src)):
+            keep = index % stride == 0
+            target = osp.join(out_dir, f'{written:010d}{ext}')
+            done = keep and osp.isfile(target)
+            if capture is not None:
+                frame = None
+                ok = capture.grab()
+                if not ok:
+                    # containers may over-report their length by a frame or
+                    # two: the frames decoded are the video
+                    warnings.warn(f'{src.path}: decoding stopped at frame '
+                                  f'{index} of the {len(src)} it reports')
+                    break
+                if keep and not done:
+                    ok, frame = capture.retrieve()
+                    if not ok:
+                        raise OSError(f'cannot decode frame {index} of video '
+                                      f'{src.path}')
+            if keep and not done:
+                if capture is None:
+                    path = src.file(index)
+                    if maps is None and path.lower().endswith(ext):
+                        with open(path, 'rb') as f:
+                            atomic_write_bytes(target, f.read())
+                        frame = None
+                    else:
+                        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+                        if frame is None:
+                            raise OSError(f'cannot decode image file {path}')
+                if frame is not None:
+                    if maps is not None:
+                        frame = cv2.remap(frame, maps[0], maps[1],
+                                          cv2.INTER_LINEAR)
+                    atomic_write_bytes(target, _encode(frame, ext))
+            if keep:
+                written += 1
+            if bar is not None:
+                bar.update()
+    finally:
+        if capture is not None:
+            capture.release()
+    atomic_write_text(
+        marker_path,
+        json.dumps(dict(settings=settings, done=True, frames=written)))
+    return written
+
+
+# ---------------------------------------------------------------------------
+# Whole runs
+# ---------------------------------------------------------------------------
+def _stride_for(source: str, stride: Optional[int],
+                target_fps: Optional[float],
+                source_fps: Optional[float]) -> int:
+    if target_fps is None:
+        return int(stride or 1)
+    fps = video_fps(source) if osp.isfile(source) else 0.0
+    fps = source_fps or fps
+    if not fps:
+        raise ValueError(f'the frame rate of {source} is unknown: give '
+                         '--source-fps (or --stride instead of --fps)')
+    return max(1, int(round(fps / target_fps)))
+
+
+def _sequence_name(source: str) -> str:
+    name = osp.basename(source.rstrip('/\\'))
+    if osp.isfile(source):
+        name = osp.splitext(name)[0]
+    if not name or any(c.isspace() for c in name):
+        raise ValueError(f'cannot name a sequence after {source!r} (split '
+                         'lines are space-separated): rename it')
+    return name
+
+
+def import_sources(sources: Sequence[str],
+                   out_dir: str,
+                   right_sources: Optional[Sequence[str]] = None,
+                   intrinsics: Optional[str] = None,
+                   baseline: Optional[float] = None,
+                   stride: Optional[int] = None,
+                   target_fps: Optional[float] = None,
+                   source_fps: Optional[float] = None,
+                   ext: str = '.jpg',
+                   undistort: bool = False,
+                   undistort_alpha: float = 0.0,
+                   progress: bool = True) -> List[str]:
+    """Import videos / frame folders as sequences of an own-video tree.
+
+    Args:
+        sources (Sequence[str]): Videos or frame folders; each becomes the
+            sequence named after its stem.
+        out_dir (str): The dataset root.
+        right_sources (Sequence[str], optional): The right camera of each
+            source (rectified stereo), in the same order.
+        intrinsics (str, optional): A camera file for every source;
+            default: the file found by :func:`find_source_camera_file`.
+        baseline (float, optional): Stereo baseline (m), overriding the
+            camera file's.
+        stride (int, optional): Keep every ``stride``-th frame.
+        target_fps (float, optional): Keep about this many frames per
+            second (``stride = round(source fps / target_fps)``).
+        source_fps (float, optional): Frame rate of frame folders (or of
+            videos that do not report one).
+        ext (str): Ending of the written frames. Defaults to '.jpg'.
+        undistort (bool): Write undistorted frames (and a camera file
+            without distortion). Defaults to False (the dataset undistorts
+            while loading).
+        undistort_alpha (float): See
+            :func:`~mmdepthseg.datasets.camera_files.undistorted_intrinsics`.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        list[str]: The sequence names.
+    """
+    if right_sources and len(right_sources) != len(sources):
+        raise ValueError(f'{len(right_sources)} right sources for '
+                         f'{len(sources)} sources: give one per source')
+    if ext.lower() not in IMAGE_EXTENSIONS:
+        raise ValueError(f'--ext must be one of {IMAGE_EXTENSIONS}, got '
+                         f'{ext!r}')
+    if stride is not None and target_fps is not None:
+        raise ValueError('give --stride or --fps, not both')
+    plans = []
+    names = set()
+    for i, source in enumerate(sources):
+        if not (osp.isdir(source) or osp.isfile(source)):
+            raise FileNotFoundError(f'source not found: {source}')
+        if osp.isfile(
+                source) and not source.lower().endswith(VIDEO_EXTENSIONS):
+            raise ValueError(f'{source} is neither a frame folder nor a '
+                             f'video ({", ".join(VIDEO_EXTENSIONS)})')
+        name = _sequence_name(source)
+        if name in names:
+            raise ValueError(f'two sources are named {name!r}: rename one')
+        names.add(name)
+        cam_path = intrinsics or find_source_camera_file(source)
+        if cam_path is None:
+            raise FileNotFoundError(
+                f'no camera file for {source}: pass --intrinsics FILE or put '
+                f'{find_source_camera_stem(source)}.json next to it (fx, fy, '
+                'cx, cy; see docs/en/own_video.md)')
+        camera = read_camera_file(cam_path)
+        if baseline is not None:
+            camera = CameraFile(camera.path, camera.K, camera.normalised,
+                                camera.size, camera.distortion, baseline)
+        right = right_sources[i] if right_sources else None
+        if right is not None and camera.baseline is None:
+            raise ValueError(f'{cam_path}: stereo footage needs the baseline '
+                             '(metres) in the camera file or --baseline')
+        if right is not None and camera.distortion is not None:
+            raise ValueError(f'{cam_path}: stereo footage must be rectified '
+                             '(no distortion coefficients)')
+        plans.append((source, right, name, camera,
+                      _stride_for(source, stride, target_fps, source_fps)))
+
+    total = 0
+    for source, right, _, _, _ in plans:
+        for src in (source, right):
+            if src is not None:
+                total += len(FrameSource(src))
+    bar = ProgressBar(total) if progress and total else None
+    for source, right, name, camera, k in plans:
+        seq_dir = osp.join(out_dir, name)
+        first = FrameSource(source)
+        if not len(first):
+            raise FileNotFoundError(f'no frame in {source}')
+        w, h = first.size()
+        text, _ = camera_json(camera, w, h, undistort, undistort_alpha)
+        cam_undistort = (camera, undistort_alpha) if undistort else None
+        n_left = import_sequence(source, seq_dir, 2, k, ext, cam_undistort,
+                                 bar)
+        if right is not None:
+            n_right = import_sequence(right, seq_dir, 3, k, ext, None, bar)
+            if n_right != n_left:
+                raise ValueError(f'{source} gives {n_left} frames but its '
+                                 f'right camera {right} {n_right}')
+        atomic_write_text(osp.join(seq_dir, 'intrinsics.json'), text)
+    if bar is not None:
+        print()
+    return [p[2] for p in plans]
+
+
+def find_source_camera_stem(source: str) -> str:
+    """``<source without extension>`` (for messages)."""
+    return osp.splitext(source)[0] if osp.isfile(source) else \
+        source.rstrip('/\\')
+
+
+def list_sequences(root: str, img_dir: str = 'image_{cam:02d}') -> List[str]:
+    """Sequence folders of a root (those with a left camera), natural order.
+    """
+    if not osp.isdir(root):
+        raise FileNotFoundError(f'data root not found: {root}')
+    names = []
+    for name in sorted(os.listdir(root), key=natural_key):
+        seq_dir = osp.join(root, name)
+        if name.startswith('.') or name == 'splits' or not osp.isdir(seq_dir):
+            continue
+        if find_camera_source(seq_dir, img_dir.format(cam=2)) is not None:
+            names.append(name)
+    return names
+
+
+def make_splits(root: str,
+                sequences: Optional[Sequence[str]] = None,
+                frame_ids: Sequence = (0, -1, 1),
+                min_motion: float = DEFAULT_MIN_MOTION,
+                val_fraction: float = 0.1,
+                sides: str = 'l',
+                img_dir: str = 'image_{cam:02d}',
+                splits_dir: str = 'splits',
+                motion_width: int = MOTION_WIDTH,
+                progress: bool = True) -> dict:
+    """Measure motion and write the split files of an own-video tree.
+
+    Args:
+        root (str): The dataset root.
+        sequences (Sequence[str], optional): Sequence names; default: every
+            folder with a left camera (:func:`list_sequences`).
+        frame_ids (Sequence[int | str]): The ``frame_ids`` the dataset will
+            use; its temporal offsets decide which samples have neighbours
+            and which motion is measured. Defaults to ``(0, -1, 1)``.
+        min_motion (float): Threshold of the motion test (pixels at
+            ``motion_width``); ``<= 0`` keeps still frames. Defaults to
+            :data:`DEFAULT_MIN_MOTION`.
+        val_fraction (float): Tail of every sequence held out for
+            validation (see :func:`split_train_val`). Defaults to 0.1.
+        sides (str): ``'l'`` (default), ``'r'`` or ``'lr'`` (one line per
+            camera; needs a right camera).
+        img_dir (str): Camera folder / video name pattern. Defaults to
+            ``'image_{cam:02d}'``.
+        splits_dir (str): Folder under ``root`` for the split files.
+        motion_width (int): See :func:`motion_image`.
+        progress (bool): Show a progress bar while measuring motion.
+
+    Returns:
+        dict: The summary also written to ``<splits_dir>/summary.json``:
+        ``train_file``, ``val_file``, ``num_train``, ``num_val``, the
+        settings, and per sequence ``frames``, ``kept``, ``dropped_end``,
+        ``dropped_still``, ``dropped_gap``, ``train``, ``val`` and motion
+        percentiles (``motion_p10/p50/p90`` of offset ``min |o|``).
+    """
+    if sides not in ('l', 'r', 'lr'):
+        raise ValueError(f"sides must be 'l', 'r' or 'lr', got {sides!r}")
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f'val_fraction must be in [0, 1), got '
+                         f'{val_fraction}')
+    if not frame_ids or frame_ids[0] != 0:
+        raise ValueError(f'frame_ids must start with 0, got {frame_ids}')
+    if sequences is None:
+        sequences = list_sequences(root, img_dir)
+    if not sequences:
+        raise FileNotFoundError(f'no sequence under {root} (folders with '
+                                f'{img_dir.format(cam=2)}/ or '
+                                f'{img_dir.format(cam=2)}.<video>)')
+    offsets = temporal_offsets(frame_ids)
+    sources = {}
+    for name in sequences:
+        seq_dir = osp.join(root, name)
+        read_camera_file(find_camera_file(seq_dir))  # fail early, by name
+        path = find_camera_source(seq_dir, img_dir.format(cam=2))
+        if path is None:
+            raise FileNotFoundError(f'no frames in {seq_dir}: expected '
+                                    f'{img_dir.format(cam=2)}/ or a video')
+        sources[name] = FrameSource(path)
+        if 'r' in sides and find_camera_source(seq_dir,
+                                               img_dir.format(cam=3)) is None:
+            raise FileNotFoundError(f'sides {sides!r} needs a right camera '
+                                    f'{img_dir.format(cam=3)} in {seq_dir}')
+    total = sum(len(s) for s in sources.values()) if offsets else 0
+    bar = ProgressBar(total) if progress and total else None
+
+    train_lines, val_lines = [], []
+    per_sequence = {}
+    for name in sequences:
+        src = sources[name]
+        seq_dir = osp.join(root, name)
+        motion = cached_motion(seq_dir, src, offsets, motion_width,
+                               bar) if offsets else {}
+        kept, ends, still = select_samples(
+            len(src), frame_ids, motion, min_motion)
+        train, val, gap = split_train_val(kept, val_fraction,
+                                          max(offsets, default=0))
+        for side in sides:
+            train_lines += [f'{name} {t} {side}' for t in train]
+            val_lines += [f'{name} {t} {side}' for t in val]
+        stats = dict(
+            frames=len(src),
+            kept=len(kept),
+            dropped_end=len(ends),
+            dropped_still=len(still),
+            dropped_gap=gap,
+            train=len(train),
+            val=len(val))
+        if offsets and motion[offsets[0]]:
+            p10, p50, p90 = np.percentile(motion[offsets[0]], (10, 50, 90))
+            stats.update(
+                motion_p10=round(float(p10), 3),
+                motion_p50=round(float(p50), 3),
+                motion_p90=round(float(p90), 3))
+        per_sequence[name] = stats
+    if bar is not None:
+        print()
+    split_root = osp.join(root, splits_dir)
+    train_file = osp.join(split_root, 'train_files.txt')
+    val_file = osp.join(split_root, 'val_files.txt')
+    atomic_write_text(train_file, ''.join(x + '\n' for x in train_lines))
+    atomic_write_text(val_file, ''.join(x + '\n' for x in val_lines))
+    summary = dict(
+        train_file=train_file,
+        val_file=val_file,
+        num_train=len(train_lines),
+        num_val=len(val_lines),
+        frame_ids=list(frame_ids),
+        min_motion=min_motion,
+        motion_width=motion_width,
+        val_fraction=val_fraction,
+        sides=sides,
+        sequences=per_sequence)
+    atomic_write_text(
+        osp.join(split_root, 'summary.json'),
+        json.dumps(summary, indent=2) + '\n')
+    return summary
+
+
+def prepare_own_video(sources: Sequence[str],
+                      out_dir: str,
+                      frame_ids: Sequence = (0, -1, 1),
+                      min_motion: float = DEFAULT_MIN_MOTION,
+                      val_fraction: float = 0.1,
+                      sides: str = 'l',
+                      progress: bool = True,
+                      **import_kwargs) -> dict:
+    """Import ``sources`` (if any) into ``out_dir`` and write its splits.
+
+    With no sources, ``out_dir`` must already hold sequences (frame folders
+    or videos read directly) and only the splits are written.
+
+    Args:
+        sources (Sequence[str]): See :func:`import_sources`.
+        out_dir (str): The dataset root.
+        frame_ids, min_motion, val_fraction, sides: See
+            :func:`make_splits`.
+        progress (bool): Show progress bars.
+        **import_kwargs: :func:`import_sources` options (``right_sources``,
+            ``intrinsics``, ``baseline``, ``stride``, ``target_fps``,
+            ``source_fps``, ``ext``, ``undistort``, ``undistort_alpha``).
+
+    Returns:
+        dict: :func:`make_splits`'s summary (+ ``imported``: names).
+    """
+    imported = []
+    if sources:
+        imported = import_sources(
+            sources, out_dir, progress=progress, **import_kwargs)
+    elif import_kwargs.get('stride') not in (None, 1) or \
+            import_kwargs.get('target_fps') is not None:
+        raise ValueError('--stride / --fps select frames while importing; '
+                         'for sequences read in place set frame_ids '
+                         '(e.g. --frame-ids 0 -3 3) instead')
+    summary = make_splits(
+        out_dir,
+        sequences=imported or None,
+        frame_ids=frame_ids,
+        min_motion=min_motion,
+        val_fraction=val_fraction,
+        sides=sides,
+        progress=progress)
+    summary['imported'] = imported
+    return summary
+
+
+__all__ = [
+    'MOTION_WIDTH', 'DEFAULT_MIN_MOTION', 'motion_image', 'median_flow',
+    'compute_motion', 'cached_motion', 'select_samples', 'split_train_val',
+    'import_sequence', 'import_sources', 'make_splits', 'prepare_own_video',
+    'find_source_camera_file', 'camera_json', 'temporal_offsets',
+    'list_sequences'
+]

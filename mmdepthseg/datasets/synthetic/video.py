@@ -1,0 +1,283 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Generated street footage as a user would record it: a video file, the
+same frames as a folder of images, and a camera file.
+
+:func:`write_street_video` renders one drive of a :class:`StreetScene` with
+stretches where the camera stands still (a car waiting at a light) and
+sensor noise on every frame, and writes it either as *footage* (what the
+split tool ``tools/dataset_converters/video.py`` takes in) or directly in
+the *dataset* layout that :class:`~mmdepthseg.datasets.OwnVideoDataset`
+reads (for held-out evaluation with exact depth).
+
+Video codec: OpenCV's ``VideoWriter`` with FourCC ``'mp4v'`` (MPEG-4 part 2)
+into ``.mp4``, which OpenCV's FFmpeg backend writes and reads back frame-
+exactly (checked in the tests); where that codec is missing, ``'MJPG'`` into
+``.avi`` is used instead (the returned summary names the file).
+"""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from .street_scene import StreetScene, stereo_right_pose
+from .writers import (_progress_bar, _sub_seed, atomic_write_text,
+                      encode_depth_png, write_image)
+
+#: (FourCC, file ending) tried in this order by :func:`open_video_writer`.
+VIDEO_CODECS: Tuple[Tuple[str, str],
+                    ...] = (('mp4v', '.mp4'), ('MJPG', '.avi'))
+#: Depth PNG units per metre of the written depth maps (KITTI's 256).
+DEPTH_SCALE = 256.0
+
+
+def open_video_writer(stem: str, fps: float, width: int,
+                      height: int) -> Tuple[cv2.VideoWriter, str]:
+    """Open an OpenCV video writer, trying :data:`VIDEO_CODECS` in order.
+
+    Args:
+        stem (str): Output path without extension.
+        fps (float): Frame rate.
+        width (int): Frame width.
+        height (int): Frame height.
+
+    Returns:
+        tuple: The opened writer and the file path it writes.
+
+    Raises:
+        OSError: No codec could be opened.
+    """
+    for fourcc, ext in VIDEO_CODECS:
+        path = stem + ext
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc),
+                                 float(fps), (int(width), int(height)))
+        if writer.isOpened():
+            return writer, path
+        writer.release()
+    raise OSError(f'OpenCV cannot write any of {VIDEO_CODECS} videos here')
+
+
+def street_video_positions(num_frames: int, step: float,
+                           still: Sequence[Tuple[int, int]]) -> np.ndarray:
+    """Camera positions along the street, standing still where asked.
+
+    Frame ``i`` moves ``step`` metres past frame ``i - 1``, except inside a
+    still stretch ``(start, length)``: frames ``start .. start + length -
+    1`` stay where frame ``start - 1`` is, so frames ``start - 1 .. start +
+    length - 1`` share one pose (``length`` consecutive pairs without
+    motion).
+
+    Returns:
+        np.ndarray: (num_frames,) positions ``z`` (m), starting at 0.
+    """
+    moving = np.ones(num_frames, dtype=bool)
+    moving[0] = False
+    for start, length in still:
+        if start < 1 or length < 1 or start + length > num_frames:
+            raise ValueError(f'still stretch {(start, length)} must lie in '
+                             f'frames 1..{num_frames - 1}')
+        moving[start:start + length] = False
+    return np.cumsum(moving) * float(step)
+
+
+def write_street_video(root: str,
+                       name: str = 'drive',
+                       seed: int = 0,
+                       num_frames: int = 40,
+                       still: Sequence[Tuple[int, int]] = ((15, 8), ),
+                       height: int = 96,
+                       width: int = 320,
+                       K: Optional[np.ndarray] = None,
+                       fps: float = 10.0,
+                       step: float = 1.0,
+                       noise_std: float = 2.0,
+                       stereo: bool = False,
+                       baseline: float = 0.54,
+                       layout: str = 'footage',
+                       write_video: bool = True,
+                       write_frames: bool = True,
+                       antialias: bool = True,
+                       progress: bool = False) -> dict:
+    """Render a drive and write it as footage or in the own-video layout.
+
+    ``layout='footage'`` (input of ``tools/dataset_converters/video.py``)::
+
+        root/<name>.mp4                  the video ('mp4v'; '.avi' MJPG
+                                         where mp4v cannot be written)
+        root/<name>.json                 camera file (pixels), found next to
+                                         the video by the split tool
+        root/<name>/frame_<i+1:06d>.png  the same frames as images (1-based
+                                         names), + intrinsics.json
+        root/<name>_right.mp4, root/<name>_right/   with ``stereo``
+        root/<name>_labels/frame_<i+1:06d>.png      trainIds (left camera)
+        root/<name>_depth/frame_<i+1:06d>.png       depth, uint16 m * 256
+
+    ``layout='dataset'`` (read by ``OwnVideoDataset``)::
+
+        root/<name>/intrinsics.json
+        root/<name>/image_02/<i:010d>.png (+ image_03 with ``stereo``)
+        root/<name>/semantic_02/<i:010d>.png (+ semantic_03)
+        root/<name>/depth_02/<i:010d>.png    uint16 m * 256 (0 = sky)
+        root/<name>/image_02.mp4             with ``write_video`` (the
+                                             dataset reads the folder when
+                                             both exist: pass
+                                             ``write_frames=False`` to
+                                             train on the video)
+
+    Every frame gets seeded Gaussian sensor noise (``noise_std`` grey
+    levels), so frames of a still stretch differ as a real camera's do.
+
+    Args:
+        root (str): Output folder.
+        name (str): Sequence name. Defaults to 'drive'.
+        seed (int): Seed of the street and the noise. Defaults to 0.
+        num_frames (int): Frames N. Defaults to 40.
+        still (Sequence[tuple[int, int]]): ``(start, length)`` stretches
+            without motion, see :func:`street_video_positions`. Defaults to
+            one stretch ``(15, 8)``.
+        height (int): Frame height. Defaults to 96.
+        width (int): Frame width. Defaults to 320.
+        K (np.ndarray, optional): (3, 3) pixel intrinsics; defaults to a
+            camera with ``fx = fy = 0.56 W`` and a principal point off the
+            centre (``(0.505 W, 0.49 H)``).
+        fps (float): Frame rate of the video. Defaults to 10.
+        step (float): Metres driven per moving frame. Defaults to 1.0.
+        noise_std (float): Sensor noise (grey levels). Defaults to 2.
+        stereo (bool): Also render the right camera (``+baseline`` along
+            x). Defaults to False.
+        baseline (float): Stereo baseline (m), written to the camera file
+            with ``stereo``. Defaults to 0.54.
+        layout (str): ``'footage'`` or ``'dataset'``. Defaults to
+            'footage'.
+        write_video (bool): Write the video file(s). Defaults to True.
+        write_frames (bool): Write the frames as images. Defaults to True.
+        antialias (bool): The renderer's pixel filter. Defaults to True.
+        progress (bool): Show a progress bar. Defaults to False.
+
+    Returns:
+        dict: ``name``, ``num_frames``, ``K`` (3x3 list), ``height``,
+        ``width``, ``fps``, ``still`` (list of ``(start, length)``),
+        ``still_pairs`` (indices ``i`` whose pair ``(i, i + 1)`` has no
+        motion), ``positions`` (z per frame), ``video`` / ``video_right``
+        (paths or None), ``frames_dir`` / ``frames_dir_right``,
+        ``camera_file``, ``labels_dir``, ``depth_dir``, ``seq_dir``
+        (dataset layout).
+    """
+    if layout not in ('footage', 'dataset'):
+        raise ValueError(f"layout must be 'footage' or 'dataset', got "
+                         f'{layout!r}')
+    if num_frames < 3:
+        raise ValueError(f'num_frames must be >= 3, got {num_frames}')
+    if K is None:
+        K = np.array([[0.56 * width, 0.0, 0.505 * width],
+                      [0.0, 0.56 * width, 0.49 * height], [0.0, 0.0, 1.0]])
+    K = np.asarray(K, dtype=np.float64)
+    positions = street_video_positions(num_frames, step, still)
+    scene = StreetScene(
+        seed=_sub_seed(seed, 31), length=max(50.0, positions[-1] + 10.0))
+    poses = np.concatenate(
+        [scene.camera_trajectory(1, start=float(z)) for z in positions])
+    camera = dict(
+        fx=float(K[0, 0]),
+        fy=float(K[1, 1]),
+        cx=float(K[0, 2]),
+        cy=float(K[1, 2]),
+        width=int(width),
+        height=int(height),
+        units='pixels')
+    if stereo:
+        camera['baseline'] = float(baseline)
+    camera_text = json.dumps(camera, indent=2) + '\n'
+
+    cams = (2, 3) if stereo else (2, )
+    if layout == 'footage':
+        seq_dir = None
+        suffix = {2: '', 3: '_right'}
+        frames_dirs = {c: osp.join(root, name + suffix[c]) for c in cams}
+        labels_dirs = {2: osp.join(root, f'{name}_labels')}
+        depth_dir = osp.join(root, f'{name}_depth')
+        video_stems = {c: osp.join(root, name + suffix[c]) for c in cams}
+        camera_file = osp.join(root, f'{name}.json')
+        atomic_write_text(camera_file, camera_text)
+        if write_frames:
+            atomic_write_text(
+                osp.join(frames_dirs[2], 'intrinsics.json'), camera_text)
+
+        def frame_name(i: int) -> str:
+            return f'frame_{i + 1:06d}'
+    else:
+        seq_dir = osp.join(root, name)
+        frames_dirs = {c: osp.join(seq_dir, f'image_{c:02d}') for c in cams}
+        labels_dirs = {c: osp.join(seq_dir, f'semantic_{c:02d}') for c in cams}
+        depth_dir = osp.join(seq_dir, 'depth_02')
+        video_stems = {c: osp.join(seq_dir, f'image_{c:02d}') for c in cams}
+        camera_file = osp.join(seq_dir, 'intrinsics.json')
+        atomic_write_text(camera_file, camera_text)
+
+        def frame_name(i: int) -> str:
+            return f'{i:010d}'
+
+    writers: Dict[int, cv2.VideoWriter] = {}
+    videos: Dict[int, str] = {}
+    if write_video:
+        for c in cams:
+            writers[c], videos[c] = open_video_writer(video_stems[c], fps,
+                                                      width, height)
+    rng = np.random.default_rng(_sub_seed(seed, 37))
+    bar = _progress_bar(num_frames, progress)
+    rendered: Dict[int, dict] = {}  # camera -> frame at this position
+    try:
+        for i, pose in enumerate(poses):
+            if i == 0 or positions[i] != positions[i - 1]:
+                rendered = {}  # moved: render again (still frames: once)
+            for c in cams:
+                if c not in rendered:
+                    cam_pose = pose if c == 2 else stereo_right_pose(
+                        pose, baseline)
+                    rendered[c] = scene.render(
+                        cam_pose, K, height, width, antialias=antialias)
+                frame = rendered[c]
+                noisy = frame['img'].astype(np.float64) + rng.normal(
+                    0.0, noise_std, frame['img'].shape)
+                img = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+                bgr = np.ascontiguousarray(img[..., ::-1])
+                stem = frame_name(i)
+                if write_frames:
+                    write_image(osp.join(frames_dirs[c], stem + '.png'), bgr)
+                if c in labels_dirs:
+                    write_image(
+                        osp.join(labels_dirs[c], stem + '.png'),
+                        frame['label'])
+                if c == 2:
+                    write_image(
+                        osp.join(depth_dir, stem + '.png'),
+                        encode_depth_png(frame['depth'], DEPTH_SCALE))
+                if c in writers:
+                    writers[c].write(bgr)
+            if bar is not None:
+                bar.update()
+    finally:
+        for w in writers.values():
+            w.release()
+    still_pairs: List[int] = [
+        i for i in range(num_frames - 1) if positions[i + 1] == positions[i]
+    ]
+    return dict(
+        name=name,
+        num_frames=num_frames,
+        K=K.tolist(),
+        height=height,
+        width=width,
+        fps=fps,
+        still=[tuple(s) for s in still],
+        still_pairs=still_pairs,
+        positions=positions.tolist(),
+        video=videos.get(2),
+        video_right=videos.get(3),
+        frames_dir=frames_dirs[2],
+        frames_dir_right=frames_dirs.get(3),
+        camera_file=camera_file,
+        labels_dir=labels_dirs[2],
+        depth_dir=depth_dir,
+        seq_dir=seq_dir)
