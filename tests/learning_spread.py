@@ -22,9 +22,13 @@ Variants (each run is a fresh process, so that oneDNN reads its settings):
 - ``threads1`` / ``threads2``: ``torch.set_num_threads(1 / 2)`` (another
   reduction order).
 
-Seeds other than 0 run with the default numerics; variants run with seed 0.
+The seeds run with the default numerics, the variants with seed 0.
+``--threads N`` sets the thread count of every run but the ``threads*``
+variants: on a machine shared by many processes, 2 OpenMP threads that
+wait for each other can be ten times slower than 1.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import os.path as osp
@@ -76,8 +80,9 @@ def _worker(args) -> None:
     variant = VARIANTS[args.variant]
     if variant.get('mkldnn') is False:
         torch.backends.mkldnn.enabled = False
-    if variant.get('threads'):
-        torch.set_num_threads(variant['threads'])
+    threads = variant.get('threads') or args.threads
+    if threads:
+        torch.set_num_threads(threads)
     from mmdepthseg.utils import register_all_modules
     register_all_modules()
     import _learning
@@ -93,7 +98,8 @@ def _worker(args) -> None:
     print('RESULT ' + json.dumps(result), flush=True)
 
 
-def _run_one(test: str, variant: str, seed: int, data_root: str) -> dict:
+def _run_one(test: str, variant: str, seed: int, data_root: str,
+             threads: int = None) -> dict:
     env = dict(os.environ, **VARIANTS[variant].get('env', {}))
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO_ROOT, TESTS_DIR, env.get('PYTHONPATH', '')])
@@ -101,7 +107,7 @@ def _run_one(test: str, variant: str, seed: int, data_root: str) -> dict:
         sys.executable, __file__, '--worker', test, '--variant', variant,
         '--seed',
         str(seed), '--data-root', data_root
-    ],
+    ] + (['--threads', str(threads)] if threads else []),
                           cwd=REPO_ROOT,
                           env=env,
                           capture_output=True,
@@ -137,6 +143,13 @@ def main(argv=None) -> None:
         default=['avx2', 'sse41', 'nomkldnn', 'threads1', 'threads2'],
         choices=list(VARIANTS),
         help='numerics variants (seed 0)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='threads of every run but the threads* variants (default: '
+        "torch's default)")
+    parser.add_argument(
+        '--jobs', type=int, default=1, help='runs in parallel')
     parser.add_argument('--json', help='also write every run here')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     parser.add_argument('--variant', default='default', help=argparse.SUPPRESS)
@@ -165,8 +178,13 @@ def main(argv=None) -> None:
                   'each metric: model / trivial')
             print(f'{"variant":>10} {"seed":>4} {header} {"s":>6}')
             rows = []
-            for variant, seed in runs:
-                result = _run_one(test, variant, seed, data_root)
+            with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+                futures = [
+                    pool.submit(_run_one, test, variant, seed, data_root,
+                                args.threads) for variant, seed in runs
+                ]
+                results = [f.result() for f in futures]
+            for (variant, seed), result in zip(runs, results):
                 rows.append(result)
                 records.append(dict(test=test, variant=variant, seed=seed,
                                     **result))
@@ -189,10 +207,10 @@ def main(argv=None) -> None:
                          (1 if lower else -1) for r in rows]
                 cells.append(f'{_fmt(min(gains))}..{_fmt(max(gains))}'[:17]
                              .rjust(17))
-            print(f'{"gain":>10} {"":>4} {" ".join(cells)}')
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(records, f, indent=1)
+            print(f'{"gain":>10} {"":>4} {" ".join(cells)}', flush=True)
+            if args.json:
+                with open(args.json, 'w') as f:
+                    json.dump(records, f, indent=1)
 
 
 if __name__ == '__main__':
