@@ -13,6 +13,9 @@ from _helpers import REPO_ROOT, free_port, tiny_baseline_cfg
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+# trainings and tests in subprocesses, two of them distributed
+pytestmark = pytest.mark.slow
+
 
 def _run(args: list, cwd: str = REPO_ROOT, env: dict = None) -> str:
     env = dict(os.environ, **(env or {}))

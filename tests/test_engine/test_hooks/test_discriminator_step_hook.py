@@ -342,6 +342,7 @@ def test_cpu_set_up_gives_ddp_wrappers_no_device_ids(monkeypatch):
             dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_process_gloo_with_separate_ddp(tmp_path):
     """2 ranks, MMSeparateDistributedDataParallel (via tools/train.py and the
     CPU set-up of mmdepthseg.utils.dist_utils): both steps isolated on each
