@@ -23,7 +23,7 @@ over them fails when training is broken, whatever the CPU's rounding.
 import copy
 import os.path as osp
 import shutil
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -181,15 +181,30 @@ def trivial_samples(samples: List,
     return out
 
 
-def evaluate(runner: Runner, batches: List[Tuple[dict, list]]) -> dict:
-    """The config's validation evaluator (a fresh one) on given samples."""
+def evaluate(runner: Runner,
+             batches: List[Tuple[dict, list]],
+             evaluator_cfg: Optional[dict] = None) -> dict:
+    """The config's validation evaluator (a fresh one; or
+    ``evaluator_cfg``) on given samples."""
     evaluator = runner.build_evaluator(
-        copy.deepcopy(runner.cfg.val_evaluator))
+        copy.deepcopy(evaluator_cfg or runner.cfg.val_evaluator))
     dataset = runner.val_dataloader.dataset
     evaluator.dataset_meta = dataset.metainfo
     for data_batch, samples in batches:
         evaluator.process(data_samples=samples, data_batch=data_batch)
     return evaluator.evaluate(len(dataset))
+
+
+def _median_scaled_cfg(evaluator_cfg: dict) -> Optional[dict]:
+    """``evaluator_cfg`` with per-image median scaling, for a
+    ``DepthSegMetric`` evaluated without it (else None)."""
+    if evaluator_cfg.get('type') != 'DepthSegMetric':
+        return None
+    depth_cfg = dict(evaluator_cfg.get('depth_cfg') or {})
+    if depth_cfg.get('median_scaling', False):
+        return None
+    depth_cfg['median_scaling'] = True
+    return dict(copy.deepcopy(evaluator_cfg), depth_cfg=depth_cfg)
 
 
 def evaluate_against_trivial(runner: Runner) -> dict:
@@ -202,15 +217,26 @@ def evaluate_against_trivial(runner: Runner) -> dict:
         and of ``image_median`` (each image's own ground-truth median as
         its depth: what a predictor that knows only the scale of every
         image achieves; the same as ``trivial`` under median scaling), and
-        the ``constants`` (see :func:`trivial_constants`).
+        the ``constants`` (see :func:`trivial_constants`). For a metric
+        depth evaluation (``DepthSegMetric`` without median scaling) also
+        ``model_ms`` and ``trivial_ms``: the same with per-image median
+        scaling (the depth's shape, whatever its scale; the trivial
+        predictor becomes the per-image median).
     """
     batches = predict_held_out(runner)
     constants = trivial_constants([s for _, b in batches for s in b])
     result = dict(model=evaluate(runner, batches), constants=constants)
-    for key, per_image in (('trivial', False), ('image_median', True)):
-        result[key] = evaluate(
-            runner, [(data, trivial_samples(samples, constants, per_image))
-                     for data, samples in batches])
+    trivial = {
+        key: [(data, trivial_samples(samples, constants, per_image))
+              for data, samples in batches]
+        for key, per_image in (('trivial', False), ('image_median', True))
+    }
+    for key, samples in trivial.items():
+        result[key] = evaluate(runner, samples)
+    ms_cfg = _median_scaled_cfg(runner.cfg.val_evaluator)
+    if ms_cfg is not None:
+        result['model_ms'] = evaluate(runner, batches, ms_cfg)
+        result['trivial_ms'] = evaluate(runner, trivial['trivial'], ms_cfg)
     return result
 
 
