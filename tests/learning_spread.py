@@ -87,11 +87,12 @@ def _worker(args) -> None:
     register_all_modules()
     import _learning
     run = _learning.LEARNING_RUNS[args.worker][0]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as work_dir:
         _, result = run(args.data_root, work_dir, seed=args.seed)
     result = {k: v for k, v in result.items() if k != 'constants'}
     result['seconds'] = time.perf_counter() - start
+    result['cpu_seconds'] = time.process_time() - cpu_start
     print('RESULT ' + json.dumps(result), flush=True)
 
 
