@@ -18,8 +18,7 @@ from mmseg.structures import SegDataSample
 
 from mmdepthseg.models.losses import (BerHuLoss, ConfidenceWeightedL1Loss,
                                       CrossViewDepthConsistencyLoss,
-                                      CrossViewSegConsistencyLoss,
-                                      DepthL1Loss,
+                                      CrossViewSegConsistencyLoss, DepthL1Loss,
                                       PhotometricReprojectionLoss)
 from mmdepthseg.models.losses.confidence_l1_loss import \
     confidence_weighted_mean
