@@ -9,7 +9,7 @@ DEMO_CONFIG ?= configs/synthetic/fsre_r18_synthkitti.py
 DEMO_LAYOUT ?= kitti
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test test-fast test-numerics learning-spread lint clean
 
 install: $(STAMP)
 
@@ -22,6 +22,23 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# the inner loop: everything but the learning tests and other slow ones
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+# the learning tests once more with the oneDNN kernels of an older CPU
+# (AVX2 only): a margin that holds only for this machine's rounding fails
+# here before it fails on someone else's machine
+LEARNING_TESTS := $(wildcard tests/test_tools/test_*_learns.py)
+test-numerics: $(STAMP)
+	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest $(LEARNING_TESTS) $(PYTEST_ARGS)
+
+# the learning tests' metrics over seeds and CPU numerics, against the
+# trivial predictors (to set or re-check their margins; long)
+SPREAD_ARGS ?=
+learning-spread: $(STAMP)
+	$(PY) tests/learning_spread.py $(SPREAD_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m pip install -q -r requirements/lint.txt

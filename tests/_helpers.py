@@ -12,22 +12,12 @@ from mmengine.config import Config
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def _shared_data() -> str:
-    """The workplace's real-data folder: ``$MMDEPTHSEG_SHARED_DATA``, else
-    ``../shared/data`` next to the checkout, else ``/work/shared/data``
-    (a CI clone elsewhere still finds it)."""
-    candidates = [
-        os.environ.get('MMDEPTHSEG_SHARED_DATA', ''),
-        osp.join(REPO_ROOT, '..', 'shared', 'data'), '/work/shared/data'
-    ]
-    for path in candidates:
-        if path and osp.isdir(path):
-            return osp.abspath(path)
-    return osp.abspath(candidates[1])
-
-
-#: Real KITTI split files and sample frame (``../shared/data``).
-SHARED_DATA = _shared_data()
+#: Files the tests need that cannot be generated: the sample photo
+#: (``tests/data``) and the KITTI split files (``data/kitti_splits``), both
+#: in the repository.
+TEST_DATA = osp.join(REPO_ROOT, 'tests', 'data')
+SAMPLE_IMAGE = osp.join(TEST_DATA, 'kitti_2011_09_26_test_image.jpg')
+KITTI_SPLITS = osp.join(REPO_ROOT, 'data', 'kitti_splits')
 BASELINE_CFG = osp.join(
     REPO_ROOT, 'configs', 'baseline',
     'baseline_r18-unet_1xb4-600it_synthetic-cityscapes-128x256.py')

@@ -31,7 +31,8 @@ fi
 # are already satisfied when it is built
 "${PIP[@]}" -q -r requirements/runtime.txt -r requirements/tests.txt
 # optional extras (ONNX export + onnxruntime check, TensorBoard); the tests
-# of those features skip without them. INSTALL_OPTIONAL=0 leaves them out.
+# of those features skip without them, except under CI=true (.ci/run), where
+# a skip fails. INSTALL_OPTIONAL=0 leaves them out.
 if [ "${INSTALL_OPTIONAL:-1}" != "0" ]; then
   "${PIP[@]}" -q -r requirements/optional.txt
 fi

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch.nn as nn
-from _helpers import REPO_ROOT, SHARED_DATA
+from _helpers import REPO_ROOT, SAMPLE_IMAGE
 from mmengine.config import Config
 
 from mmdepthseg.apis.inferencer import (DepthSegInferencer, depth_output_kind,
@@ -17,14 +17,10 @@ from mmdepthseg.apis.inferencer import (DepthSegInferencer, depth_output_kind,
 from mmdepthseg.apis.pointcloud import read_ply
 
 FSRE_CFG = osp.join(REPO_ROOT, 'configs', 'fsre', 'fsre_r18_kitti.py')
-SAMPLE = osp.normpath(
-    osp.join(SHARED_DATA, 'samples', 'kitti_2011_09_26_test_image.jpg'))
+SAMPLE = SAMPLE_IMAGE
 SAMPLE_HW = (235, 638)
 # a KITTI-like camera at the sample's size: fx, fy, cx, cy
 INTRINSICS = (300.0, 310.0, 318.5, 117.0)
-
-needs_sample = pytest.mark.skipif(
-    not osp.isfile(SAMPLE), reason=f'sample frame not found: {SAMPLE}')
 
 
 def _small_cfg(crop=None) -> Config:
@@ -52,7 +48,6 @@ def small_inferencer():
         _small_cfg(), intrinsics=INTRINSICS, batch_size=2)
 
 
-@needs_sample
 def test_fsre_kitti_outputs_at_input_size_and_pictures(tmp_path):
     """The issue's test: real frame, random FSRE model, 192x640 network."""
     inferencer = DepthSegInferencer(FSRE_CFG)
@@ -84,7 +79,6 @@ def test_fsre_kitti_outputs_at_input_size_and_pictures(tmp_path):
     np.testing.assert_array_equal(vis[:height, :width], cv2.imread(SAMPLE))
 
 
-@needs_sample
 def test_list_of_path_and_array_batched_gives_equal_results(
         small_inferencer, tmp_path):
     """A path and the same image as a BGR array, in one batch of 2, with
@@ -119,7 +113,6 @@ def test_list_of_path_and_array_batched_gives_equal_results(
         assert points[:, 2].max() <= 20.0
 
 
-@needs_sample
 def test_folder_input_images_of_two_sizes(small_inferencer, tmp_path):
     folder = tmp_path / 'frames'
     folder.mkdir()
@@ -139,7 +132,6 @@ def test_folder_input_images_of_two_sizes(small_inferencer, tmp_path):
         assert osp.isfile(tmp_path / 'out' / 'vis' / f'{name}.png')
 
 
-@needs_sample
 def test_intrinsics_are_scaled_to_the_network_input(small_inferencer):
     """The test pipeline alone (no forward pass): K given at the image's
     size arrives in the data sample at the network's 64x192."""
@@ -160,7 +152,6 @@ def test_intrinsics_are_scaled_to_the_network_input(small_inferencer):
         rtol=1e-5)
 
 
-@needs_sample
 def test_fixed_crop_is_pasted_back_into_the_frame():
     """Pseudo-MTL-style window: predictions inside, invalid outside."""
     inferencer = DepthSegInferencer(_small_cfg(crop=(160, 600, 20, 30)))

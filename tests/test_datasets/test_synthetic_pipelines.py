@@ -14,11 +14,10 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from mmdepthseg.datasets import CityscapesDepthSegDataset, KittiRawDataset
+from mmdepthseg.datasets import (CityscapesDepthSegDataset, KittiRawDataset,
+                                 synthetic)
 from mmdepthseg.models.data_preprocessor import MultiViewDataPreProcessor
 from mmdepthseg.models.utils import stack_pixel_field
-
-synthetic = pytest.importorskip('mmdepthseg.datasets.synthetic')
 
 LOAD = [dict(type='LoadMultiViewImages'), dict(type='LoadDepthSegAnnotations')]
 

@@ -43,31 +43,72 @@ def test_no_conversion_without_mean_and_bgr_to_rgb():
     torch.testing.assert_close(out.flatten(), torch.arange(6.))
 
 
+def _expected_views(img, mean, std, pad_hw, pad_val):
+    """Reference: every (B, G, R) view of a (3V, h, w) uint8 image turned
+    into normalised (R, G, B), stacked on channels, padded bottom/right."""
+    h, w = img.shape[-2:]
+    out = torch.full((img.shape[0], *pad_hw), float(pad_val))
+    for v in range(img.shape[0] // 3):
+        for c in range(3):  # output channel c (R, G, B) = input 2 - c
+            value = img[3 * v + 2 - c].float()
+            out[3 * v + c, :h, :w] = (value - mean[c]) / std[c]
+    return out
+
+
 def test_padding_of_inputs_and_every_pixel_field():
     img_a, ds_a = _sample(5, 7)
     img_b, ds_b = _sample(6, 4, seed=1)
+    originals = [{
+        key: ds.get(key).data.clone()
+        for key in ('gt_sem_seg', 'gt_depth_map', 'gt_confidence')
+    } for ds in (ds_a, ds_b)]
+    mean, std = [10., 20., 30.], [2., 4., 5.]
     pre = MultiViewDataPreProcessor(
-        mean=[0, 0, 0], std=[1, 1, 1], size_divisor=4, pad_val=-1)
+        mean=mean,
+        std=std,
+        size_divisor=4,
+        pad_val=-1,
+        seg_pad_val=7,
+        depth_pad_val=-3)
     out = pre(
         dict(inputs=[img_a, img_b], data_samples=[ds_a, ds_b]), training=True)
     inputs = out['inputs']
     assert inputs.shape == (2, 6, 8, 8)
-    assert (inputs[0, :, 5:] == -1).all() and (inputs[0, :, :, 7:] == -1).all()
-    torch.testing.assert_close(inputs[1, 0, :6, :4], img_b[2].float())
-    for ds, (h, w) in zip(out['data_samples'], [(5, 7), (6, 4)]):
+    for i, img in enumerate((img_a, img_b)):
+        torch.testing.assert_close(
+            inputs[i], _expected_views(img, mean, std, (8, 8), -1))
+    for ds, (h, w), orig in zip(out['data_samples'], [(5, 7), (6, 4)],
+                                originals):
         assert ds.pad_shape == (8, 8) and ds.batch_input_shape == (8, 8)
         assert ds.padding_size == (0, 8 - w, 0, 8 - h)
         assert ds.img_shape == (h, w)
-        seg = ds.gt_sem_seg.data
-        assert seg.shape == (1, 8, 8) and seg.dtype == torch.int64
-        assert (seg[:, h:] == 255).all() and (seg[:, :, w:] == 255).all()
-        assert (seg[:, :h, :w] < 19).all()
-        depth, conf = ds.gt_depth_map.data, ds.gt_confidence.data
-        assert depth.shape == (1, 8, 8) and conf.shape == (2, 8, 8)
-        assert (depth[:, h:] == 0).all() and (conf[:, :, w:] == 0).all()
-        assert (depth[:, :h, :w] >= 1).all()
+        # every field keeps its views and values, padded by dtype
+        for key, pad in (('gt_sem_seg', 7), ('gt_depth_map', -3),
+                         ('gt_confidence', -3)):
+            data = ds.get(key).data
+            expected = torch.full((orig[key].shape[0], 8, 8),
+                                  pad).to(orig[key].dtype)
+            expected[:, :h, :w] = orig[key]
+            assert data.dtype == orig[key].dtype, key
+            assert torch.equal(data, expected), key
     stacked = stack_pixel_field(out['data_samples'], 'gt_confidence')
     assert stacked.shape == (2, 2, 8, 8)
+    assert torch.equal(stacked[1, 1, :6, :4], originals[1]['gt_confidence'][1])
+
+
+def test_size_enlarges_the_padding_and_evaluation_keeps_the_fields():
+    img, ds = _sample(5, 7)
+    depth = ds.gt_depth_map.data.clone()
+    pre = MultiViewDataPreProcessor(
+        mean=[0, 0, 0], std=[1, 1, 1], size=(9, 10), size_divisor=4)
+    out = pre(dict(inputs=[img], data_samples=[ds]), training=False)
+    # at least (9, 10), then rounded up to multiples of 4
+    torch.testing.assert_close(out['inputs'][0],
+                               _expected_views(img, [0] * 3, [1] * 3,
+                                               (12, 12), 0))
+    sample = out['data_samples'][0]
+    assert sample.padding_size == (0, 5, 0, 7)
+    assert torch.equal(sample.gt_depth_map.data, depth)
 
 
 def test_unaug_img_becomes_rgb_in_unit_range():
@@ -78,9 +119,13 @@ def test_unaug_img_becomes_rgb_in_unit_range():
               6))(dict(inputs=[img], data_samples=[ds]), training=True)
     unaug = out['data_samples'][0].unaug_img.data
     assert unaug.shape == (6, 4, 6) and unaug.dtype == torch.float32
-    # view 1's red channel is channel 3 + 2 of the BGR input
-    torch.testing.assert_close(unaug[3, :3, :4], img[5].float() / 255)
-    assert (unaug[:, 3:] == 0).all()
+    # each view turned RGB in [0, 1], zero-padded: view 1's red channel
+    # is channel 3 + 2 of the BGR input
+    expected = torch.zeros(6, 4, 6)
+    for v in range(2):
+        for c in range(3):
+            expected[3 * v + c, :3, :4] = img[3 * v + 2 - c].float() / 255
+    torch.testing.assert_close(unaug, expected)
     assert unaug.max() <= 1
 
 

@@ -1,23 +1,21 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""The supervised baseline measurably learns on generated street scenes."""
-from _helpers import tiny_baseline_cfg
-from mmengine.runner import Runner
+"""The supervised baseline learns on generated street scenes: it beats the
+trivial predictors (one constant depth, the majority class) on the
+held-out city by a margin far outside its spread over seeds and CPU
+numerics."""
+import pytest
+from _learning import run_baseline
 
-from mmdepthseg.utils import register_all_modules
 
-
-def test_baseline_improves_abs_rel_and_miou(synthetic_cityscapes, tmp_path):
-    register_all_modules()
-    cfg = tiny_baseline_cfg(
-        synthetic_cityscapes, str(tmp_path), max_iters=200, batch_size=4)
-    cfg.experiment_name = 'baseline_learns'
-    runner = Runner.from_cfg(cfg)
-    before = runner.val_loop.run()
-    runner.train()
-    after = runner.val_loop.run()
-    print(f'before: {before}\nafter: {after}')
-    # the untrained model is far off; a few hundred iterations on the
-    # generated frames must close most of the depth error and lift mIoU
-    assert after['abs_rel'] < 0.5 * before['abs_rel']
-    assert after['a1'] > before['a1'] + 0.2
-    assert after['mIoU'] > before['mIoU'] + 20.0
+@pytest.mark.slow
+def test_baseline_beats_trivial_depth_and_segmentation(
+        synthetic_cityscapes, tmp_path):
+    _, result = run_baseline(synthetic_cityscapes, str(tmp_path))
+    model, trivial = result['model'], result['trivial']
+    print(f'model: {model}\ntrivial: {trivial}')
+    # metric depth (no median scaling), 12 held-out frames, 200 iterations.
+    # Spread (tests/learning_spread.py, seeds 0-2, ONEDNN_MAX_CPU_ISA
+    # AVX2 / SSE41, mkldnn off, 1 / 2 threads): SPREAD_BASELINE
+    assert model['abs_rel'] < 0.5 * trivial['abs_rel']
+    assert model['a1'] > trivial['a1'] + 0.15
+    assert model['mIoU'] > trivial['mIoU'] + 25

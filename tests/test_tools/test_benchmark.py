@@ -429,9 +429,29 @@ def test_run_benchmark_trains_and_infers_for_real(baseline_cfg,
         assert text in table, text
 
 
-def test_amp_setting_is_measured_or_skipped_with_a_reason(baseline_cfg):
-    supported, reason = bm.amp_support('cpu')
-    assert supported or reason
+def test_amp_support_follows_onednn_bfloat16(monkeypatch):
+    """Native bfloat16 on the CPU is oneDNN's call (it is off, e.g., under
+    ``ONEDNN_MAX_CPU_ISA=AVX2`` on a CPU that has it); both answers are
+    forced here, so that each branch is checked on every machine."""
+    for native in (True, False):
+        monkeypatch.setattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported',
+                            lambda native=native: native)
+        supported, reason = bm.amp_support('cpu')
+        assert supported is native
+        if native:
+            assert reason == ''
+        else:
+            assert 'bfloat16' in reason
+    assert bm.amp_support('cuda') == (True, '')
+    supported, reason = bm.amp_support('meta')
+    assert not supported and 'meta' in reason
+
+
+@pytest.mark.parametrize('native', [True, False])
+def test_amp_setting_is_measured_or_skipped_with_a_reason(
+        baseline_cfg, monkeypatch, native):
+    monkeypatch.setattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported',
+                        lambda: native)
     result = bm.run_benchmark(
         baseline_cfg, (64, 64),
         1,
@@ -446,13 +466,14 @@ def test_amp_setting_is_measured_or_skipped_with_a_reason(baseline_cfg):
         evaluation=False)
     assert 'evaluation' not in result
     amp = result['settings']['amp']
-    if supported:
+    if native:
         assert amp['setting'] == dict(
             amp=True, amp_dtype='bfloat16', channels_last=False)
         assert 'bfloat16' in result['peak']
         assert amp['infer']['time_s']['median'] > 0
     else:
-        assert amp == dict(skipped=reason)
+        assert amp == dict(skipped=bm.amp_support('cpu')[1])
+        assert 'bfloat16' not in result['peak']
 
 
 def test_benchmark_runs_semimtl_with_its_discriminator_step():

@@ -9,17 +9,13 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from _helpers import REPO_ROOT, SHARED_DATA
+from _helpers import REPO_ROOT, SAMPLE_IMAGE
 from mmseg.utils import get_palette
 
 from mmdepthseg.apis.pointcloud import read_ply
 
-SAMPLE = osp.normpath(
-    osp.join(SHARED_DATA, 'samples', 'kitti_2011_09_26_test_image.jpg'))
+SAMPLE = SAMPLE_IMAGE
 SAMPLE_HW = (235, 638)
-
-pytestmark = pytest.mark.skipif(
-    not osp.isfile(SAMPLE), reason=f'sample frame not found: {SAMPLE}')
 
 
 @pytest.fixture(scope='module')

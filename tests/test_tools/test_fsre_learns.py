@@ -1,22 +1,25 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""FSRE-Depth learns depth from generated monocular video alone."""
-from _helpers import tiny_fsre_cfg
-from mmengine.runner import Runner
+"""FSRE-Depth learns depth from generated monocular video alone: it beats
+the per-image median depth (what median scaling makes of any constant
+predictor) and the majority class on the held-out drive."""
+import pytest
+from _learning import run_fsre
 
 
-def test_fsre_lowers_median_scaled_abs_rel(synthetic_kitti, tmp_path):
-    cfg = tiny_fsre_cfg(synthetic_kitti, str(tmp_path), max_iters=150)
-    cfg.experiment_name = 'fsre_learns'
-    runner = Runner.from_cfg(cfg)
-    before = runner.val_loop.run()
-    runner.train()
-    after = runner.val_loop.run()
-    print(f'before: {before}\nafter: {after}')
+@pytest.mark.slow
+def test_fsre_beats_the_per_image_median_and_the_majority_class(
+        synthetic_kitti, tmp_path):
+    runner, result = run_fsre(synthetic_kitti, str(tmp_path))
+    model, trivial = result['model'], result['trivial']
+    print(f'model: {model}\ntrivial: {trivial}')
     logged = set(runner.message_hub.log_scalars)
     for term in ('loss_photo', 'loss_smooth', 'loss_ce', 'loss_sgt'):
         assert f'train/{term}' in logged
-    # Eigen protocol with per-image median scaling (Garg crop, 1e-3..80 m);
-    # the segmentation decoder learns from the pseudo labels too
-    assert after['mIoU'] > before['mIoU'] + 10
-    assert after['abs_rel'] < 0.6 * before['abs_rel']
-    assert after['a1'] > before['a1'] + 0.1
+    # Eigen protocol with per-image median scaling (Garg crop, 1e-3..80 m)
+    # on the held-out drive, 150 iterations; the segmentation decoder
+    # learns from the pseudo labels. Spread (tests/learning_spread.py,
+    # seeds 0-2, ONEDNN_MAX_CPU_ISA AVX2 / SSE41, mkldnn off, 1 / 2
+    # threads): SPREAD_FSRE
+    assert model['abs_rel'] < 0.85 * trivial['abs_rel']
+    assert model['a1'] > trivial['a1'] + 0.08
+    assert model['mIoU'] > trivial['mIoU'] + 20

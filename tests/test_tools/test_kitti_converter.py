@@ -10,7 +10,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from _helpers import REPO_ROOT, SHARED_DATA
+from _helpers import KITTI_SPLITS, REPO_ROOT
 
 from mmdepthseg.datasets.converters import (REQUIRED_SPLIT_FILES,
                                             check_kitti_raw_tree,
@@ -21,7 +21,7 @@ from mmdepthseg.datasets.utils import (kitti_velo_to_image, load_kitti_calib,
                                        read_kitti_split, read_velodyne_points,
                                        velodyne_to_depth_map)
 
-REAL_SPLITS = osp.join(SHARED_DATA, 'kitti_splits')
+REAL_SPLITS = KITTI_SPLITS
 H, W = 64, 160
 
 
@@ -167,8 +167,6 @@ def test_missing_splits_lists_the_needed_files(raw_root, tmp_path):
              'test_files.txt'])
 
 
-@pytest.mark.skipif(
-    not osp.isdir(REAL_SPLITS), reason='real KITTI split files absent')
 def test_real_split_files_parse(tmp_path):
     test = read_kitti_split(osp.join(REAL_SPLITS, 'eigen', 'test_files.txt'))
     train = read_kitti_split(
@@ -179,3 +177,42 @@ def test_real_split_files_parse(tmp_path):
     installed = copy_split_files(REAL_SPLITS, str(tmp_path),
                                  REQUIRED_SPLIT_FILES)
     assert set(REQUIRED_SPLIT_FILES) <= set(installed)
+    # monodepth2's other splits ship too: eigen_full (Pseudo-MTL's stereo
+    # pairs, both sides of each frame) and eigen_benchmark
+    sizes = {
+        'eigen_full/train_files.txt': 45200,
+        'eigen_full/val_files.txt': 1776,
+        'eigen_benchmark/test_files.txt': 652,
+        'eigen_zhou/val_files.txt': 4424
+    }
+    test_drives = {drive for drive, _, _ in test}
+    for name, size in sizes.items():
+        samples = read_kitti_split(osp.join(REAL_SPLITS, name))
+        assert len(samples) == size, name
+        assert name in installed
+        if 'train' in name or 'val' in name:
+            # Eigen's split: no training drive is a test drive
+            assert not {d for d, _, _ in samples} & test_drives, name
+    full = read_kitti_split(
+        osp.join(REAL_SPLITS, 'eigen_full', 'train_files.txt'))
+    assert sum(s == 'l' for _, _, s in full) == 22600
+
+
+def test_every_kitti_split_a_config_names_ships():
+    """The configs read ``data/kitti_splits/<split>/<name>_files.txt``
+    relative to the repository: every such file is in it."""
+    import glob
+    import re
+    named = set()
+    for path in glob.glob(
+            osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True):
+        with open(path) as f:
+            named |= set(
+                re.findall(r"data/kitti_splits/[\w/]+_files\.txt", f.read()))
+    assert {
+        'data/kitti_splits/eigen/test_files.txt',
+        'data/kitti_splits/eigen_zhou/train_files.txt',
+        'data/kitti_splits/eigen_full/train_files.txt'
+    } <= named
+    for rel in sorted(named):
+        assert osp.isfile(osp.join(REPO_ROOT, rel)), rel

@@ -1,19 +1,18 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """Pseudo-MTL learns metric depth and segmentation from stereo pseudo
-labels alone (SGBM depth + confidence, generated label trees)."""
-from _helpers import tiny_pseudo_mtl_cfg
-from mmengine.runner import Runner
+labels alone (SGBM depth + confidence, generated label trees): it beats the
+trivial predictors (one constant depth, the majority class) on the
+held-out drive."""
+import pytest
+from _learning import run_pseudo_mtl
 
 
-def test_pseudo_mtl_improves_depth_and_miou(synthetic_kitti_pseudo, tmp_path):
-    cfg = tiny_pseudo_mtl_cfg(
-        synthetic_kitti_pseudo, str(tmp_path), max_iters=80)
-    cfg.experiment_name = 'pseudo_mtl_learns'
-    runner = Runner.from_cfg(cfg)
-    before = runner.val_loop.run()
-    runner.train()
-    after = runner.val_loop.run()
-    print(f'before: {before}\nafter: {after}')
+@pytest.mark.slow
+def test_pseudo_mtl_beats_trivial_depth_and_segmentation(
+        synthetic_kitti_pseudo, tmp_path):
+    runner, result = run_pseudo_mtl(synthetic_kitti_pseudo, str(tmp_path))
+    model, trivial = result['model'], result['trivial']
+    print(f'model: {model}\ntrivial: {trivial}')
     # every term of Eq. 11 is logged
     logged = set(runner.message_hub.log_scalars)
     terms = ['loss_depth_conf', 'loss_ce'] + [
@@ -23,7 +22,9 @@ def test_pseudo_mtl_improves_depth_and_miou(synthetic_kitti_pseudo, tmp_path):
     for term in terms:
         assert f'train/{term}' in logged, term
     # metric depth against the exact velodyne-style ground truth (no median
-    # scaling: stereo pseudo depth carries the scale) and true labels
-    assert after['abs_rel'] < 0.7 * before['abs_rel']
-    assert after['a1'] > before['a1'] + 0.1
-    assert after['mIoU'] > before['mIoU'] + 10
+    # scaling: stereo pseudo depth carries the scale) and true labels,
+    # 80 iterations. Spread (tests/learning_spread.py, seeds 0-2,
+    # ONEDNN_MAX_CPU_ISA AVX2 / SSE41): SPREAD_PSEUDO_MTL
+    assert model['abs_rel'] < 0.85 * trivial['abs_rel']
+    assert model['a1'] > trivial['a1'] + 0.1
+    assert model['mIoU'] > trivial['mIoU'] + 10

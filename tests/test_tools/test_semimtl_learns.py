@@ -1,43 +1,27 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """SemiMTL on two generated domains, one labelling segmentation only and
-the other depth only: each domain's unlabelled task improves."""
-import os.path as osp
-
-from _helpers import REPO_ROOT
-from mmengine.config import Config
-from mmengine.runner import Runner
-
-CFG = osp.join(REPO_ROOT, 'configs', 'synthetic',
-               'semimtl_r18_synthcityscapes.py')
+the other depth only: on each domain's held-out city, the task it never
+sees labels of beats the trivial predictor (one constant inverse depth,
+the majority class)."""
+import pytest
+from _learning import run_semimtl
 
 
-def test_semimtl_improves_the_unlabelled_task_of_each_domain(
+@pytest.mark.slow
+def test_semimtl_learns_the_unlabelled_task_of_each_domain(
         synthetic_semimtl, tmp_path):
-    cfg = Config.fromfile(CFG)
-    cfg.work_dir = str(tmp_path)
-    cfg.experiment_name = 'semimtl_learns'
-    for loader in ('train_dataloader', 'val_dataloader'):
-        for source in cfg[loader].dataset.sources:
-            source.dataset.data_root = synthetic_semimtl
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
-    cfg.test_dataloader = cfg.val_dataloader
-    iters = 100
-    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
-    cfg.param_scheduler.generator[0].end = iters + 1
-    cfg.default_hooks.checkpoint.interval = iters
-    cfg.randomness = dict(seed=0)
-    runner = Runner.from_cfg(cfg)
-    before = runner.val_loop.run()
-    runner.train()
-    after = runner.val_loop.run()
-    print(f'before: {before}\nafter: {after}')
+    runner, result = run_semimtl(synthetic_semimtl, str(tmp_path))
+    model, trivial = result['model'], result['trivial']
+    print(f'model: {model}\ntrivial: {trivial}')
     logged = set(runner.message_hub.log_scalars)
     for term in ('loss_seg', 'loss_depth', 'loss_d_seg', 'loss_d_depth',
                  'loss_adv_intra_seg', 'loss_adv_intra_depth',
                  'loss_adv_inter_seg', 'loss_adv_inter_depth'):
         assert f'train/{term}' in logged, term
-    # domain 1 never sees depth labels, domain 2 never sees segmentation
-    assert after['d1/RMSE'] < 0.8 * before['d1/RMSE']
-    assert after['d1/a1'] > before['d1/a1'] + 0.05
-    assert after['d2/mIoU'] > before['d2/mIoU'] + 15
+    # domain 1 never sees depth labels, domain 2 never sees segmentation;
+    # inverse depth (1/m), 6 held-out frames per domain, 100 iterations.
+    # Spread (tests/learning_spread.py, seeds 0-2, ONEDNN_MAX_CPU_ISA
+    # AVX2 / SSE41, mkldnn off, 1 / 2 threads): SPREAD_SEMIMTL
+    assert model['d1/RMSE'] < 0.85 * trivial['d1/RMSE']
+    assert model['d1/a1'] > trivial['d1/a1'] + 0.1
+    assert model['d2/mIoU'] > trivial['d2/mIoU'] + 20

@@ -1,31 +1,24 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """ESOSD-Net (SOSD-Net + EM alternation) learns segmentation and disparity
-on generated Cityscapes-layout scenes."""
-import os.path as osp
-
-from _helpers import REPO_ROOT, tiny_baseline_cfg
-from mmengine.config import Config
-from mmengine.runner import Runner
-
-ESOSD_CFG = osp.join(REPO_ROOT, 'configs', 'synthetic',
-                     'esosd_xception65_synthcityscapes.py')
+on generated Cityscapes-layout scenes: it beats the trivial predictors (one
+constant depth, the majority class) on the held-out city."""
+import pytest
+from _learning import run_esosd
 
 
-def test_esosd_alternates_and_improves(synthetic_cityscapes, tmp_path):
-    cfg = tiny_baseline_cfg(synthetic_cityscapes, str(tmp_path), max_iters=80)
-    esosd = Config.fromfile(ESOSD_CFG)
-    for key in ('model', 'custom_hooks', 'optim_wrapper'):
-        cfg[key] = esosd[key]
-    cfg.param_scheduler = []
-    cfg.experiment_name = 'esosd_learns'
-    runner = Runner.from_cfg(cfg)
-    before = runner.val_loop.run()
-    runner.train()
-    after = runner.val_loop.run()
-    print(f'before: {before}\nafter: {after}')
+@pytest.mark.slow
+def test_esosd_alternates_and_beats_trivial_predictors(
+        synthetic_cityscapes, tmp_path):
+    runner, result = run_esosd(synthetic_cityscapes, str(tmp_path))
+    model, trivial = result['model'], result['trivial']
+    print(f'model: {model}\ntrivial: {trivial}')
     history = runner.message_hub.get_scalar('train/em_phase').data[0]
     # one phase per iteration: depth (0) and semantic (1) alternate
     assert set(history[-10:].tolist()) == {0, 1}
-    assert after['mIoU'] > before['mIoU'] + 10
-    assert after['disp_err'] < 0.5 * before['disp_err']
-    assert after['abs_rel'] < 0.5 * before['abs_rel']
+    # metric depth and disparity error (px), 12 held-out frames, 80
+    # iterations. Spread (tests/learning_spread.py, seeds 0-2,
+    # ONEDNN_MAX_CPU_ISA AVX2 / SSE41, mkldnn off, 1 / 2 threads):
+    # SPREAD_ESOSD
+    assert model['abs_rel'] < 0.5 * trivial['abs_rel']
+    assert model['disp_err'] < 0.6 * trivial['disp_err']
+    assert model['mIoU'] > trivial['mIoU'] + 12

@@ -1,6 +1,7 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """tools/train.py and tools/test.py as a user runs them."""
 import glob
+import json
 import os
 import os.path as osp
 import subprocess
@@ -9,6 +10,11 @@ import sys
 import pytest
 import torch
 from _helpers import REPO_ROOT, free_port, tiny_baseline_cfg
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+# trainings and tests in subprocesses, two of them distributed
+pytestmark = pytest.mark.slow
 
 
 def _run(args: list, cwd: str = REPO_ROOT, env: dict = None) -> str:
@@ -61,28 +67,68 @@ def test_resume_continues_iteration_and_optimizer(trained):
     assert steps4 == {4} and steps6 == {6}
 
 
-def test_test_tool_reports_both_tasks_and_draws(trained):
-    work_dir = trained['work_dir']
+def _logged_test_metrics(work_dir: str) -> dict:
+    """The metrics a ``tools/test.py`` run logged: MMEngine's LoggerHook
+    writes them to ``<work_dir>/<timestamp>/<timestamp>.json``."""
+    paths = glob.glob(osp.join(work_dir, '*', '*.json'))
+    assert len(paths) == 1, paths
+    with open(paths[0]) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    assert records, paths[0]
+    return records[-1]
+
+
+METRIC_KEYS = ('aAcc', 'mIoU', 'mAcc', 'abs_rel', 'sq_rel', 'rmse', 'a1',
+               'disp_err')
+
+
+@pytest.fixture(scope='module')
+def single_process_test(trained) -> dict:
+    """``tools/test.py`` on the last checkpoint, drawing every frame."""
+    work_dir = osp.join(trained['work_dir'], 'single_test')
     out = _run([
         sys.executable, 'tools/test.py', trained['cfg_path'],
-        osp.join(work_dir, 'iter_6.pth'), '--work-dir', work_dir, '--show-dir',
-        'vis'
+        osp.join(trained['work_dir'], 'iter_6.pth'), '--work-dir', work_dir,
+        '--show-dir', 'vis'
     ])
+    return dict(
+        out=out, work_dir=work_dir, metrics=_logged_test_metrics(work_dir))
+
+
+def test_test_tool_reports_both_tasks_and_draws(trained, single_process_test,
+                                                tmp_path):
+    out, metrics = single_process_test['out'], single_process_test['metrics']
     for key in ('mIoU', 'abs_rel', 'rmse', 'a1'):
         assert key in out
+    # the tool's numbers are the checkpoint's: the same evaluation run in
+    # this process with the checkpoint loaded (an untrained or otherwise
+    # loaded model gives other numbers)
+    cfg = Config.fromfile(trained['cfg_path'])
+    cfg.work_dir = str(tmp_path)
+    cfg.load_from = osp.join(trained['work_dir'], 'iter_6.pth')
+    cfg.experiment_name = 'test_tool_reference'
+    expected = Runner.from_cfg(cfg).test()
+    untrained = dict(cfg, load_from=None, experiment_name='untrained')
+    untrained = Runner.from_cfg(Config(untrained)).test()
+    for key in METRIC_KEYS:
+        assert metrics[key] == pytest.approx(expected[key], rel=1e-5), key
+    assert metrics['abs_rel'] != pytest.approx(untrained['abs_rel'], rel=1e-3)
     pics = glob.glob(
-        osp.join(work_dir, '*', 'vis', '**', '*.png'), recursive=True)
+        osp.join(single_process_test['work_dir'], '*', 'vis', '**', '*.png'),
+        recursive=True)
     # one picture per val frame (1 city x 12 frames), mirroring the tree
     assert len(pics) == 12
     assert all(
         osp.join('vis', 'leftImg8bit', 'val', 'frankfurt') in p for p in pics)
 
 
-def test_distributed_cpu_testing_evaluates_every_frame_once(trained):
+def test_distributed_cpu_testing_equals_single_process_testing(
+        trained, single_process_test):
+    work_dir = osp.join(trained['work_dir'], 'dist_test')
     out = _run([
         'bash', 'tools/dist_test.sh', trained['cfg_path'],
         osp.join(trained['work_dir'], 'iter_6.pth'), '2', '--work-dir',
-        osp.join(trained['work_dir'], 'dist_test')
+        work_dir
     ],
                env=dict(
                    OMP_NUM_THREADS='1',
@@ -90,7 +136,14 @@ def test_distributed_cpu_testing_evaluates_every_frame_once(trained):
                    PORT=str(free_port())))
     # results of both ranks are gathered: all 12 val frames, once each
     assert 'segmentation (12 images) and depth (12 images)' in out
-    assert 'mIoU' in out and 'abs_rel' in out
+    # and give the single process's numbers: every frame once, the same
+    # per-image values averaged (a frame evaluated twice or lost, or one
+    # rank's results only, would change them); 1 vs 2 threads may round
+    # the convolutions differently
+    metrics = _logged_test_metrics(work_dir)
+    single = single_process_test['metrics']
+    for key in METRIC_KEYS:
+        assert metrics[key] == pytest.approx(single[key], rel=1e-5), key
 
 
 def test_distributed_cpu_training_keeps_ranks_identical(

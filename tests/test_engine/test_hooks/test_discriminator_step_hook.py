@@ -159,9 +159,37 @@ def test_leaking_generator_gradients_are_caught(tmp_path):
     with pytest.raises(RuntimeError, match='already hold gradients'):
         _train(_cfg(str(tmp_path / 'a'), max_iters=1, model=model))
     # the check can be switched off: the leaked gradients then enter the
-    # discriminator update (what the check guards against)
+    # discriminator update (what the check guards against). Against the
+    # same iteration with frozen discriminators (same seed, same batch):
+    # the generator step is the same, the discriminator step is not.
     hook = dict(type='DiscriminatorStepHook', check_grads=False)
-    _train(_cfg(str(tmp_path / 'b'), max_iters=1, model=model, hook=hook))
+    leaky_runner, leaky = _train(
+        _cfg(str(tmp_path / 'b'), max_iters=1, model=model, hook=hook))
+    clean_runner, clean = _train(_cfg(str(tmp_path / 'c'), max_iters=1))
+    (leaky_g, ), (clean_g, ) = leaky['g'], clean['g']
+    (leaky_d, ), (clean_d, ) = leaky['d'], clean['d']
+    names = list(clean_g['before'])
+    for name in names:
+        assert torch.equal(leaky_g['before'][name], clean_g['before'][name])
+        assert torch.equal(leaky_g['after_g'][name],
+                           clean_g['after_g'][name]), name
+        if not _is_d(name):
+            assert torch.equal(leaky_d['after_d'][name],
+                               clean_d['after_d'][name]), name
+    # Adam's first moment after one step is (1 - beta1) * gradient: every
+    # discriminator parameter got another gradient (Adam's first step
+    # moves each weight by about lr whatever the gradient's size, so the
+    # weights alone would hardly show it)
+    d_names = [n for n in names if _is_d(n)]
+    assert d_names
+    moments = []
+    for runner in (leaky_runner, clean_runner):
+        state = runner.optim_wrapper['discriminator'].optimizer.state
+        params = dict(runner.model.named_parameters())
+        moments.append({n: state[params[n]]['exp_avg'] for n in d_names})
+    for name in d_names:
+        assert not torch.allclose(
+            moments[0][name], moments[1][name], rtol=1e-3, atol=1e-7), name
 
 
 def test_models_without_discriminators_are_skipped(tmp_path):
@@ -314,6 +342,7 @@ def test_cpu_set_up_gives_ddp_wrappers_no_device_ids(monkeypatch):
             dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_process_gloo_with_separate_ddp(tmp_path):
     """2 ranks, MMSeparateDistributedDataParallel (via tools/train.py and the
     CPU set-up of mmdepthseg.utils.dist_utils): both steps isolated on each

@@ -420,6 +420,7 @@ def test_ddp_without_find_unused_parameters_is_rejected():
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_process_gloo_training_keeps_frozen_parameters(tmp_path):
     """2 ranks, period 1: every step leaves the other branch and its Adam
     state untouched on both ranks, and the ranks stay identical."""

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
@@ -198,6 +199,202 @@ def test_batched_losses_equal_the_loop_over_scales_and_sources(
     for grad, expected in zip(batched_grads, looped_grads):
         assert expected.abs().sum() > 0
         torch.testing.assert_close(grad, expected, rtol=1e-9, atol=1e-15)
+
+
+# --------------------------------------------------------------------------
+# An independent reference of L_photo and L_smooth, written from
+# Monodepth2's equations (its layers.py and trainer.py, which FSRE-Depth
+# trains with), with plain torch operations only:
+# - SSIM: 3x3 average pooling of reflection-padded images, C1 = 0.01^2,
+#   C2 = 0.03^2, clamp((1 - SSIM) / 2, 0, 1);
+# - pe = 0.85 * SSIM-term + 0.15 * L1, both averaged over the channels;
+# - per pixel, the minimum over [identity errors of the unwarped sources,
+#   errors of the warped sources] (auto-masking; identity first), then the
+#   mean over all pixels;
+# - every scale's sigmoid disparity upsampled (bilinear, align_corners
+#   False) to the input size, depth = 1 / (1/100 + (1/0.1 - 1/100) disp);
+#   BackprojectDepth / Project3D: X = depth K^-1 (u, v, 1), P = K T,
+#   (u', v') = P X [:2] / (P X [2] + 1e-7), normalised by (W-1, H-1) to
+#   [-1, 1], grid_sample(border, align_corners=True);
+# - smoothness of disp / mean(disp) against the target image at the
+#   scale's size (here 2^s x 2^s average pooling; Monodepth2's loader
+#   resizes with PIL's antialias filter), divided by 2^s;
+# - Monodepth2 averages the scales (loss = sum_s (photo_s + 1e-3 smooth_s /
+#   2^s) / num_scales); FSRE-Depth's released code sums them with the
+#   photometric term of scale s halved s times too (loss = sum_s (photo_s +
+#   1e-3 smooth_s) / 2^s).
+# Our projection divides by max(z, 1e-7) where Monodepth2 divides by
+# z + 1e-7 (``exact_z``): the values are compared with Monodepth2's
+# division, the values and gradients exactly with ours. The identity noise
+# is off (identity_noise=0) here.
+# --------------------------------------------------------------------------
+def _md2_ssim(x, y):
+    x, y = F.pad(x, (1, 1, 1, 1), mode='reflect'), F.pad(
+        y, (1, 1, 1, 1), mode='reflect')
+    mu_x, mu_y = F.avg_pool2d(x, 3, 1), F.avg_pool2d(y, 3, 1)
+    sigma_x = F.avg_pool2d(x**2, 3, 1) - mu_x**2
+    sigma_y = F.avg_pool2d(y**2, 3, 1) - mu_y**2
+    sigma_xy = F.avg_pool2d(x * y, 3, 1) - mu_x * mu_y
+    c1, c2 = 0.01**2, 0.03**2
+    n = (2 * mu_x * mu_y + c1) * (2 * sigma_xy + c2)
+    d = (mu_x**2 + mu_y**2 + c1) * (sigma_x + sigma_y + c2)
+    return torch.clamp((1 - n / d) / 2, 0, 1)
+
+
+def _md2_reprojection(pred, target):
+    l1 = (target - pred).abs().mean(1, True)
+    return 0.85 * _md2_ssim(pred, target).mean(1, True) + 0.15 * l1
+
+
+def _md2_warp(src, depth, K, T, exact_z=False):
+    b, _, h, w = depth.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=depth.dtype),
+        torch.arange(w, dtype=depth.dtype),
+        indexing='ij')
+    pix = torch.stack([xs, ys, torch.ones_like(xs)]).view(1, 3, -1)
+    cam = torch.linalg.inv(K) @ pix * depth.view(b, 1, -1)
+    cam = torch.cat([cam, torch.ones_like(cam[:, :1])], 1)
+    K4 = torch.zeros(b, 4, 4, dtype=K.dtype)
+    K4[:, :3, :3] = K
+    K4[:, 3, 3] = 1
+    p = (K4 @ T)[:, :3] @ cam
+    z = p[:, 2:3].clamp(min=1e-7) if exact_z else p[:, 2:3] + 1e-7
+    xy = p[:, :2] / z
+    xy = xy.view(b, 2, h, w).permute(0, 2, 3, 1)
+    xy = torch.stack([xy[..., 0] / (w - 1), xy[..., 1] / (h - 1)], -1)
+    return F.grid_sample(
+        src, (xy - 0.5) * 2, padding_mode='border', align_corners=True)
+
+
+def _md2_smooth(disp, img):
+    disp = disp / (disp.mean(2, True).mean(3, True) + 1e-7)
+    gdx = (disp[:, :, :, :-1] - disp[:, :, :, 1:]).abs()
+    gdy = (disp[:, :, :-1, :] - disp[:, :, 1:, :]).abs()
+    gix = (img[:, :, :, :-1] - img[:, :, :, 1:]).abs().mean(1, True)
+    giy = (img[:, :, :-1, :] - img[:, :, 1:, :]).abs().mean(1, True)
+    return (gdx * torch.exp(-gix)).mean() + (gdy * torch.exp(-giy)).mean()
+
+
+def _md2_photo_smooth(disps, unaug, K, poses, exact_z=False, released=False):
+    """``loss_photo`` and ``loss_smooth`` (with its 1e-3) of Monodepth2,
+    or with FSRE-Depth's released scale weighting."""
+    target = unaug[:, :3]
+    sources = [unaug[:, 3 * j:3 * j + 3] for j in range(1, len(poses) + 1)]
+    identity = torch.cat([_md2_reprojection(s, target) for s in sources], 1)
+    photo, smooth = 0., 0.
+    for scale, disp in enumerate(disps):
+        up = F.interpolate(
+            disp, target.shape[-2:], mode='bilinear', align_corners=False)
+        depth = 1 / (1 / 100 + (1 / 0.1 - 1 / 100) * up)
+        reprojection = torch.cat([
+            _md2_reprojection(_md2_warp(s, depth, K, T, exact_z), target)
+            for s, T in zip(sources, poses)
+        ], 1)
+        photo_s = torch.cat([identity, reprojection], 1).min(1)[0].mean()
+        photo = photo + (photo_s / 2**scale if released else photo_s)
+        color = F.avg_pool2d(target, 2**scale) if scale else target
+        smooth = smooth + 1e-3 * _md2_smooth(disp, color) / 2**scale
+    n = 1 if released else len(disps)
+    return dict(loss_photo=photo / n, loss_smooth=smooth / n)
+
+
+def _leaves_and_reference(monkeypatch,
+                          model,
+                          data,
+                          num_scales=4,
+                          released=False):
+    """The networks' outputs (disparities, poses) as float64 leaves fed to
+    the model's loss; returns, for the model and for the reference with
+    Monodepth2's and with our division by z, the losses and the gradients
+    w.r.t. the leaves."""
+    with torch.no_grad():
+        out = model.decoder(model.extract_feat(data['inputs']))
+        poses = model._source_poses(data['inputs'], data['data_samples'])
+    K = torch.stack([
+        torch.as_tensor(ds.intrinsics, dtype=torch.float64)
+        for ds in data['data_samples']
+    ])
+    unaug = torch.stack(
+        [ds.unaug_img.data for ds in data['data_samples']]).double()
+    results = []
+    for reference in (None, False, True):
+        disps = [
+            d.double().requires_grad_() for d in out['disps'][:num_scales]
+        ]
+        leaves = [p.double().requires_grad_() for p in poses]
+        if reference is not None:
+            losses = _md2_photo_smooth(
+                disps, unaug, K, leaves, exact_z=reference, released=released)
+        else:
+            monkeypatch.setattr(model, 'extract_feat', lambda inputs: None)
+            monkeypatch.setattr(
+                model.decoder,
+                'forward',
+                lambda feats, disps=disps: dict(disps=disps))
+            monkeypatch.setattr(
+                model,
+                '_source_poses',
+                lambda inputs, samples, leaves=leaves: leaves)
+            losses = model.loss(data['inputs'].double(), data['data_samples'])
+        sum(losses.values()).backward()
+        results.append((losses, [x.grad for x in disps + leaves]))
+    return results
+
+
+@pytest.mark.parametrize('weighting', ['released', 'monodepth2'])
+@pytest.mark.parametrize('num_scales', [4, 1])
+def test_photometric_and_smoothness_losses_equal_monodepth2(
+        monkeypatch, num_scales, weighting):
+    model = _model(seg_loss=None, sgt_loss=None)
+    model.photometric_loss.identity_noise = 0.
+    if weighting == 'monodepth2':
+        model.photometric_loss.scale_weighting = 'mean'
+        model.smoothness_loss.scale_weighting = 'halved_mean'
+    data = _batch(model)
+    (ours, our_grads), (md2, _), (exact, exact_grads) = \
+        _leaves_and_reference(monkeypatch, model, data, num_scales,
+                              released=weighting == 'released')
+    assert set(ours) == set(md2) == {'loss_photo', 'loss_smooth'}
+    for key in ours:
+        # Monodepth2's z + 1e-7 moves the photometric term by 1.6e-7
+        # relative (the untrained depths are ~0.2 m); float64
+        torch.testing.assert_close(ours[key], md2[key], rtol=1e-6, atol=0)
+        torch.testing.assert_close(ours[key], exact[key], rtol=1e-12, atol=0)
+    for grad, expected in zip(our_grads, exact_grads):
+        assert expected.abs().sum() > 0
+        torch.testing.assert_close(grad, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_predict_is_the_finest_disparity_as_depth_and_the_argmax_class():
+    """Without resize or padding, ``pred_depth_map`` is Monodepth2's
+    depth of the finest sigmoid disparity (0.1-100 m) and ``pred_sem_seg``
+    the arg-max of the segmentation logits; with padding, the same maps
+    cropped to ``img_shape``."""
+    model = _model().eval()
+    data = _batch(model, views=('l', ), training=False)
+    for ds in data['data_samples']:
+        ds.set_metainfo(dict(ori_shape=(H, W)))
+    with torch.no_grad():
+        out = model.decoder(model.extract_feat(data['inputs']))
+        preds = model(**data, mode='predict')
+    depth = 1 / (1 / 100 + (1 / 0.1 - 1 / 100) * out['disps'][0])
+    labels = out['seg_logits'].argmax(1, keepdim=True)
+    assert out['seg_logits'].shape[-2:] == (H, W)
+    for i, pred in enumerate(preds):
+        torch.testing.assert_close(pred.pred_depth_map.data, depth[i])
+        assert torch.equal(pred.pred_sem_seg.data, labels[i])
+        torch.testing.assert_close(pred.seg_logits.data, out['seg_logits'][i])
+    # a 60x120 image padded to 64x128 (size_divisor 32): the predictions
+    # are the padded input's maps cropped to the image
+    for ds in data['data_samples']:
+        ds.set_metainfo(dict(img_shape=(60, 120), ori_shape=(60, 120)))
+    with torch.no_grad():
+        preds = model(**data, mode='predict')
+    for i, pred in enumerate(preds):
+        torch.testing.assert_close(pred.pred_depth_map.data,
+                                   depth[i, :, :60, :120])
+        assert torch.equal(pred.pred_sem_seg.data, labels[i, :, :60, :120])
 
 
 def test_warp_all_scales_equals_view_synthesis_per_scale_and_source():
