@@ -334,9 +334,11 @@ def generate_pseudo_depth(pairs: Sequence[dict],
         nproc (int): Worker processes; 1 computes in this process.
             Defaults to 1.
         start_method (str, optional): ``multiprocessing`` start method of
-            the workers; default ``'fork'`` where available, else
-            ``'spawn'`` (objects given as ``matcher`` / ``confidence`` must
-            then be picklable; configs always are).
+            the workers. Defaults to ``'spawn'``: a process forked after
+            torch or OpenCV started their thread pools can wait forever on
+            a lock a pool thread held at the fork (objects given as
+            ``matcher`` / ``confidence`` must be picklable; configs always
+            are).
 
     Returns:
         dict: ``written``, ``skipped`` (outputs already present) and
@@ -367,10 +369,7 @@ def generate_pseudo_depth(pairs: Sequence[dict],
         for pair in todo:
             record(*_process_pair(pair, matcher, confidence))
         return counts
-    if start_method is None:
-        start_method = 'fork' if 'fork' in \
-            mp.get_all_start_methods() else 'spawn'
-    ctx = mp.get_context(start_method)
+    ctx = mp.get_context(start_method or 'spawn')
     with ctx.Pool(
             min(nproc, len(todo)),
             initializer=_init_worker,

@@ -6,11 +6,11 @@ The command-line front end is ``tools/dataset_converters/kitti.py``; the
 formats are described in ``docs/en/dataset_formats.md``.
 """
 import glob
+import multiprocessing as mp
 import os
 import os.path as osp
 import re
 import zipfile
-from multiprocessing import Pool
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
@@ -286,7 +286,9 @@ def gt_depth_key(index: int) -> str:
 
 def _iter_maps(tasks: list, nproc: int) -> Iterator[np.ndarray]:
     if nproc > 1:
-        with Pool(nproc) as pool:
+        # spawned, not forked: a fork after numpy / OpenCV started their
+        # thread pools can deadlock the child
+        with mp.get_context('spawn').Pool(nproc) as pool:
             yield from pool.imap(_gt_task, tasks, chunksize=4)
     else:
         yield from map(_gt_task, tasks)
