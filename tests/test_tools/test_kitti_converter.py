@@ -216,3 +216,21 @@ def test_every_kitti_split_a_config_names_ships():
     } <= named
     for rel in sorted(named):
         assert osp.isfile(osp.join(REPO_ROOT, rel)), rel
+
+
+def test_nproc_exports_the_maps_of_one_process(raw_root, tmp_path):
+    """``--nproc 2`` (spawned workers) writes the maps of ``--nproc 1``."""
+    maps = {}
+    for nproc in (1, 2):
+        out = str(tmp_path / f'nproc{nproc}')
+        prepare_kitti_raw(
+            raw_root,
+            out,
+            splits_dir=osp.join(raw_root, 'splits'),
+            export_gt=['synthetic'],
+            nproc=nproc)
+        maps[nproc] = load_gt_depths(
+            osp.join(out, 'gt_depths_synthetic.npz'))[1]
+    assert len(maps[1]) == len(maps[2]) > 0
+    for one, two in zip(maps[1], maps[2]):
+        np.testing.assert_array_equal(one, two)
