@@ -209,7 +209,8 @@ def tiny_esosd_cfg(data_root: str, work_dir: str, max_iters: int) -> Config:
 
 def tiny_semimtl_cfg(data_root: str, work_dir: str, max_iters: int) -> Config:
     """SemiMTL (both optimizers, DiscriminatorStepHook) on two generated
-    domains, 64x128 crops, one sample per domain."""
+    domains, 64x128 crops, two samples per domain (each domain's batch
+    goes through batch norm alone: ``generator_update='per_domain'``)."""
     cfg = Config.fromfile(SEMIMTL_CFG)
     cfg.work_dir = work_dir
     for loader in ('train_dataloader', 'val_dataloader'):
@@ -224,8 +225,8 @@ def tiny_semimtl_cfg(data_root: str, work_dir: str, max_iters: int) -> Config:
         cfg[loader].num_workers = 0
         cfg[loader].persistent_workers = False
     cfg.test_dataloader = cfg.val_dataloader
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_dataloader.sampler.batch_size_per_source = [1, 1]
+    cfg.train_dataloader.batch_size = 4
+    cfg.train_dataloader.sampler.batch_size_per_source = [2, 2]
     cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = max_iters
     cfg.param_scheduler.generator[0].end = 1000
     cfg.default_hooks.checkpoint.interval = max_iters
