@@ -9,10 +9,17 @@ _base_ = [
 ]
 data_root = 'data/own_video'  # tools/dataset_converters/video.py --out-dir
 intrinsics_file = None  # None: <seq>/intrinsics.json|yaml; or one file
-pretrained = 'https://download.pytorch.org/models/resnet18-f37072fd.pth'
+# the model exactly as fsre_r18_kitti.py (ImageNet ResNet-18, SHA-256
+# verified, for both encoders; docs/en/pretrained.md)
+imagenet_r18 = dict(
+    type='Pretrained',
+    checkpoint='https://download.pytorch.org/models/resnet18-f37072fd.pth',
+    sha256='f37072fd47e89c5e827621c5baffa7500819f7896bbacec160b1a16c560e07ec',
+    layout='torchvision')
 model = dict(
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    pose_net=dict(pretrained=pretrained))
+    backbone=dict(init_cfg=imagenet_r18),
+    pose_net=dict(encoder=dict(init_cfg=imagenet_r18)),
+    test_cfg=dict(depth_resize='disparity', flip_post_process=False))
 # pseudo segmentation labels (tools/generate_pseudo_seg.py) next to image_02
 train_dataloader = dict(
     dataset=dict(

@@ -16,6 +16,8 @@ _base_ = [
 ]
 data_root = 'data/own_video_stereo'  # video.py --out-dir
 intrinsics_file = None  # None: <seq>/intrinsics.json|yaml; or one file
+# evaluated as the KITTI configs are: disparity resized, then inverted
+model = dict(test_cfg=dict(depth_resize='disparity', flip_post_process=False))
 train_dataloader = dict(
     dataset=dict(data_root=data_root, intrinsics_file=intrinsics_file))
 # no depth ground truth: no validation while training (check predictions
