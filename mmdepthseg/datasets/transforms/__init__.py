@@ -4,7 +4,8 @@ from .formatting import PackMultiViewInputs
 from .label_mapping import MapSegLabels
 from .loading import LoadDepthSegAnnotations, LoadMultiViewImages
 from .pseudo_loading import LoadPseudoDepth
-from .single_view import DepthSegPad, LoadSingleViewDepthSegAnnotations
+from .single_view import (DepthSegPad, LoadAnnotationsWithDepth,
+                          LoadSingleViewDepthSegAnnotations)
 from .transforms import (KeepUnaugmentedImage, MultiViewColorJitter,
                          MultiViewFixedCrop, MultiViewRandomCrop,
                          MultiViewRandomFlip, MultiViewRandomResize,
@@ -17,5 +18,6 @@ __all__ = [
     'MultiViewRandomFlip', 'KeepUnaugmentedImage', 'MultiViewColorJitter',
     'PackMultiViewInputs', 'scale_intrinsics', 'crop_intrinsics',
     'hflip_intrinsics', 'LoadPseudoDepth', 'MapSegLabels',
-    'DepthTargetTransform', 'LoadSingleViewDepthSegAnnotations', 'DepthSegPad'
+    'DepthTargetTransform', 'LoadSingleViewDepthSegAnnotations', 'DepthSegPad',
+    'LoadAnnotationsWithDepth'
 ]
