@@ -14,10 +14,6 @@ Two parts are missing for depth, and are added here:
 - a loader for our datasets' annotations (depth from Cityscapes disparity,
   KITTI velodyne, NYUv2 PNGs; label-id mapping) in that layout:
   :class:`LoadSingleViewDepthSegAnnotations`;
-- with ``default_scope='mmdepthseg'`` the name ``LoadAnnotations`` (the
-  loader every mmseg pipeline names) is :class:`LoadAnnotationsWithDepth`:
-  mmseg's on mmseg's data infos, and the loader above on ours, so an mmseg
-  config's pipelines carry depth once its dataset is one of ours;
 - MMCV's ``Pad`` pads ``gt_seg_map`` only, so a depth map would keep its
   size; :class:`DepthSegPad` pads every ``seg_fields`` map, depth with
   ``pad_val['depth']`` (0, invalid).
@@ -33,7 +29,6 @@ from typing import Optional, Union
 import mmcv
 import numpy as np
 from mmcv.transforms import Pad
-from mmseg.datasets.transforms import LoadAnnotations
 
 from mmdepthseg.registry import TRANSFORMS
 from .loading import LoadDepthSegAnnotations
@@ -121,60 +116,3 @@ class DepthSegPad(Pad):
                 shape=results['pad_shape'][:2],
                 pad_val=self.pad_val.get(kind, 0 if kind == 'depth' else 255),
                 padding_mode=self.padding_mode)
-
-
-@TRANSFORMS.register_module(name='LoadAnnotations')
-class LoadAnnotationsWithDepth(LoadAnnotations):
-    """MMSegmentation's ``LoadAnnotations`` that also reads our datasets.
-
-    Registered as ``LoadAnnotations`` in the ``mmdepthseg`` scope, with
-    mmseg's arguments, so the pipelines of an mmseg config load depth
-    unchanged once the config's dataset is one of ours:
-
-    - a data info of an mmseg dataset (``seg_map_path``) is loaded by mmseg's
-      ``LoadAnnotations`` itself (same output);
-    - a data info of an mmdepthseg dataset (``seg_map_paths`` and / or
-      ``depth_map_paths``) is loaded by
-      :class:`LoadSingleViewDepthSegAnnotations`: ``gt_seg_map`` (label ids
-      mapped by the dataset's ``label_id_format``) and ``gt_depth_map``, both
-      ``(H, W)`` in ``seg_fields``.
-
-    ``type='mmseg.LoadAnnotations'`` names mmseg's class.
-
-    Args:
-        reduce_zero_label (bool, optional): mmseg's argument. Our datasets
-            map their label ids themselves (``label_id_format``), so on
-            their samples it must be None or False. Default: None.
-        backend_args (dict, optional): mmengine file backend arguments.
-        imdecode_backend (str): Decoding backend. Default: 'pillow'.
-    """
-
-    def __init__(self,
-                 reduce_zero_label: Optional[bool] = None,
-                 backend_args: Optional[dict] = None,
-                 imdecode_backend: str = 'pillow') -> None:
-        super().__init__(
-            reduce_zero_label=reduce_zero_label,
-            backend_args=backend_args,
-            imdecode_backend=imdecode_backend)
-        self._ours = LoadSingleViewDepthSegAnnotations(
-            backend_args=backend_args)
-
-    def transform(self, results: dict) -> dict:
-        if results.get('seg_map_path') is not None \
-                and 'seg_map_paths' not in results:
-            results = super().transform(results)
-            if results.get('depth_map_paths'):
-                results = LoadSingleViewDepthSegAnnotations(
-                    with_seg=False, backend_args=self.backend_args)(
-                        results)
-            return results
-        if self.reduce_zero_label:
-            raise ValueError(
-                f'LoadAnnotations(reduce_zero_label=True) on a sample of an '
-                f'mmdepthseg dataset ({results.get("img_path")}): its label '
-                f'ids are mapped by the dataset (label_id_format='
-                f'{results.get("label_id_format", "trainIds")!r}); remove '
-                f'reduce_zero_label from the pipeline')
-        results.setdefault('seg_fields', [])
-        return self._ours(results)

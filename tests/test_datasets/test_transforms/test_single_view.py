@@ -103,13 +103,12 @@ def test_depth_seg_pad_pads_depth_invalid_and_labels_ignored(tmp_path):
 
 
 def test_cityscapes_dataset_in_mmseg_pipeline(synthetic_cityscapes):
-    """Our Cityscapes dataset (depth from disparity) with mmseg's Cityscapes
-    train pipeline, unchanged (``LoadAnnotations`` is ours in our scope),
+    """Our Cityscapes dataset (depth from disparity) with mmseg's transforms
     gives mmseg-layout samples with gt_depth_map."""
     from mmdepthseg.registry import DATASETS
     pipeline = [
         dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations'),
+        dict(type='LoadSingleViewDepthSegAnnotations'),
         dict(
             type='RandomResize',
             scale=(256, 128),
@@ -135,28 +134,3 @@ def test_cityscapes_dataset_in_mmseg_pipeline(synthetic_cityscapes):
     depth = sample['data_samples'].gt_depth_map.data
     assert depth.shape == (1, 64, 128)
     assert (depth > 0).any() and (depth >= 0).all()
-
-
-def test_load_annotations_is_mmsegs_on_mmseg_data_infos(tmp_path):
-    """In our scope ``LoadAnnotations`` gives mmseg's output on an mmseg
-    data info, and ``mmseg.LoadAnnotations`` is mmseg's class."""
-    from mmseg.datasets.transforms import LoadAnnotations
-
-    from mmdepthseg.datasets.transforms import LoadAnnotationsWithDepth
-    from mmdepthseg.registry import TRANSFORMS
-    info = _write_sample(str(tmp_path))
-    mmseg_info = dict(
-        seg_map_path=info['seg_map_paths'][0],
-        reduce_zero_label=True,
-        seg_fields=[])
-    ours = TRANSFORMS.build(dict(type='LoadAnnotations'))
-    assert type(ours) is LoadAnnotationsWithDepth
-    theirs = TRANSFORMS.build(dict(type='mmseg.LoadAnnotations'))
-    assert type(theirs) is LoadAnnotations
-    expected = theirs(dict(mmseg_info))['gt_seg_map']
-    got = ours(dict(mmseg_info))
-    assert np.array_equal(got['gt_seg_map'], expected)
-    assert 'gt_depth_map' not in got
-    with pytest.raises(ValueError, match='remove reduce_zero_label'):
-        TRANSFORMS.build(dict(type='LoadAnnotations', reduce_zero_label=True))(
-            dict(info))
