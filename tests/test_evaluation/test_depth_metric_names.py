@@ -50,3 +50,14 @@ def test_mixed_arguments_name_both_metrics():
             match=r"mmseg\.DepthMetric.*min_depth_eval"
             r".*mmdepthseg\.DepthMetric.*'crop'"):
         _build('mmdepthseg', dict(MMSEG_NYU, crop='nyu'))
+
+
+def test_depth_seg_metric_builds_our_depth_metric_inside_mmseg_scope():
+    """A loop inherited through ``mmseg::`` builds its evaluator in scope
+    mmseg; DepthSegMetric's plain ``DepthMetric`` is still ours."""
+    metric = _build(
+        'mmseg',
+        dict(
+            type='mmdepthseg.DepthSegMetric',
+            depth_cfg=dict(type='DepthMetric', max_depth=10.)))
+    assert type(metric.depth_metric) is DepthMetric

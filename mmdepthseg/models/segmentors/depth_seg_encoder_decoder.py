@@ -105,7 +105,14 @@ class DepthSegEncoderDecoder(EncoderDecoder):
             data_preprocessor=data_preprocessor,
             pretrained=pretrained,
             init_cfg=init_cfg)
-        self.depth_head = MODELS.build(depth_head) if depth_head else None
+        if depth_head:
+            # A model dict inherited through ``mmseg::`` builds in scope
+            # mmseg (its ``_scope_``); the depth head resolves in ours.
+            depth_head = dict(depth_head)
+            depth_head.setdefault('_scope_', 'mmdepthseg')
+            self.depth_head = MODELS.build(depth_head)
+        else:
+            self.depth_head = None
 
     @property
     def with_depth_head(self) -> bool:

@@ -1,0 +1,69 @@
+# Copyright (c) mmdepthseg contributors. All rights reserved.
+"""An mmseg config extended with a depth head trains with tools/train.py and
+tools/test.py reports mIoU and depth metrics together."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+from _helpers import REPO_ROOT
+from mmengine.config import Config
+
+CPU_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'mmseg_extensions',
+    'pspnet_r18-d8_depth_1xb4-200it_synthetic-cityscapes-64x128.py')
+
+
+def _run(args: list) -> str:
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env['PYTHONPATH'] = os.pathsep.join([REPO_ROOT, env.get('PYTHONPATH', '')])
+    proc = subprocess.run(
+        args,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    return out
+
+
+@pytest.mark.slow  # ~30 s: two subprocesses
+def test_cpu_variant_trains_and_tests_with_both_tasks(synthetic_cityscapes,
+                                                      tmp_path):
+    cfg = Config.fromfile(CPU_CONFIG)
+    assert cfg.model.type == 'mmdepthseg.DepthSegEncoderDecoder'
+    assert cfg.model.backbone.type == 'ResNetV1c'  # mmseg's, inherited
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = synthetic_cityscapes
+        cfg[loader].num_workers = 0
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.max_iters = 2
+    cfg.train_cfg.val_interval = 100
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = str(tmp_path)
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_path)
+
+    train_out = _run([sys.executable, 'tools/train.py', cfg_path])
+    for key in ('decode.loss_ce', 'aux.loss_ce', 'depth.loss_depth'):
+        assert key in train_out, train_out[-3000:]
+    out = _run([
+        sys.executable, 'tools/test.py', cfg_path,
+        str(tmp_path / 'iter_2.pth'), '--work-dir',
+        str(tmp_path)
+    ])
+    # one table of results with both tasks' metrics
+    lines = out.splitlines()
+    head = next(
+        (i for i, ln in enumerate(lines) if 'mIoU' in ln and 'abs_rel' in ln),
+        None)
+    assert head is not None, out[-3000:]
+    names = [c.strip() for c in lines[head].strip('| ').split('|')]
+    row = next(ln for ln in lines[head + 1:] if re.search(r'\d', ln))
+    values = dict(zip(names, (float(c) for c in row.strip('| ').split('|'))))
+    assert 0 <= values['mIoU'] <= 100 and values['abs_rel'] > 0, out[-3000:]
