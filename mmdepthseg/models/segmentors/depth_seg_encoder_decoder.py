@@ -1,6 +1,6 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """MMSegmentation's ``EncoderDecoder`` with a depth head."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,11 @@ class DepthSegEncoderDecoder(EncoderDecoder):
                                      + depth_head.loss()
         predict(): whole / slide inference of logits and depth
                    -> postprocess_result()
+
+    ``active_tasks`` (``'depth'``, ``'seg'``) selects the losses that
+    :meth:`loss` computes, so our ``EMAlternatingHook`` alternates the two
+    tasks (phases ``trainable=('backbone', 'depth_head')`` and
+    ``('backbone', 'decode_head', 'auxiliary_head')``).
 
     Loss items keep mmseg's names (``decode.loss_ce``, ``aux.loss_ce``) and
     add ``depth.<loss_name>``. Depth ground truth is ``gt_depth_map`` ``(1,
@@ -113,6 +118,28 @@ class DepthSegEncoderDecoder(EncoderDecoder):
             self.depth_head = MODELS.build(depth_head)
         else:
             self.depth_head = None
+        self.active_tasks = self.tasks
+
+    @property
+    def tasks(self) -> Tuple[str, ...]:
+        """tuple[str]: ``('depth', 'seg')``, or ``('seg',)`` without a
+        depth head."""
+        return ('depth', 'seg') if self.with_depth_head else ('seg', )
+
+    @property
+    def active_tasks(self) -> Tuple[str, ...]:
+        """tuple[str]: Tasks whose losses :meth:`loss` computes (all by
+        default); our ``EMAlternatingHook`` sets it for each phase."""
+        return self._active_tasks
+
+    @active_tasks.setter
+    def active_tasks(self, tasks: Sequence[str]) -> None:
+        tasks = tuple(tasks)
+        if not tasks or not set(tasks) <= set(self.tasks):
+            raise ValueError(
+                'DepthSegEncoderDecoder.active_tasks must be a non-empty '
+                f'subset of {self.tasks}, got {tasks}')
+        self._active_tasks = tuple(t for t in self.tasks if t in tasks)
 
     @property
     def with_depth_head(self) -> bool:
@@ -156,7 +183,8 @@ class DepthSegEncoderDecoder(EncoderDecoder):
 
     def loss(self, inputs: Tensor,
              data_samples: SampleList) -> Dict[str, Tensor]:
-        """Losses of the segmentation heads (mmseg's) and the depth head.
+        """Losses of the segmentation heads (mmseg's) and the depth head,
+        for the tasks in :attr:`active_tasks`.
 
         Args:
             inputs (Tensor): ``(B, C, H, W)``.
@@ -167,10 +195,13 @@ class DepthSegEncoderDecoder(EncoderDecoder):
             dict[str, Tensor]: ``decode.*``, ``aux*.*`` and ``depth.*``.
         """
         x = self.extract_feat(inputs)
-        losses = self._decode_head_forward_train(x, data_samples)
-        if self.with_auxiliary_head:
-            losses.update(self._auxiliary_head_forward_train(x, data_samples))
-        if self.with_depth_head:
+        losses = dict()
+        if 'seg' in self.active_tasks:
+            losses.update(self._decode_head_forward_train(x, data_samples))
+            if self.with_auxiliary_head:
+                losses.update(
+                    self._auxiliary_head_forward_train(x, data_samples))
+        if 'depth' in self.active_tasks:
             self._mask_depth_padding(data_samples)
             losses.update(
                 add_prefix(

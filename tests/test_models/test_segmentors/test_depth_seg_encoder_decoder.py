@@ -212,3 +212,61 @@ def test_predict_undoes_padding_and_flip_of_depth():
 def _preprocessed(model, batch):
     data = model.data_preprocessor(copy.deepcopy(batch), training=False)
     return data['inputs'], data['data_samples']
+
+
+def test_active_tasks_select_the_losses():
+    model = _build().train()
+    data = model.data_preprocessor(_batch(20, 30), training=True)
+    assert model.active_tasks == ('depth', 'seg')
+    model.active_tasks = ('depth', )
+    assert set(model.loss(**data)) == {'depth.loss_depth'}
+    model.active_tasks = ('seg', )
+    keys = set(model.loss(**data))
+    assert 'decode.loss_ce' in keys and 'aux_1.loss_ce' in keys
+    assert not any(k.startswith('depth.') for k in keys)
+    with pytest.raises(ValueError, match='subset'):
+        model.active_tasks = ('normals', )
+
+
+def _hook_runner(model):
+    """What EMAlternatingHook.before_train reads of a runner."""
+    from types import SimpleNamespace
+
+    from mmengine.optim import OptimWrapper
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    return SimpleNamespace(
+        model=model,
+        train_loop=None,
+        hooks=[],
+        optim_wrapper=optim,
+        iter=0,
+        epoch=0)
+
+
+def test_em_alternating_hook_drives_the_mmseg_vocabulary_model():
+    """Our EMAlternatingHook in an mmseg-style config: phases name mmseg's
+    parameter prefixes; a plain mmseg EncoderDecoder is refused with an
+    error that names what the hook needs."""
+    from mmdepthseg.engine.hooks import EMAlternatingHook
+    phases = [
+        dict(
+            name='depth',
+            tasks=('depth', ),
+            trainable=('backbone', 'depth_head')),
+        dict(
+            name='seg',
+            tasks=('seg', ),
+            trainable=('backbone', 'decode_head', 'auxiliary_head')),
+    ]
+    model = _build().train()
+    hook = EMAlternatingHook(phases=phases, period=1, by_epoch=False)
+    hook.before_train(_hook_runner(model))
+    assert model.active_tasks == ('depth', )
+
+    cfg = _cfg(type='EncoderDecoder')
+    cfg.pop('depth_head')
+    with DefaultScope.overwrite_default_scope('mmdepthseg'):
+        plain = MODELS.build(cfg)
+    hook = EMAlternatingHook(phases=phases, period=1, by_epoch=False)
+    with pytest.raises(AttributeError, match='active_tasks'):
+        hook.before_train(_hook_runner(plain))
