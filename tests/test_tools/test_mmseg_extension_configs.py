@@ -1,12 +1,14 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """An mmseg config extended with a depth head trains with tools/train.py and
 tools/test.py reports mIoU and depth metrics together."""
+import glob
 import os
 import os.path as osp
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from _helpers import REPO_ROOT
 from mmengine.config import Config
@@ -67,3 +69,50 @@ def test_cpu_variant_trains_and_tests_with_both_tasks(synthetic_cityscapes,
     row = next(ln for ln in lines[head + 1:] if re.search(r'\d', ln))
     values = dict(zip(names, (float(c) for c in row.strip('| ').split('|'))))
     assert 0 <= values['mIoU'] <= 100 and values['abs_rel'] > 0, out[-3000:]
+
+
+EXAMPLES = sorted(
+    glob.glob(osp.join(REPO_ROOT, 'configs', 'mmseg_extensions', '*.py')))
+
+
+@pytest.fixture(scope='module')
+def synthetic_nyu(tmp_path_factory):
+    from mmdepthseg.datasets.synthetic import write_nyu
+    root = str(tmp_path_factory.mktemp('synthetic_nyu'))
+    write_nyu(
+        root,
+        seed=0,
+        rooms={
+            'train': 1,
+            'test': 1
+        },
+        views_per_room=1,
+        height=120,
+        width=160)
+    return root
+
+
+@pytest.mark.parametrize('path', EXAMPLES, ids=osp.basename)
+def test_example_datasets_give_mmseg_samples_with_depth(
+        path, synthetic_cityscapes, synthetic_nyu):
+    """Each example's train and test data (our dataset, mmseg's transforms,
+    resolved through the inherited ``_scope_='mmseg'`` dicts) give packed
+    samples with labels and depth of the image's size."""
+    from mmengine.registry import DefaultScope
+
+    from mmdepthseg.registry import DATASETS
+    cfg = Config.fromfile(path)
+    root = synthetic_nyu if 'nyu' in path else synthetic_cityscapes
+    for loader in ('train_dataloader', 'test_dataloader'):
+        dataset_cfg = cfg[loader].dataset
+        dataset_cfg.data_root = root
+        with DefaultScope.overwrite_default_scope(cfg.default_scope):
+            dataset = DATASETS.build(dataset_cfg)
+        np.random.seed(0)
+        sample = dataset[0]
+        data_sample = sample['data_samples']
+        shape = data_sample.gt_sem_seg.shape
+        assert data_sample.gt_depth_map.shape == shape
+        assert (data_sample.gt_depth_map.data > 0).any()
+        if loader == 'train_dataloader':
+            assert tuple(sample['inputs'].shape[1:]) == shape
