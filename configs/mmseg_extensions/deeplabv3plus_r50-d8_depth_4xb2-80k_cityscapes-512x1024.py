@@ -10,7 +10,7 @@ model = dict(
     depth_head=dict(
         type='ConvDepthHead', in_channels=2048, in_index=3,
         channels=(256, 128, 64), norm_cfg=dict(type='SyncBN'),
-        loss_depth=dict(type='DepthL1Loss')))
+        loss_depth=dict(type='DepthL1Loss', loss_weight=0.1)))  # metres
 train_dataloader = {{_base_.depth_train_dataloader}}
 val_dataloader = {{_base_.depth_val_dataloader}}
 test_dataloader = {{_base_.depth_test_dataloader}}
