@@ -81,5 +81,5 @@ param_scheduler = [
         by_epoch=False)
 ]
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=200))
-tta_model = dict(type='DepthSegTTAModel')
+tta_model = dict(type='mmdepthseg.DepthSegTTAModel')
 tta_pipeline = None  # mmseg's Cityscapes TTA resizes to 2048x1024

@@ -16,5 +16,5 @@ val_dataloader = {{_base_.depth_val_dataloader}}
 test_dataloader = {{_base_.depth_test_dataloader}}
 val_evaluator = {{_base_.depth_evaluator}}
 test_evaluator = {{_base_.depth_test_evaluator}}
-tta_model = dict(type='DepthSegTTAModel')
+tta_model = dict(type='mmdepthseg.DepthSegTTAModel')
 tta_pipeline = {{_base_.depth_tta_pipeline}}

@@ -145,3 +145,23 @@ def test_example_datasets_give_mmseg_samples_with_depth(
         assert (data_sample.gt_depth_map.data > 0).any()
         if loader == 'train_dataloader':
             assert tuple(sample['inputs'].shape[1:]) == shape
+
+
+@pytest.mark.parametrize('path', EXAMPLES, ids=osp.basename)
+def test_example_types_resolve_in_the_scope_they_are_built_in(path):
+    """Dicts inherited through ``mmseg::`` carry ``_scope_='mmseg'``, where
+    our types are not registered: each top-level component must still
+    resolve (the runner builds them under the dict's ``_scope_``)."""
+    from mmdepthseg.registry import DATASETS, METRICS
+    cfg = Config.fromfile(path)
+    parts = [(MODELS, cfg.model), (MODELS, cfg.tta_model),
+             (METRICS, cfg.val_evaluator), (METRICS, cfg.test_evaluator),
+             (DATASETS, cfg.train_dataloader.dataset),
+             (DATASETS, cfg.test_dataloader.dataset)]
+    for registry, part in parts:
+        with DefaultScope.overwrite_default_scope(cfg.default_scope):
+            with registry.switch_scope_and_registry(
+                    part.get('_scope_')) as scoped:
+                assert scoped.get(
+                    part['type']) is not None, (part['type'],
+                                                part.get('_scope_'))
