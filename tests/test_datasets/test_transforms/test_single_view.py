@@ -134,3 +134,46 @@ def test_cityscapes_dataset_in_mmseg_pipeline(synthetic_cityscapes):
     depth = sample['data_samples'].gt_depth_map.data
     assert depth.shape == (1, 64, 128)
     assert (depth > 0).any() and (depth >= 0).all()
+
+
+def test_sparse_kitti_depth_keeps_its_values_through_mmseg_transforms(
+        synthetic_kitti):
+    """Velodyne depth (sparse, 0 = no point) through mmseg's resize / crop
+    / flip: nearest sampling only picks measured values or holes, never a
+    blend of a point and a hole."""
+    from mmengine.config import Config
+
+    from mmdepthseg.registry import DATASETS
+    cfg = Config.fromfile(
+        osp.join(
+            osp.dirname(__file__), '..', '..', '..', 'configs', '_base_',
+            'datasets', 'synthetic_kitti.py'))
+    dataset_cfg = cfg.val_dataloader.dataset
+    dataset_cfg.data_root = synthetic_kitti
+    loading = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadSingleViewDepthSegAnnotations')
+    ]
+    raw = DATASETS.build(dict(dataset_cfg, pipeline=loading))
+    augmented = DATASETS.build(
+        dict(
+            dataset_cfg,
+            pipeline=loading + [
+                dict(
+                    type='RandomResize',
+                    scale=(320, 96),
+                    ratio_range=(1.3, 1.3),
+                    keep_ratio=True),
+                dict(type='RandomCrop', crop_size=(64, 128)),
+                dict(type='RandomFlip', prob=1.0),
+                dict(type='PackSegInputs')
+            ]))
+    np.random.seed(0)
+    measured = raw[0]['gt_depth_map']
+    assert measured.ndim == 2 and (measured == 0).mean() > 0.5  # sparse
+    sample = augmented[0]
+    depth = sample['data_samples'].gt_depth_map.data[0].numpy()
+    assert depth.shape == (64, 128) == tuple(sample['inputs'].shape[1:])
+    points = depth[depth > 0]
+    assert points.size > 0 and (depth == 0).mean() > 0.3
+    assert np.isin(points, measured[measured > 0]).all()
