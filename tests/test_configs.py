@@ -44,7 +44,8 @@ def _tta_first_branch(tta_pipeline):
     steps = [loader]
     for stage in aug['transforms']:
         step = stage[0]
-        if step['type'] == 'MultiViewRandomFlip' and step['prob'] == 0:
+        if step['type'] in ('MultiViewRandomFlip',
+                            'RandomFlip') and step['prob'] == 0:
             continue
         steps.append(step)
     return steps

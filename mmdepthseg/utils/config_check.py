@@ -85,7 +85,8 @@ def _unknown_keys(where: str, cls, given: Iterable[str],
     accepted = accepted_arguments(cls)
     if accepted is None:
         return []
-    accepted = (accepted - set(passed_by_runner)) | set(extra)
+    # ``_scope_``: MMEngine's scope of a dict inherited through ``mmseg::``
+    accepted = (accepted - set(passed_by_runner)) | set(extra) | {'_scope_'}
     problems = []
     for key in given:
         if key in accepted:

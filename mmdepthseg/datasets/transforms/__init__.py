@@ -4,6 +4,7 @@ from .formatting import PackMultiViewInputs
 from .label_mapping import MapSegLabels
 from .loading import LoadDepthSegAnnotations, LoadMultiViewImages
 from .pseudo_loading import LoadPseudoDepth
+from .single_view import DepthSegPad, LoadSingleViewDepthSegAnnotations
 from .transforms import (KeepUnaugmentedImage, MultiViewColorJitter,
                          MultiViewFixedCrop, MultiViewRandomCrop,
                          MultiViewRandomFlip, MultiViewRandomResize,
@@ -16,5 +17,5 @@ __all__ = [
     'MultiViewRandomFlip', 'KeepUnaugmentedImage', 'MultiViewColorJitter',
     'PackMultiViewInputs', 'scale_intrinsics', 'crop_intrinsics',
     'hflip_intrinsics', 'LoadPseudoDepth', 'MapSegLabels',
-    'DepthTargetTransform'
+    'DepthTargetTransform', 'LoadSingleViewDepthSegAnnotations', 'DepthSegPad'
 ]

@@ -20,6 +20,16 @@ AGGREGATIONS = ('per_image', 'pooled')
 #: Metrics that are the square root of a mean (pooled as root of the
 #: pixel-weighted mean of their squares).
 ROOT_MEAN_METRICS = ('rmse', 'rmse_log')
+#: Arguments that only MMSegmentation's ``DepthMetric`` takes: a
+#: ``DepthMetric`` config with one of them is built as mmseg's metric.
+MMSEG_DEPTH_METRIC_ARGS = ('depth_metrics', 'min_depth_eval', 'max_depth_eval',
+                           'crop_type', 'depth_scale_factor', 'output_dir',
+                           'format_only')
+#: Arguments that only ours takes.
+OWN_DEPTH_METRIC_ARGS = ('min_depth', 'max_depth', 'crop', 'median_scaling',
+                         'pred_depth_scale_factor', 'gt_in_range',
+                         'eval_on_disparity', 'clip_pred', 'metrics',
+                         'aggregation')
 
 
 def _to_numpy(value) -> np.ndarray:
@@ -29,7 +39,7 @@ def _to_numpy(value) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-@METRICS.register_module()
+@METRICS.register_module(name=['DepthMetric', 'MonoDepthMetric'])
 class DepthMetric(BaseMetric):
     """Monocular depth evaluation (KITTI Eigen / NYUv2 / Cityscapes
     protocols).
@@ -109,8 +119,35 @@ class DepthMetric(BaseMetric):
             ranks. Defaults to 'cpu'.
         prefix (str, optional): Prefix of the returned keys. Defaults to
             'depth' (keys such as 'depth/abs_rel').
+
+    Note:
+        MMSegmentation registers another ``DepthMetric`` (scope ``mmseg``,
+        arguments ``depth_metrics``, ``min_depth_eval``, ``max_depth_eval``,
+        ``crop_type``, ``depth_scale_factor``...). A config gets the one it
+        names: ``type='mmseg.DepthMetric'`` is mmseg's,
+        ``type='mmdepthseg.DepthMetric'`` or ``type='MonoDepthMetric'`` is
+        this one, and a plain ``type='DepthMetric'`` is the one of the
+        config's ``default_scope``, except that under ``mmdepthseg`` a
+        config written for mmseg's metric (any of
+        :data:`MMSEG_DEPTH_METRIC_ARGS`) still builds mmseg's, so an mmseg
+        config keeps its evaluator when switched to our scope. Mixing the
+        two argument sets raises a ``TypeError`` naming both.
     """
     default_prefix: Optional[str] = 'depth'
+
+    def __new__(cls, *args, **kwargs):
+        mmseg_args = sorted(set(kwargs) & set(MMSEG_DEPTH_METRIC_ARGS))
+        if cls is not DepthMetric or not mmseg_args:
+            return super().__new__(cls)
+        own_args = sorted(set(kwargs) & set(OWN_DEPTH_METRIC_ARGS))
+        if own_args:
+            raise TypeError(
+                f'DepthMetric got arguments of mmseg.DepthMetric '
+                f'{mmseg_args} and of mmdepthseg.DepthMetric {own_args}; '
+                "name the one you mean: type='mmseg.DepthMetric' or "
+                "type='mmdepthseg.MonoDepthMetric'")
+        from mmseg.evaluation.metrics import DepthMetric as MMSegDepthMetric
+        return MMSegDepthMetric(*args, **kwargs)
 
     def __init__(self,
                  min_depth: float = 1e-3,

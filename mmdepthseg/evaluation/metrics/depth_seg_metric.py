@@ -51,6 +51,9 @@ class DepthSegMetric(BaseMetric):
         iou_cfg.setdefault('prefix', 'seg')
         depth_cfg = dict(depth_cfg or {})
         depth_cfg.setdefault('type', 'DepthMetric')
+        # built in our scope even inside a loop inherited through mmseg::
+        # (whose dicts carry _scope_='mmseg', where DepthMetric is mmseg's)
+        depth_cfg.setdefault('_scope_', 'mmdepthseg')
         self.iou_metric: BaseMetric = METRICS.build(iou_cfg)
         self.depth_metric: DepthMetric = METRICS.build(depth_cfg)
         if not hasattr(self.depth_metric, 'summarize'):

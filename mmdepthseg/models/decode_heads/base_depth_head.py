@@ -1,5 +1,6 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """Base class of depth heads, the depth analogue of ``BaseDecodeHead``."""
+import inspect
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Sequence, Tuple, Union
 
@@ -12,6 +13,36 @@ from torch import Tensor
 
 from mmdepthseg.registry import MODELS
 from ..utils import stack_pixel_field
+
+
+def check_pixel_depth_loss(loss: nn.Module, owner: str) -> bool:
+    """Check that ``loss`` compares depth maps, ``loss(pred, target, ...)``.
+
+    Depth heads call their ``loss_depth`` on the predicted and the ground
+    truth maps: our losses (``DepthL1Loss``, ``BerHuLoss``,
+    ``ConfidenceWeightedL1Loss``) and mmseg's (e.g. ``SiLogLoss``) qualify;
+    a loss on other inputs (e.g. ``SemanticGuidedTripletLoss`` on decoder
+    features and labels) is refused with what it needs.
+
+    Args:
+        loss (nn.Module): The built loss.
+        owner (str): The head's name, for the error.
+
+    Returns:
+        bool: Whether ``loss.forward`` takes ``valid_mask``.
+
+    Raises:
+        TypeError: ``loss.forward`` does not start with ``(pred, target)``.
+    """
+    params = list(inspect.signature(loss.forward).parameters)
+    if params[:2] != ['pred', 'target']:
+        raise TypeError(
+            f'{owner}: loss_depth {type(loss).__name__} takes {params}, but '
+            'a depth head calls its losses as loss(pred, target[, '
+            'valid_mask]) on the predicted and ground-truth depth maps. A '
+            'loss on decoder features (e.g. SemanticGuidedTripletLoss) needs '
+            'a model that passes them: FSREDepth (configs/fsre/).')
+    return 'valid_mask' in params
 
 
 class BaseDepthHead(BaseModule, metaclass=ABCMeta):
@@ -70,6 +101,10 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
             raise TypeError(
                 f'{type(self).__name__}: loss_depth must be a dict or a '
                 f'sequence of dicts, got {type(loss_depth)}')
+        self._loss_takes_mask = [
+            check_pixel_depth_loss(loss, type(self).__name__)
+            for loss in self._losses()
+        ]
 
     @abstractmethod
     def forward(self, inputs: Tuple[Tensor, ...]) -> List[Tensor]:
@@ -147,10 +182,13 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
                 size=gt_depth.shape[2:],
                 mode='bilinear',
                 align_corners=self.align_corners)
-            for loss_fn in self._losses():
-                value = loss_fn(
-                    depth_pred, gt_depth,
-                    valid_mask=valid_mask) / len(depth_preds)
+            for loss_fn, takes_mask in zip(self._losses(),
+                                           self._loss_takes_mask):
+                # a loss without valid_mask (e.g. mmseg's SiLogLoss) masks
+                # invalid (0) ground truth itself
+                kwargs = dict(valid_mask=valid_mask) if takes_mask else {}
+                value = loss_fn(depth_pred, gt_depth, **kwargs) / len(
+                    depth_preds)
                 name = loss_fn.loss_name
                 losses[name] = losses[name] + value if name in losses \
                     else value

@@ -14,6 +14,7 @@ from mmdepthseg.registry import MODELS
 # Imported for its registration: the default ``loss_depth``.
 from ..losses.berhu_loss import BerHuLoss  # noqa: F401
 from ..utils import stack_pixel_field
+from .base_depth_head import check_pixel_depth_loss
 
 
 @MODELS.register_module()
@@ -104,6 +105,8 @@ class ConvDepthHead(BaseModule):
             raise TypeError(
                 f'ConvDepthHead: loss_depth must be a dict or a sequence of '
                 f'dicts, got {type(loss_depth)}')
+        for loss in self._losses():
+            check_pixel_depth_loss(loss, 'ConvDepthHead')
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> List[Tensor]:
         """Regress the depth target from one backbone feature.

@@ -1,4 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+from .depth_seg_encoder_decoder import DepthSegEncoderDecoder
 from .fsre_depth import FSREDepth
 from .multi_task_segmentor import MultiTaskSegmentor
 from .pseudo_mtl import PseudoMTL
@@ -8,5 +9,5 @@ from .tta import DepthSegTTAModel
 
 __all__ = [
     'MultiTaskSegmentor', 'FSREDepth', 'PseudoMTL', 'SOSDNet', 'SemiMTL',
-    'DepthSegTTAModel'
+    'DepthSegTTAModel', 'DepthSegEncoderDecoder'
 ]
