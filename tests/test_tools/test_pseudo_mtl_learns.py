@@ -24,7 +24,9 @@ def test_pseudo_mtl_beats_trivial_depth_and_segmentation(
     # metric depth against the exact velodyne-style ground truth (no median
     # scaling: stereo pseudo depth carries the scale) and true labels,
     # 80 iterations. Spread (tests/learning_spread.py, seeds 0-2,
-    # ONEDNN_MAX_CPU_ISA AVX2 / SSE41): SPREAD_PSEUDO_MTL
-    assert model['abs_rel'] < 0.85 * trivial['abs_rel']
-    assert model['a1'] > trivial['a1'] + 0.1
-    assert model['mIoU'] > trivial['mIoU'] + 10
+    # ONEDNN_MAX_CPU_ISA=AVX2, mkldnn off; 5 runs), model / trivial:
+    # abs_rel 0.475..0.606 / 0.767 (ratio <= 0.79), a1 0.471..0.547 /
+    # 0.201, mIoU 27.5..31.5 / 3.92.
+    assert model['abs_rel'] < 0.9 * trivial['abs_rel']
+    assert model['a1'] > trivial['a1'] + 0.15
+    assert model['mIoU'] > trivial['mIoU'] + 15
