@@ -362,7 +362,7 @@ class DepthSegInferencer(BaseInferencer):
                  device: str = 'cpu',
                  intrinsics: Optional[IntrinsicsType] = None,
                  batch_size: int = 1) -> None:
-        from mmdepthseg.utils import register_all_modules
+        from mmdepthseg.set_env import register_all_modules
         register_all_modules(init_default_scope=False)
         if isinstance(model, str) and model.endswith('.py') \
                 and not osp.isfile(model):
