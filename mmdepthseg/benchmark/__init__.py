@@ -68,7 +68,7 @@ from .matmul_peak import PEAK_MATMUL_SIZE, measure_matmul_peak, utilisation
 from .memory import PeakMemoryMeter
 from .report import (config_name, dump_json_atomic, format_loader,
                      format_markdown, format_table)
-from .run import SETTINGS, run_benchmark
+from .run import SETTINGS, BenchmarkOptions, run_benchmark
 from .steps import (MODES, benchmark, make_infer_step, make_train_step,
                     trains_discriminators)
 from .synthetic import (KITTI_BASELINE, batch_layout, infer_view_names,
@@ -85,8 +85,9 @@ __all__ = [
     'hardware_info', 'measure_loader', 'train_loader_cfg', 'PEAK_MATMUL_SIZE',
     'measure_matmul_peak', 'utilisation', 'PeakMemoryMeter', 'config_name',
     'dump_json_atomic', 'format_loader', 'format_markdown', 'format_table',
-    'SETTINGS', 'run_benchmark', 'MODES', 'benchmark', 'make_infer_step',
-    'make_train_step', 'trains_discriminators', 'KITTI_BASELINE',
-    'batch_layout', 'infer_view_names', 'make_synthetic_batch', 'split_batch',
-    'view_names_from_frame_ids', 'summarise_times', 'time_step'
+    'SETTINGS', 'BenchmarkOptions', 'run_benchmark', 'MODES', 'benchmark',
+    'make_infer_step', 'make_train_step', 'trains_discriminators',
+    'KITTI_BASELINE', 'batch_layout', 'infer_view_names',
+    'make_synthetic_batch', 'split_batch', 'view_names_from_frame_ids',
+    'summarise_times', 'time_step'
 ]
