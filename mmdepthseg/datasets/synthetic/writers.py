@@ -17,11 +17,10 @@
 
 The formats follow ``docs/en/dataset_formats.md``; loaders read these trees
 exactly as they read the real datasets. Every file is written atomically
-(temporary file in the same folder, then ``os.replace``), so an interrupted
-run leaves no truncated file behind.
+(:mod:`mmdepthseg.utils.io`), so an interrupted run leaves no truncated
+file behind.
 """
 import json
-import os
 import os.path as osp
 import zlib
 from typing import Dict, List, Optional, Sequence
@@ -29,6 +28,7 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
+from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
 from .aerial_scene import CITY_STYLES, AerialScene, labels_to_colours
 from .indoor_scene import IndoorScene
 from .street_scene import StreetScene, euler_to_rotation, stereo_right_pose
@@ -50,27 +50,8 @@ NYU_SIZE = (480, 640)
 
 
 # ---------------------------------------------------------------------------
-# Atomic file writing
+# Image files
 # ---------------------------------------------------------------------------
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write a text file atomically (UTF-8)."""
-    atomic_write_bytes(path, text.encode('utf-8'))
-
-
 def write_image(path: str, img: np.ndarray, rgb: bool = False) -> None:
     """Encode an image by the file's extension and write it atomically.
 
