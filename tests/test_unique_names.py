@@ -24,10 +24,8 @@ ALLOWED: Dict[str, str] = {
     'decode_depth_png': 'prediction writer hook and stereo pseudo depth',
     'depth_metrics': 'MultiDomainDepthSegMetric has its own kernel and key '
     'names (issue 17 item 6)',
-    'depth_to_disparity': 'geometry (focal, baseline) vs SOSD-Net (fx*b)',
     'disparity_to_depth': 'torch in geometry vs numpy in stereo',
     'encode_depth_png': 'synthetic writers, prediction writer hook, stereo',
-    'format_table': 'benchmark report vs the depth metric\'s table',
     'write_image': 'inferencer (RGB) vs synthetic writers',
 }
 
