@@ -20,7 +20,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / 'mmdepthseg'
 #: its name gets one definition; the test fails on an entry that is no
 #: longer duplicated, so the list cannot go stale.
 ALLOWED: Dict[str, str] = {
-    'backproject_depth': 'numpy (H, W) map in apis vs torch batch in models',
     'decode_depth_png': 'prediction writer hook and stereo pseudo depth',
     'depth_metrics': 'MultiDomainDepthSegMetric has its own kernel and key '
     'names (issue 17 item 6)',
