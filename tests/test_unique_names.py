@@ -20,11 +20,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / 'mmdepthseg'
 #: its name gets one definition; the test fails on an entry that is no
 #: longer duplicated, so the list cannot go stale.
 ALLOWED: Dict[str, str] = {
-    'decode_depth_png': 'prediction writer hook and stereo pseudo depth',
     'depth_metrics': 'MultiDomainDepthSegMetric has its own kernel and key '
     'names (issue 17 item 6)',
     'disparity_to_depth': 'torch in geometry vs numpy in stereo',
-    'encode_depth_png': 'synthetic writers, prediction writer hook, stereo',
     'write_image': 'inferencer (RGB) vs synthetic writers',
 }
 

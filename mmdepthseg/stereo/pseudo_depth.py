@@ -46,6 +46,12 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
+# the PNG codecs of the pseudo labels are defined with the datasets that
+# read them; the decoders are imported for ``mmdepthseg.stereo``'s names
+from mmdepthseg.datasets.png_codecs import (CONF_PNG_SCALE,  # noqa: F401
+                                            DEPTH_PNG_SCALE, decode_conf_png,
+                                            decode_depth_png, encode_conf_png,
+                                            encode_depth_png)
 from mmdepthseg.datasets.utils import (kitti_stereo_baseline, load_kitti_calib,
                                        read_cityscapes_camera, read_image)
 from mmdepthseg.registry import TASK_UTILS
@@ -54,9 +60,9 @@ from .confidence import LRConsistencyConfidence
 from .matchers import BaseStereoMatcher, SGBMMatcher
 
 #: depth PNG value = round(depth [m] * DEPTH_SCALE)
-DEPTH_SCALE = 256.0
+DEPTH_SCALE = DEPTH_PNG_SCALE
 #: confidence PNG value = round(confidence * CONF_SCALE)
-CONF_SCALE = 65535.0
+CONF_SCALE = CONF_PNG_SCALE
 #: output keys of a pair, in writing order
 OUTPUT_KEYS = ('conf_left', 'conf_right', 'depth_left', 'depth_right')
 
@@ -76,28 +82,6 @@ def disparity_to_depth(disp: np.ndarray, fx_baseline: float) -> np.ndarray:
     valid = np.isfinite(disp) & (disp > 0)
     depth = np.where(valid, fx_baseline / np.where(valid, disp, 1.0), 0.0)
     return depth.astype(np.float32)
-
-
-def encode_depth_png(depth: np.ndarray) -> np.ndarray:
-    """Depth (m) -> uint16 ``round(depth * 256)``; 0 invalid/out of range."""
-    p = np.rint(np.nan_to_num(depth, nan=0.0, posinf=0.0) * DEPTH_SCALE)
-    return np.where((p > 0) & (p <= 65535), p, 0).astype(np.uint16)
-
-
-def decode_depth_png(png: np.ndarray) -> np.ndarray:
-    """uint16 depth PNG -> float32 metres (0 = invalid)."""
-    return png.astype(np.float32) / DEPTH_SCALE
-
-
-def encode_conf_png(conf: np.ndarray) -> np.ndarray:
-    """Confidence in [0, 1] -> uint16 ``round(conf * 65535)``."""
-    conf = np.clip(np.nan_to_num(conf, nan=0.0), 0.0, 1.0)
-    return np.rint(conf * CONF_SCALE).astype(np.uint16)
-
-
-def decode_conf_png(png: np.ndarray) -> np.ndarray:
-    """uint16 confidence PNG -> float32 in [0, 1]."""
-    return png.astype(np.float32) / CONF_SCALE
 
 
 def _write_png(path: str, img: np.ndarray) -> None:

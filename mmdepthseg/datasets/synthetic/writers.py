@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
+from ..png_codecs import encode_depth_png
 from .aerial_scene import CITY_STYLES, AerialScene, labels_to_colours
 from .indoor_scene import IndoorScene
 from .street_scene import StreetScene, euler_to_rotation, stereo_right_pose
@@ -637,22 +638,6 @@ def nyu_intrinsics(height: int, width: int) -> np.ndarray:
     sx, sy = width / NYU_SIZE[1], height / NYU_SIZE[0]
     return np.array([[fx * sx, 0.0, cx * sx], [0.0, fy * sy, cy * sy],
                      [0.0, 0.0, 1.0]])
-
-
-def encode_depth_png(depth: np.ndarray, depth_scale: float) -> np.ndarray:
-    """Depth in metres -> uint16 PNG values ``round(depth * depth_scale)``.
-
-    Args:
-        depth (np.ndarray): (H, W) depth in metres, 0 = invalid.
-        depth_scale (float): PNG units per metre (1000 = millimetres).
-
-    Returns:
-        np.ndarray: (H, W) uint16; 0 where invalid or beyond the uint16
-        range. Decode with ``depth = p / depth_scale``.
-    """
-    p = np.rint(np.asarray(depth, dtype=np.float64) * depth_scale)
-    ok = (depth > 0) & (p <= 65535)
-    return np.where(ok, p, 0).astype(np.uint16)
 
 
 def write_nyu(root: str,
