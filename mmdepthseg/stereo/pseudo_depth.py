@@ -67,8 +67,12 @@ CONF_SCALE = CONF_PNG_SCALE
 OUTPUT_KEYS = ('conf_left', 'conf_right', 'depth_left', 'depth_right')
 
 
-def disparity_to_depth(disp: np.ndarray, fx_baseline: float) -> np.ndarray:
+def disparity_map_to_depth(disp: np.ndarray,
+                           fx_baseline: float) -> np.ndarray:
     """``depth = fx * baseline / disparity``; 0 where disparity is invalid.
+
+    The numpy counterpart, for one matched map, of the torch
+    :func:`mmdepthseg.models.layers.disparity_to_depth`.
 
     Args:
         disp (np.ndarray): (H, W) disparity in pixels (``<= 0`` or non-finite
@@ -82,6 +86,12 @@ def disparity_to_depth(disp: np.ndarray, fx_baseline: float) -> np.ndarray:
     valid = np.isfinite(disp) & (disp > 0)
     depth = np.where(valid, fx_baseline / np.where(valid, disp, 1.0), 0.0)
     return depth.astype(np.float32)
+
+
+#: :func:`disparity_map_to_depth`'s name before it was told apart from the
+#: torch ``disparity_to_depth`` of ``mmdepthseg.models.layers``; kept so that
+#: ``from mmdepthseg.stereo import disparity_to_depth`` still works.
+disparity_to_depth = disparity_map_to_depth
 
 
 def _write_png(path: str, img: np.ndarray) -> None:
@@ -232,8 +242,8 @@ def compute_pseudo_depth(left: np.ndarray, right: np.ndarray,
     """
     disp_l, disp_r = matcher(left, right)
     conf_l, conf_r = confidence(disp_l, disp_r)
-    depth_l = disparity_to_depth(disp_l, fx_baseline)
-    depth_r = disparity_to_depth(disp_r, fx_baseline)
+    depth_l = disparity_map_to_depth(disp_l, fx_baseline)
+    depth_r = disparity_map_to_depth(disp_r, fx_baseline)
     return dict(
         disp_left=disp_l,
         disp_right=disp_r,
