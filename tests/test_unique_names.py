@@ -22,7 +22,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / 'mmdepthseg'
 ALLOWED: Dict[str, str] = {
     'depth_metrics': 'MultiDomainDepthSegMetric has its own kernel and key '
     'names (issue 17 item 6)',
-    'write_image': 'inferencer (RGB) vs synthetic writers',
 }
 
 

@@ -25,10 +25,10 @@ import os.path as osp
 import zlib
 from typing import Dict, List, Optional, Sequence
 
-import cv2
 import numpy as np
 
-from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
+from mmdepthseg.utils.io import (atomic_write_bytes, atomic_write_text,
+                                 write_image)
 from ..png_codecs import encode_depth_png
 from .aerial_scene import CITY_STYLES, AerialScene, labels_to_colours
 from .indoor_scene import IndoorScene
@@ -48,29 +48,16 @@ CITYSCAPES_PITCH = 0.038
 # toolbox's camera_params.m).
 NYU_KINECT_INTRINSICS = (518.857901, 519.469611, 325.582449, 253.736166)
 NYU_SIZE = (480, 640)
+#: JPEG quality of the generated ``.jpg`` images.
+JPEG_QUALITY = 92
 
 
 # ---------------------------------------------------------------------------
 # Image files
 # ---------------------------------------------------------------------------
-def write_image(path: str, img: np.ndarray, rgb: bool = False) -> None:
-    """Encode an image by the file's extension and write it atomically.
-
-    Args:
-        path (str): Target path (``.png``, ``.jpg``, ...).
-        img (np.ndarray): (H, W) or (H, W, 3) uint8/uint16 array.
-        rgb (bool): ``img`` is RGB (converted to OpenCV's BGR order).
-            Defaults to False.
-    """
-    if rgb:
-        img = np.ascontiguousarray(img[..., ::-1])
-    ext = osp.splitext(path)[1]
-    params = [cv2.IMWRITE_JPEG_QUALITY, 92] if ext in ('.jpg', '.jpeg') \
-        else []
-    ok, buf = cv2.imencode(ext, img, params)
-    if not ok:
-        raise IOError(f'could not encode an image for {path}')
-    atomic_write_bytes(path, buf.tobytes())
+def _write_image(path: str, img: np.ndarray, rgb: bool = False) -> None:
+    """:func:`~mmdepthseg.utils.io.write_image` at the trees' JPEG quality."""
+    write_image(path, img, rgb, jpeg_quality=JPEG_QUALITY)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -385,23 +372,23 @@ def write_kitti_raw(root: str,
                 height,
                 width,
                 antialias=antialias)
-            write_image(
+            _write_image(
                 osp.join(drive_dir, 'image_02', 'data', name + img_ext),
                 left['img'],
                 rgb=True)
-            write_image(
+            _write_image(
                 osp.join(drive_dir, 'image_03', 'data', name + img_ext),
                 right['img'],
                 rgb=True)
-            write_image(
+            _write_image(
                 osp.join(drive_dir, 'semantic_02', 'data', name + '.png'),
                 left['label'])
-            write_image(
+            _write_image(
                 osp.join(drive_dir, 'semantic_03', 'data', name + '.png'),
                 right['label'])
             if improved_gt:
                 for cam, view in ((2, left), (3, right)):
-                    write_image(
+                    _write_image(
                         osp.join(drive_dir, 'proj_depth', 'groundtruth',
                                  f'image_0{cam}', name + '.png'),
                         np.clip(np.round(view['depth'] * 256.0), 0,
@@ -584,25 +571,25 @@ def write_cityscapes(root: str,
                     height,
                     width,
                     antialias=antialias)
-                write_image(
+                _write_image(
                     osp.join(root, 'leftImg8bit', rel + '_leftImg8bit.png'),
                     left['img'],
                     rgb=True)
-                write_image(
+                _write_image(
                     osp.join(root, 'rightImg8bit', rel + '_rightImg8bit.png'),
                     right['img'],
                     rgb=True)
-                write_image(
+                _write_image(
                     osp.join(root, 'disparity', rel + '_disparity.png'),
                     encode_cityscapes_disparity(left['depth'], K[0, 0],
                                                 baseline))
                 atomic_write_text(
                     osp.join(root, 'camera', rel + '_camera.json'),
                     camera_text)
-                write_image(
+                _write_image(
                     osp.join(root, 'gtFine', rel + '_gtFine_labelIds.png'),
                     trainid_to_labelid(left['label']))
-                write_image(
+                _write_image(
                     osp.join(root, 'gtFine',
                              rel + '_gtFine_labelTrainIds.png'), left['label'])
                 summary[split].append(rel)
@@ -712,14 +699,14 @@ def write_nyu(root: str,
             for j, pose in enumerate(scene.camera_poses(views_per_room)):
                 stem = f'{name}_{j:05d}'
                 out = scene.render(pose, K, height, width, antialias=antialias)
-                write_image(
+                _write_image(
                     osp.join(root, 'images', split, stem + img_ext),
                     out['img'],
                     rgb=True)
-                write_image(
+                _write_image(
                     osp.join(root, 'annotations', split, stem + '.png'),
                     encode_depth_png(out['depth'], depth_scale))
-                write_image(
+                _write_image(
                     osp.join(root, label_dir, split, stem + '.png'),
                     out['label'])
                 splits[split].append(stem)
@@ -878,10 +865,10 @@ def write_isprs(root: str,
                     k: osp.join(raw_root, v.format(**fields))
                     for k, v in SYNTHETIC_ISPRS_FILES[city].items()
                 }
-                write_image(names['img'], out['img'], rgb=True)
-                write_image(
+                _write_image(names['img'], out['img'], rgb=True)
+                _write_image(
                     names['label'], labels_to_colours(out['label']), rgb=True)
-                write_image(names['ndsm'], encode_ndsm_8bit(out['ndsm']))
+                _write_image(names['ndsm'], encode_ndsm_8bit(out['ndsm']))
                 if bar is not None:
                     bar.update()
         cities[city] = dict(
