@@ -16,14 +16,6 @@ from typing import Dict, List
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / 'mmdepthseg'
 
-#: Duplicates not resolved yet, each with the reason. Remove an entry when
-#: its name gets one definition; the test fails on an entry that is no
-#: longer duplicated, so the list cannot go stale.
-ALLOWED: Dict[str, str] = {
-    'depth_metrics': 'MultiDomainDepthSegMetric has its own kernel and key '
-    'names (issue 17 item 6)',
-}
-
 
 def top_level_definitions(root: Path) -> Dict[str, List[str]]:
     """Public top-level function / class name -> the modules defining it."""
@@ -50,21 +42,12 @@ def duplicates(root: Path) -> Dict[str, List[str]]:
 
 
 def test_no_public_name_is_defined_twice():
-    repeated = {
-        name: paths
-        for name, paths in duplicates(PACKAGE_ROOT).items()
-        if name not in ALLOWED
-    }
+    repeated = duplicates(PACKAGE_ROOT)
     assert not repeated, (
         'names defined in more than one module (give each one definition, '
         'or distinct names where they mean different things):\n  ' +
         '\n  '.join(f'{name}: {", ".join(paths)}'
                     for name, paths in sorted(repeated.items())))
-
-
-def test_allow_list_is_not_stale():
-    stale = sorted(set(ALLOWED) - set(duplicates(PACKAGE_ROOT)))
-    assert not stale, f'no longer duplicated, drop from ALLOWED: {stale}'
 
 
 def test_checker_ignores_reexports_private_names_and_aliases(tmp_path):
