@@ -106,7 +106,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--loader-workers',
         type=int,
         default=2,
-        help='dataloader workers (default 2, the issue\'s setting)')
+        help='dataloader workers (default 2)')
     parser.add_argument(
         '--loader-batches', type=int, default=10, help='timed loader batches')
     parser.add_argument(
