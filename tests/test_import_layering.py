@@ -15,6 +15,9 @@ module's package. A lower layer may not import a higher one:
 import too, so a lazy attribute hook cannot hide one either.
 """
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -157,3 +160,30 @@ def test_checker_catches_local_relative_and_lazy_imports(tmp_path,
         'mmdepthseg/utils/b.py:1 -> mmdepthseg.models',
         'mmdepthseg/utils/b.py:2 -> mmdepthseg.apis.inferencer',
     ]
+
+
+def test_utils_forwards_register_all_modules_without_importing_up():
+    """``from mmdepthseg.utils import register_all_modules`` still works,
+    and importing ``mmdepthseg.utils`` alone loads no higher layer (run in
+    a fresh interpreter: this one has imported everything already)."""
+    code = (
+        'import sys\n'
+        'import mmdepthseg.utils\n'
+        "up = [m for m in sys.modules if m.split('.')[:2] in (\n"
+        "    ['mmdepthseg', 'datasets'], ['mmdepthseg', 'models'],\n"
+        "    ['mmdepthseg', 'evaluation'], ['mmdepthseg', 'apis'])]\n"
+        'assert not up, up\n'
+        'from mmdepthseg.utils import register_all_modules\n'
+        'from mmdepthseg.set_env import register_all_modules as direct\n'
+        'assert register_all_modules is direct\n'
+        'register_all_modules(init_default_scope=False)\n'
+        'from mmdepthseg.registry import MODELS\n'
+        "assert MODELS.get('FSREDepth') is not None\n")
+    root = str(PACKAGE_ROOT.parent)
+    env = dict(os.environ, PYTHONPATH=root, OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, '-c', code],
+                          cwd=root,
+                          env=env,
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
