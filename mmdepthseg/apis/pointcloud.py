@@ -283,6 +283,10 @@ def _parse_header(path: str, data: bytes) -> Tuple[str, list, int]:
 def read_ply(path: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """Read the vertices of a PLY file (ASCII or binary).
 
+    The reader of what :func:`write_ply` writes, so that the point clouds
+    of the demos can be loaded back without another package (public API;
+    the tests check the written files with it).
+
     Args:
         path (str): PLY file.
 
