@@ -48,10 +48,10 @@ from mmengine.utils import ProgressBar
 
 # the PNG codecs of the pseudo labels are defined with the datasets that
 # read them; the decoders are imported for ``mmdepthseg.stereo``'s names
-from mmdepthseg.datasets.png_codecs import (CONF_PNG_SCALE,  # noqa: F401
-                                            DEPTH_PNG_SCALE, decode_conf_png,
-                                            decode_depth_png, encode_conf_png,
-                                            encode_depth_png)
+from mmdepthseg.datasets.png_codecs import decode_conf_png  # noqa: F401
+from mmdepthseg.datasets.png_codecs import decode_depth_png  # noqa: F401
+from mmdepthseg.datasets.png_codecs import (CONF_PNG_SCALE, DEPTH_PNG_SCALE,
+                                            encode_conf_png, encode_depth_png)
 from mmdepthseg.datasets.utils import (kitti_stereo_baseline, load_kitti_calib,
                                        read_cityscapes_camera, read_image)
 from mmdepthseg.registry import TASK_UTILS
