@@ -54,7 +54,7 @@ from mmseg.utils import get_classes, get_palette
 from rich.progress import track
 
 from mmdepthseg.registry import DATASETS, TRANSFORMS
-from mmdepthseg.utils.io import atomic_write_bytes
+from mmdepthseg.utils.io import atomic_write_bytes, write_image
 from mmdepthseg.visualization.local_visualizer import default_palette
 from mmdepthseg.visualization.side_by_side import draw_side_by_side
 from .pointcloud import (IntrinsicsType, as_intrinsics_matrix,
@@ -362,7 +362,7 @@ class DepthSegInferencer(BaseInferencer):
                  device: str = 'cpu',
                  intrinsics: Optional[IntrinsicsType] = None,
                  batch_size: int = 1) -> None:
-        from mmdepthseg.utils import register_all_modules
+        from mmdepthseg.set_env import register_all_modules
         register_all_modules(init_default_scope=False)
         if isinstance(model, str) and model.endswith('.py') \
                 and not osp.isfile(model):
@@ -702,7 +702,8 @@ class DepthSegInferencer(BaseInferencer):
         """Write the picture, raw predictions and point cloud of an image
         (atomically)."""
         if picture is not None:
-            write_image(osp.join(out_dir, 'vis', f'{name}.png'), picture)
+            write_image(
+                osp.join(out_dir, 'vis', f'{name}.png'), picture, rgb=True)
         if save_pred:
             if 'depth' in result:
                 buf = io.BytesIO()
@@ -832,17 +833,3 @@ class DepthSegInferencer(BaseInferencer):
             predictions.extend(samples if return_datasamples else results)
             done += len(samples)
         return dict(predictions=predictions, visualization=pictures)
-
-
-def write_image(path: str, rgb: np.ndarray) -> None:
-    """Write a uint8 RGB picture (PNG / JPEG by extension), atomically.
-
-    Args:
-        path (str): Output file.
-        rgb (np.ndarray): ``(H, W, 3)`` uint8 RGB.
-    """
-    ext = osp.splitext(path)[1].lower() or '.png'
-    ok, buf = cv2.imencode(ext, np.ascontiguousarray(rgb[..., ::-1]))
-    if not ok:
-        raise OSError(f'encoding {path} failed')
-    atomic_write_bytes(path, buf.tobytes())

@@ -72,9 +72,13 @@ def as_intrinsics_matrix(intrinsics: IntrinsicsType) -> np.ndarray:
     return k.astype(np.float32)
 
 
-def backproject_depth(depth: np.ndarray,
-                      intrinsics: IntrinsicsType) -> np.ndarray:
-    """Camera coordinates of every pixel.
+def backproject_depth_map(depth: np.ndarray,
+                          intrinsics: IntrinsicsType) -> np.ndarray:
+    """Camera coordinates of every pixel of one numpy depth map.
+
+    The numpy counterpart, for one map, of the batched torch
+    :func:`mmdepthseg.models.layers.backproject_depth` (which returns
+    homogeneous ``(B, 4, H*W)`` points for view synthesis).
 
     Args:
         depth (np.ndarray): ``(H, W)`` depth along the optical axis.
@@ -95,6 +99,12 @@ def backproject_depth(depth: np.ndarray,
     x = (u - k[0, 2]) / k[0, 0] * depth
     y = (v - k[1, 2]) / k[1, 1] * depth
     return np.stack([x, y, depth], axis=-1)
+
+
+#: The name :func:`backproject_depth_map` had before it was told apart from
+#: the torch ``backproject_depth`` of ``mmdepthseg.models.layers``; kept so
+#: that ``from mmdepthseg.apis import backproject_depth`` still works.
+backproject_depth = backproject_depth_map
 
 
 def depth_to_point_cloud(
@@ -132,7 +142,7 @@ def depth_to_point_cloud(
         if colors.shape != depth.shape + (3, ):
             raise ValueError(f'colors must be {depth.shape + (3, )} like the '
                              f'depth map, got {colors.shape}')
-    points = backproject_depth(depth, intrinsics)[::stride, ::stride]
+    points = backproject_depth_map(depth, intrinsics)[::stride, ::stride]
     z = points[..., 2]
     valid = np.isfinite(z) & (z > 0)
     if max_depth is not None:
@@ -272,6 +282,10 @@ def _parse_header(path: str, data: bytes) -> Tuple[str, list, int]:
 
 def read_ply(path: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """Read the vertices of a PLY file (ASCII or binary).
+
+    The reader of what :func:`write_ply` writes, so that the point clouds
+    of the demos can be loaded back without another package (public API;
+    the tests check the written files with it).
 
     Args:
         path (str): PLY file.

@@ -53,7 +53,7 @@ def init_segmentor(config: Union[str, Path, Config],
     from mmseg.apis import init_model
 
     from mmdepthseg.registry import MODELS
-    from mmdepthseg.utils import register_all_modules
+    from mmdepthseg.set_env import register_all_modules
     register_all_modules(init_default_scope=False)
     if not isinstance(config, Config):
         config = Config.fromfile(str(config))

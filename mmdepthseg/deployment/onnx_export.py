@@ -145,7 +145,7 @@ def build_export_model(config: Union[str, Path, Config],
 
     from mmdepthseg.apis.pseudo_seg import init_segmentor
     from mmdepthseg.registry import MODELS
-    from mmdepthseg.utils import register_all_modules
+    from mmdepthseg.set_env import register_all_modules
 
     cfg = Config.fromfile(str(config)) if not isinstance(
         config, Config) else copy.deepcopy(config)

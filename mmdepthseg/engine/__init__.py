@@ -1,7 +1,7 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """Engine components (hooks, optimizer wrappers, the runner and its loops).
-The EM alternating hook and the discriminator step hook of the method
-issues live in ``hooks``; ``runner`` holds ``DepthSegRunner`` (crash-safe
+The EM alternating hook (ESOSD-Net) and the discriminator step hook
+(SemiMTL) live in ``hooks``; ``runner`` holds ``DepthSegRunner`` (crash-safe
 checkpoints, exact resume, non-finite-loss skipping)."""
 from .hooks import *  # noqa: F401,F403
 from .log_processor import DepthSegLogProcessor  # noqa: F401

@@ -46,6 +46,12 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
+# the PNG codecs of the pseudo labels are defined with the datasets that
+# read them; the decoders are imported for ``mmdepthseg.stereo``'s names
+from mmdepthseg.datasets.png_codecs import decode_conf_png  # noqa: F401
+from mmdepthseg.datasets.png_codecs import decode_depth_png  # noqa: F401
+from mmdepthseg.datasets.png_codecs import (CONF_PNG_SCALE, DEPTH_PNG_SCALE,
+                                            encode_conf_png, encode_depth_png)
 from mmdepthseg.datasets.utils import (kitti_stereo_baseline, load_kitti_calib,
                                        read_cityscapes_camera, read_image)
 from mmdepthseg.registry import TASK_UTILS
@@ -54,15 +60,19 @@ from .confidence import LRConsistencyConfidence
 from .matchers import BaseStereoMatcher, SGBMMatcher
 
 #: depth PNG value = round(depth [m] * DEPTH_SCALE)
-DEPTH_SCALE = 256.0
+DEPTH_SCALE = DEPTH_PNG_SCALE
 #: confidence PNG value = round(confidence * CONF_SCALE)
-CONF_SCALE = 65535.0
+CONF_SCALE = CONF_PNG_SCALE
 #: output keys of a pair, in writing order
 OUTPUT_KEYS = ('conf_left', 'conf_right', 'depth_left', 'depth_right')
 
 
-def disparity_to_depth(disp: np.ndarray, fx_baseline: float) -> np.ndarray:
+def disparity_map_to_depth(disp: np.ndarray,
+                           fx_baseline: float) -> np.ndarray:
     """``depth = fx * baseline / disparity``; 0 where disparity is invalid.
+
+    The numpy counterpart, for one matched map, of the torch
+    :func:`mmdepthseg.models.layers.disparity_to_depth`.
 
     Args:
         disp (np.ndarray): (H, W) disparity in pixels (``<= 0`` or non-finite
@@ -78,26 +88,10 @@ def disparity_to_depth(disp: np.ndarray, fx_baseline: float) -> np.ndarray:
     return depth.astype(np.float32)
 
 
-def encode_depth_png(depth: np.ndarray) -> np.ndarray:
-    """Depth (m) -> uint16 ``round(depth * 256)``; 0 invalid/out of range."""
-    p = np.rint(np.nan_to_num(depth, nan=0.0, posinf=0.0) * DEPTH_SCALE)
-    return np.where((p > 0) & (p <= 65535), p, 0).astype(np.uint16)
-
-
-def decode_depth_png(png: np.ndarray) -> np.ndarray:
-    """uint16 depth PNG -> float32 metres (0 = invalid)."""
-    return png.astype(np.float32) / DEPTH_SCALE
-
-
-def encode_conf_png(conf: np.ndarray) -> np.ndarray:
-    """Confidence in [0, 1] -> uint16 ``round(conf * 65535)``."""
-    conf = np.clip(np.nan_to_num(conf, nan=0.0), 0.0, 1.0)
-    return np.rint(conf * CONF_SCALE).astype(np.uint16)
-
-
-def decode_conf_png(png: np.ndarray) -> np.ndarray:
-    """uint16 confidence PNG -> float32 in [0, 1]."""
-    return png.astype(np.float32) / CONF_SCALE
+#: :func:`disparity_map_to_depth`'s name before it was told apart from the
+#: torch ``disparity_to_depth`` of ``mmdepthseg.models.layers``; kept so that
+#: ``from mmdepthseg.stereo import disparity_to_depth`` still works.
+disparity_to_depth = disparity_map_to_depth
 
 
 def _write_png(path: str, img: np.ndarray) -> None:
@@ -248,8 +242,8 @@ def compute_pseudo_depth(left: np.ndarray, right: np.ndarray,
     """
     disp_l, disp_r = matcher(left, right)
     conf_l, conf_r = confidence(disp_l, disp_r)
-    depth_l = disparity_to_depth(disp_l, fx_baseline)
-    depth_r = disparity_to_depth(disp_r, fx_baseline)
+    depth_l = disparity_map_to_depth(disp_l, fx_baseline)
+    depth_r = disparity_map_to_depth(disp_r, fx_baseline)
     return dict(
         disp_left=disp_l,
         disp_right=disp_r,

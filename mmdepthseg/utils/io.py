@@ -23,6 +23,8 @@ import tempfile
 from contextlib import contextmanager
 from typing import IO, Any, Iterator, Optional, Tuple
 
+import cv2
+import numpy as np
 import torch
 
 try:
@@ -146,3 +148,29 @@ def atomic_torch_save(obj: Any, path: str) -> None:
     """
     with atomic_open(path, 'wb') as f:
         torch.save(obj, f)
+
+
+def write_image(path: str,
+                img: np.ndarray,
+                rgb: bool = False,
+                jpeg_quality: int = 95) -> None:
+    """Encode an image by the file's extension and write it atomically.
+
+    Args:
+        path (str): Target path (``.png``, ``.jpg``, ``.tif``, ...; none:
+            PNG).
+        img (np.ndarray): ``(H, W)`` or ``(H, W, 3)`` uint8 / uint16 array,
+            BGR (OpenCV's order) unless ``rgb``.
+        rgb (bool): ``img`` is RGB (converted to BGR). Defaults to False.
+        jpeg_quality (int): Quality of JPEG files, 0-100. Defaults to 95
+            (OpenCV's default).
+    """
+    if rgb:
+        img = np.ascontiguousarray(img[..., ::-1])
+    ext = osp.splitext(path)[1].lower() or '.png'
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] \
+        if ext in ('.jpg', '.jpeg') else []
+    ok, buf = cv2.imencode(ext, img, params)
+    if not ok:
+        raise OSError(f'could not encode an image for {path}')
+    atomic_write_bytes(path, buf.tobytes())

@@ -49,7 +49,7 @@ def small_inferencer():
 
 
 def test_fsre_kitti_outputs_at_input_size_and_pictures(tmp_path):
-    """The issue's test: real frame, random FSRE model, 192x640 network."""
+    """A real KITTI frame through a random FSRE model at 192x640."""
     inferencer = DepthSegInferencer(FSRE_CFG)
     assert inferencer.depth_kind == 'relative'  # self-supervised
     out = inferencer(SAMPLE, out_dir=str(tmp_path))

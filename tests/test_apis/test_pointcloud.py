@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmdepthseg.apis.pointcloud import (as_intrinsics_matrix,
-                                        backproject_depth,
+                                        backproject_depth_map,
                                         depth_to_point_cloud, label_colors,
                                         read_ply, write_ply)
 
@@ -29,7 +29,7 @@ def test_backprojection_gives_hand_computed_points():
     assert points.dtype == np.float32
     np.testing.assert_allclose(points, EXPECTED, rtol=1e-6)
     # the full (H, W, 3) grid agrees at a valid pixel
-    grid = backproject_depth(DEPTH, K)
+    grid = backproject_depth_map(DEPTH, K)
     assert grid.shape == (2, 3, 3)
     np.testing.assert_allclose(grid[1, 2], EXPECTED[3], rtol=1e-6)
 

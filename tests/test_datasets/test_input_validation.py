@@ -1,5 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""Every class of bad input names its file (issue 19, data half).
+"""Every class of bad input in the dataset readers names its file.
 
 Each test writes a small tree with the synthetic writers of
 ``mmdepthseg.datasets.synthetic`` (Synscapes, which has none, with the

@@ -1,5 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""tools/analysis_tools/benchmark.py and mmdepthseg.utils.benchmark.
+"""tools/analysis_tools/benchmark.py and the mmdepthseg.benchmark package.
 
 No test relies on how fast anything runs: times are only checked to be
 positive and ordered, FLOPs against hand counts, utilisation against its
@@ -19,8 +19,8 @@ from mmengine.config import Config
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from torch import nn
 
+from mmdepthseg import benchmark as bm
 from mmdepthseg.registry import MODELS
-from mmdepthseg.utils import benchmark as bm
 from mmdepthseg.utils import register_all_modules
 
 SEMIMTL_CPU_CFG = osp.join(REPO_ROOT, 'configs', 'synthetic',

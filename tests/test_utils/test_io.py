@@ -3,11 +3,14 @@
 import os
 import stat
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
 from mmdepthseg.utils.io import (atomic_open, atomic_torch_save,
-                                 atomic_write_bytes, atomic_write_text)
+                                 atomic_write_bytes, atomic_write_text,
+                                 write_image)
 
 
 def test_writes_and_replaces(tmp_path):
@@ -78,3 +81,25 @@ def test_without_file_locks_a_private_temporary_file_is_used(
     atomic_write_bytes(path, b'data')
     assert open(path, 'rb').read() == b'data'
     assert os.listdir(tmp_path) == ['a.bin']
+
+
+def test_write_image_png_rgb_and_jpeg_quality(tmp_path):
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[..., 0] = 200  # red
+    write_image(str(tmp_path / 'a.png'), rgb, rgb=True)
+    back = cv2.imread(str(tmp_path / 'a.png'), cv2.IMREAD_UNCHANGED)
+    assert back[0, 0].tolist() == [0, 0, 200]  # BGR on disk
+    write_image(str(tmp_path / 'b.png'), rgb)  # taken as BGR
+    assert cv2.imread(str(tmp_path / 'b.png'))[0, 0].tolist() == [200, 0, 0]
+    depth = np.full((3, 5), 60000, np.uint16)
+    write_image(str(tmp_path / 'd.png'), depth)
+    assert cv2.imread(str(tmp_path / 'd.png'),
+                      cv2.IMREAD_UNCHANGED).tolist() == depth.tolist()
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+    write_image(str(tmp_path / 'lo.jpg'), noise, jpeg_quality=10)
+    write_image(str(tmp_path / 'hi.jpg'), noise, jpeg_quality=95)
+    assert os.path.getsize(tmp_path / 'lo.jpg') < \
+        os.path.getsize(tmp_path / 'hi.jpg')
+    assert sorted(os.listdir(tmp_path)) == [
+        'a.png', 'b.png', 'd.png', 'hi.jpg', 'lo.jpg'
+    ]

@@ -7,8 +7,8 @@ contract (no dataset needed); the training dataloader is measured on the
 data under ``--data-root`` (n/a when absent); the config's ``DepthMetric``
 evaluates ``--eval-frames`` synthetic predictions (697 at 375x1242 for
 KITTI configs, the Eigen test split; n/a without a ``DepthMetric``). See
-``mmdepthseg/utils/benchmark.py`` and ``mmdepthseg/utils/benchmark_eval.py``
-for what each number is.
+the ``mmdepthseg/benchmark/`` package (``run.py`` first) for what each
+number is.
 
 Examples::
 
@@ -27,11 +27,10 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config, DictAction
 
+from mmdepthseg.benchmark import (EIGEN_TEST_FRAMES, MODES, PEAK_MATMUL_SIZE,
+                                  dump_json_atomic, format_table,
+                                  run_benchmark)
 from mmdepthseg.utils import register_all_modules
-from mmdepthseg.utils.benchmark import (MODES, PEAK_MATMUL_SIZE,
-                                        dump_json_atomic, format_table,
-                                        run_benchmark)
-from mmdepthseg.utils.benchmark_eval import EIGEN_TEST_FRAMES
 from mmdepthseg.utils.data_root import apply_data_root_args
 
 

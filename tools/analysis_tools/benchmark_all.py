@@ -7,7 +7,7 @@ the training dataloader measured on generated data of the real image
 sizes (``tools/misc/make_synthetic_dataset.py``: KITTI raw 375x1242 with
 stereo pseudo depth from ``tools/generate_pseudo_depth.py``, Cityscapes
 1024x2048), then writes the markdown page (the table of
-:func:`mmdepthseg.utils.benchmark.format_markdown`, the hardware and the
+:func:`mmdepthseg.benchmark.format_markdown`, the hardware and the
 command) and keeps each config's JSON in ``--work-dir``.
 
 Example (about 15-30 minutes on a 2-core CPU)::
@@ -27,14 +27,14 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 try:
-    from mmdepthseg.utils.benchmark import (config_name, format_markdown,
-                                            hardware_info)
+    from mmdepthseg.benchmark import (config_name, format_markdown,
+                                      hardware_info)
     from mmdepthseg.utils.io import atomic_write_text
 except ImportError:  # running from a source tree that is not installed
     sys.path.insert(
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    from mmdepthseg.utils.benchmark import (config_name, format_markdown,
-                                            hardware_info)
+    from mmdepthseg.benchmark import (config_name, format_markdown,
+                                      hardware_info)
     from mmdepthseg.utils.io import atomic_write_text
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -106,7 +106,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--loader-workers',
         type=int,
         default=2,
-        help='dataloader workers (default 2, the issue\'s setting)')
+        help='dataloader workers (default 2)')
     parser.add_argument(
         '--loader-batches', type=int, default=10, help='timed loader batches')
     parser.add_argument(

@@ -4,7 +4,7 @@
 One synthetic image of ``--shape`` goes through preprocessing and
 ``predict`` (both heads, the model's own test-time options); PyTorch's
 ``FlopCounterMode`` counts every matmul and convolution at 2 FLOPs per
-multiply-add (``mmdepthseg.utils.benchmark.count_flops``). The largest
+multiply-add (``mmdepthseg.benchmark.count_flops``). The largest
 modules are listed. ``tools/analysis_tools/benchmark.py`` measures the
 training step, timings and memory too.
 
@@ -21,10 +21,10 @@ from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
+from mmdepthseg.benchmark import (count_flops, infer_view_names,
+                                  make_synthetic_batch)
 from mmdepthseg.registry import MODELS
 from mmdepthseg.utils import register_all_modules
-from mmdepthseg.utils.benchmark import (count_flops, infer_view_names,
-                                        make_synthetic_batch)
 from mmdepthseg.utils.console import quiet_warnings
 
 

@@ -21,9 +21,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from mmdepthseg.utils.io import atomic_write_text, write_image
 from .street_scene import StreetScene, stereo_right_pose
-from .writers import (_progress_bar, _sub_seed, atomic_write_text,
-                      encode_depth_png, write_image)
+from .writers import _progress_bar, _sub_seed, encode_depth_png
 
 #: (FourCC, file ending) tried in this order by :func:`open_video_writer`.
 VIDEO_CODECS: Tuple[Tuple[str, str],

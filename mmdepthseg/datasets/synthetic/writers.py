@@ -17,18 +17,19 @@
 
 The formats follow ``docs/en/dataset_formats.md``; loaders read these trees
 exactly as they read the real datasets. Every file is written atomically
-(temporary file in the same folder, then ``os.replace``), so an interrupted
-run leaves no truncated file behind.
+(:mod:`mmdepthseg.utils.io`), so an interrupted run leaves no truncated
+file behind.
 """
 import json
-import os
 import os.path as osp
 import zlib
 from typing import Dict, List, Optional, Sequence
 
-import cv2
 import numpy as np
 
+from mmdepthseg.utils.io import (atomic_write_bytes, atomic_write_text,
+                                 write_image)
+from ..png_codecs import encode_depth_png
 from .aerial_scene import CITY_STYLES, AerialScene, labels_to_colours
 from .indoor_scene import IndoorScene
 from .street_scene import StreetScene, euler_to_rotation, stereo_right_pose
@@ -47,48 +48,16 @@ CITYSCAPES_PITCH = 0.038
 # toolbox's camera_params.m).
 NYU_KINECT_INTRINSICS = (518.857901, 519.469611, 325.582449, 253.736166)
 NYU_SIZE = (480, 640)
+#: JPEG quality of the generated ``.jpg`` images.
+JPEG_QUALITY = 92
 
 
 # ---------------------------------------------------------------------------
-# Atomic file writing
+# Image files
 # ---------------------------------------------------------------------------
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write a text file atomically (UTF-8)."""
-    atomic_write_bytes(path, text.encode('utf-8'))
-
-
-def write_image(path: str, img: np.ndarray, rgb: bool = False) -> None:
-    """Encode an image by the file's extension and write it atomically.
-
-    Args:
-        path (str): Target path (``.png``, ``.jpg``, ...).
-        img (np.ndarray): (H, W) or (H, W, 3) uint8/uint16 array.
-        rgb (bool): ``img`` is RGB (converted to OpenCV's BGR order).
-            Defaults to False.
-    """
-    if rgb:
-        img = np.ascontiguousarray(img[..., ::-1])
-    ext = osp.splitext(path)[1]
-    params = [cv2.IMWRITE_JPEG_QUALITY, 92] if ext in ('.jpg', '.jpeg') \
-        else []
-    ok, buf = cv2.imencode(ext, img, params)
-    if not ok:
-        raise IOError(f'could not encode an image for {path}')
-    atomic_write_bytes(path, buf.tobytes())
+def _write_image(path: str, img: np.ndarray, rgb: bool = False) -> None:
+    """:func:`~mmdepthseg.utils.io.write_image` at the trees' JPEG quality."""
+    write_image(path, img, rgb, jpeg_quality=JPEG_QUALITY)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -403,23 +372,23 @@ def write_kitti_raw(root: str,
                 height,
                 width,
                 antialias=antialias)
-            write_image(
+            _write_image(
                 osp.join(drive_dir, 'image_02', 'data', name + img_ext),
                 left['img'],
                 rgb=True)
-            write_image(
+            _write_image(
                 osp.join(drive_dir, 'image_03', 'data', name + img_ext),
                 right['img'],
                 rgb=True)
-            write_image(
+            _write_image(
                 osp.join(drive_dir, 'semantic_02', 'data', name + '.png'),
                 left['label'])
-            write_image(
+            _write_image(
                 osp.join(drive_dir, 'semantic_03', 'data', name + '.png'),
                 right['label'])
             if improved_gt:
                 for cam, view in ((2, left), (3, right)):
-                    write_image(
+                    _write_image(
                         osp.join(drive_dir, 'proj_depth', 'groundtruth',
                                  f'image_0{cam}', name + '.png'),
                         np.clip(np.round(view['depth'] * 256.0), 0,
@@ -602,25 +571,25 @@ def write_cityscapes(root: str,
                     height,
                     width,
                     antialias=antialias)
-                write_image(
+                _write_image(
                     osp.join(root, 'leftImg8bit', rel + '_leftImg8bit.png'),
                     left['img'],
                     rgb=True)
-                write_image(
+                _write_image(
                     osp.join(root, 'rightImg8bit', rel + '_rightImg8bit.png'),
                     right['img'],
                     rgb=True)
-                write_image(
+                _write_image(
                     osp.join(root, 'disparity', rel + '_disparity.png'),
                     encode_cityscapes_disparity(left['depth'], K[0, 0],
                                                 baseline))
                 atomic_write_text(
                     osp.join(root, 'camera', rel + '_camera.json'),
                     camera_text)
-                write_image(
+                _write_image(
                     osp.join(root, 'gtFine', rel + '_gtFine_labelIds.png'),
                     trainid_to_labelid(left['label']))
-                write_image(
+                _write_image(
                     osp.join(root, 'gtFine',
                              rel + '_gtFine_labelTrainIds.png'), left['label'])
                 summary[split].append(rel)
@@ -656,22 +625,6 @@ def nyu_intrinsics(height: int, width: int) -> np.ndarray:
     sx, sy = width / NYU_SIZE[1], height / NYU_SIZE[0]
     return np.array([[fx * sx, 0.0, cx * sx], [0.0, fy * sy, cy * sy],
                      [0.0, 0.0, 1.0]])
-
-
-def encode_depth_png(depth: np.ndarray, depth_scale: float) -> np.ndarray:
-    """Depth in metres -> uint16 PNG values ``round(depth * depth_scale)``.
-
-    Args:
-        depth (np.ndarray): (H, W) depth in metres, 0 = invalid.
-        depth_scale (float): PNG units per metre (1000 = millimetres).
-
-    Returns:
-        np.ndarray: (H, W) uint16; 0 where invalid or beyond the uint16
-        range. Decode with ``depth = p / depth_scale``.
-    """
-    p = np.rint(np.asarray(depth, dtype=np.float64) * depth_scale)
-    ok = (depth > 0) & (p <= 65535)
-    return np.where(ok, p, 0).astype(np.uint16)
 
 
 def write_nyu(root: str,
@@ -746,14 +699,14 @@ def write_nyu(root: str,
             for j, pose in enumerate(scene.camera_poses(views_per_room)):
                 stem = f'{name}_{j:05d}'
                 out = scene.render(pose, K, height, width, antialias=antialias)
-                write_image(
+                _write_image(
                     osp.join(root, 'images', split, stem + img_ext),
                     out['img'],
                     rgb=True)
-                write_image(
+                _write_image(
                     osp.join(root, 'annotations', split, stem + '.png'),
                     encode_depth_png(out['depth'], depth_scale))
-                write_image(
+                _write_image(
                     osp.join(root, label_dir, split, stem + '.png'),
                     out['label'])
                 splits[split].append(stem)
@@ -912,10 +865,10 @@ def write_isprs(root: str,
                     k: osp.join(raw_root, v.format(**fields))
                     for k, v in SYNTHETIC_ISPRS_FILES[city].items()
                 }
-                write_image(names['img'], out['img'], rgb=True)
-                write_image(
+                _write_image(names['img'], out['img'], rgb=True)
+                _write_image(
                     names['label'], labels_to_colours(out['label']), rgb=True)
-                write_image(names['ndsm'], encode_ndsm_8bit(out['ndsm']))
+                _write_image(names['ndsm'], encode_ndsm_8bit(out['ndsm']))
                 if bar is not None:
                     bar.update()
         cities[city] = dict(

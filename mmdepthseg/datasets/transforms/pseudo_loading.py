@@ -6,6 +6,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmdepthseg.registry import TRANSFORMS
+from ..png_codecs import decode_conf_png, decode_depth_png
 from ..utils import check_file_exists, read_image, stack_views
 from ..validation import (DatasetError, check_depth_values, check_map_format,
                           check_map_size, check_policy, handle_defect,
@@ -68,7 +69,6 @@ class LoadPseudoDepth(BaseTransform):
         return check_map_format(png, path, np.uint16, f'{what} PNG', hint)
 
     def _load_depth(self, path: str, results: dict) -> np.ndarray:
-        from mmdepthseg.stereo.pseudo_depth import decode_depth_png
         png = check_map_size(
             self._read(path, 'pseudo depth'), path, results,
             'pseudo depth map')
@@ -77,7 +77,6 @@ class LoadPseudoDepth(BaseTransform):
             self.invalid_depth)
 
     def _load_conf(self, path: str, results: dict) -> np.ndarray:
-        from mmdepthseg.stereo.pseudo_depth import decode_conf_png
         png = check_map_size(
             self._read(path, 'pseudo confidence'), path, results,
             'pseudo confidence map')
@@ -103,8 +102,6 @@ class LoadPseudoDepth(BaseTransform):
         if len(depth_paths) > num_views:
             raise ValueError(f'{len(depth_paths)} pseudo depth maps for '
                              f'{num_views} views of {results.get("img_path")}')
-        # (decoders imported in the loaders: mmdepthseg.stereo imports
-        # mmdepthseg.datasets)
         depth = load_each(lambda p: self._load_depth(p, results), depth_paths)
         conf = load_each(lambda p: self._load_conf(p, results), conf_paths)
         if any(m is None for m in depth + conf):  # recorded by a scan

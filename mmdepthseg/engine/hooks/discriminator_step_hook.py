@@ -11,9 +11,8 @@ from mmengine.optim import OptimWrapperDict
 from torch import nn
 
 from mmdepthseg.registry import HOOKS
-from ..optimizers.gd_optim_constructor import (DISCRIMINATOR_KEY,
-                                               check_separate_ddp_coverage,
-                                               get_discriminators)
+from ..optimizers.adversarial_optim_constructor import (
+    DISCRIMINATOR_KEY, check_separate_ddp_coverage, get_discriminators)
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
 

@@ -11,6 +11,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmseg.datasets import CityscapesDataset
 
+from mmdepthseg.datasets.png_codecs import encode_depth_png
 from mmdepthseg.datasets.utils import CITYSCAPES_LABEL_ID_TO_TRAIN_ID
 from mmdepthseg.registry import HOOKS
 from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
@@ -18,8 +19,6 @@ from .visualization_hook import DepthSegVisualizationHook
 
 #: Depth file formats of :class:`DepthSegPredictionWriterHook`.
 DEPTH_FORMATS = ('png', 'npy')
-#: KITTI's depth-benchmark PNG encoding: ``uint16 = round(depth * 256)``.
-DEPTH_PNG_SCALE = 256.0
 
 
 def train_id_to_label_id_lut(ignore_label_id: int = 0) -> np.ndarray:
@@ -30,28 +29,6 @@ def train_id_to_label_id_lut(ignore_label_id: int = 0) -> np.ndarray:
         if train_id != 255:
             lut[train_id] = label_id
     return lut
-
-
-def encode_depth_png(depth: np.ndarray) -> np.ndarray:
-    """KITTI depth-benchmark encoding: ``uint16(round(depth * 256))``,
-    0 where the depth is not finite or not positive, saturated at 65535
-    (255.996 m).
-
-    Args:
-        depth (np.ndarray): ``(H, W)`` depth.
-
-    Returns:
-        np.ndarray: ``(H, W)`` uint16.
-    """
-    depth = np.asarray(depth, dtype=np.float64)
-    valid = np.isfinite(depth) & (depth > 0)
-    scaled = np.where(valid, np.round(depth * DEPTH_PNG_SCALE), 0)
-    return np.clip(scaled, 0, 65535).astype(np.uint16)
-
-
-def decode_depth_png(png: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`encode_depth_png` (0 stays 0 = invalid)."""
-    return np.asarray(png, dtype=np.float32) / DEPTH_PNG_SCALE
 
 
 def _png_bytes(array: np.ndarray, path: str) -> bytes:
@@ -71,7 +48,8 @@ class DepthSegPredictionWriterHook(Hook):
     - ``depth/<rel>.png``: the predicted depth as a 16-bit PNG in KITTI's
       depth-benchmark encoding (``round(depth * 256)``, 0 = no depth);
       models that regress inverse depth (``depth_from_inverse``) are
-      converted to depth first. Read back with :func:`decode_depth_png`.
+      converted to depth first. Read back with
+      :func:`mmdepthseg.datasets.png_codecs.decode_depth_png`.
     - ``depth/<rel>.npy``: ``pred_depth_map`` exactly as evaluated
       (float32, the model's output space).
     - ``seg/<rel>.png``: the predicted class ids (trainIds for Cityscapes),
@@ -146,7 +124,8 @@ class DepthSegPredictionWriterHook(Hook):
                     atomic_write_bytes(
                         path + '.png',
                         _png_bytes(
-                            encode_depth_png(self._depth_for_png(depth)),
+                            encode_depth_png(
+                                self._depth_for_png(depth), saturate=True),
                             path))
             if 'pred_sem_seg' in sample:
                 label = sample.pred_sem_seg.data[0].cpu().numpy()

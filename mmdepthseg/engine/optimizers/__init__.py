@@ -1,8 +1,8 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper, cpu_supports_bfloat16
-from .gd_optim_constructor import (
+from .adversarial_optim_constructor import (
     GeneratorDiscriminatorOptimWrapperConstructor, check_separate_ddp_coverage,
     get_discriminators)
+from .cpu_amp_optim_wrapper import CPUAmpOptimWrapper, cpu_supports_bfloat16
 from .skip_nonfinite_optim_wrapper import (IterationGuard,
                                            SkipNonFiniteAmpOptimWrapper,
                                            SkipNonFiniteOptimWrapper,

@@ -451,13 +451,14 @@ class DepthMetric(BaseMetric):
             f'depth results over {num_images} images ({space} space, '
             f'crop={self.crop}, median_scaling={self.median_scaling}, '
             f'aggregation={self.aggregation}):', logger)
-        print_log('\n' + format_table(summary), logger=logger)
+        print_log('\n' + format_metric_table(summary), logger=logger)
         return summary
 
 
-def format_table(summary: Dict[str, float],
-                 digits: int = 4,
-                 digits_by_name: Optional[Dict[str, int]] = None) -> str:
+def format_metric_table(
+        summary: Dict[str, float],
+        digits: int = 4,
+        digits_by_name: Optional[Dict[str, int]] = None) -> str:
     """One-row PrettyTable of named values.
 
     Args:

@@ -8,7 +8,7 @@ from mmengine.structures import BaseDataElement
 from mmseg.evaluation import IoUMetric  # noqa: F401 (registers it)
 
 from mmdepthseg.registry import METRICS
-from .depth_metric import DepthMetric, format_table
+from .depth_metric import DepthMetric, format_metric_table
 
 SEG_SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision',
                     'mRecall')
@@ -129,7 +129,7 @@ class DepthSegMetric(BaseMetric):
             f'segmentation ({len(seg_results)} images) and depth '
             f'({len(depth_results)} images) results:', logger)
         print_log(
-            '\n' + format_table(
+            '\n' + format_metric_table(
                 summary, digits_by_name={key: 2
                                          for key in SEG_SUMMARY_KEYS}),
             logger=logger)

@@ -187,7 +187,8 @@ class MultiDomainDepthSegMetric(BaseMetric):
                 values.update(seg_metrics(torch.stack(seg).sum(0)))
             if depth:
                 values.update(
-                    depth_metrics(torch.stack(depth), self.depth_average))
+                    depth_metrics_from_sums(
+                        torch.stack(depth), self.depth_average))
             tasks = [t for t, found in zip(TASKS, (seg, depth)) if found]
             terms = self._delta_m_terms(domain, tasks, values, logger)
             if terms:
@@ -282,7 +283,8 @@ def depth_sums(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     ])
 
 
-def depth_metrics(sums: torch.Tensor, average: str) -> Dict[str, float]:
+def depth_metrics_from_sums(sums: torch.Tensor,
+                            average: str) -> Dict[str, float]:
     """AbR, RMSE and δ1-δ3 from per-image sums.
 
     Args:

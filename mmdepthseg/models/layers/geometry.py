@@ -140,6 +140,11 @@ def view_synthesis(src_img: Tensor,
     source camera with ``T_tgt2src`` and projected with ``K``; the source
     image is bilinearly sampled there (monodepth2's warping).
 
+    Training uses the factorised :func:`reprojection_grids` (many depths
+    and poses at once); this one-pose, one-depth form is kept as public
+    API: it is the readable statement of the warp, the reference the grids
+    are tested against, and the call for warping a single prediction.
+
     Args:
         src_img (Tensor): (B, C, H, W) source image.
         depth (Tensor): (B, 1, H, W) depth of the TARGET view.
@@ -397,6 +402,10 @@ def depth_to_disparity(depth: Tensor, focal: Scalar,
 def disparity_to_depth(disparity: Tensor, focal: Scalar,
                        baseline: Scalar) -> Tensor:
     """Depth from disparity in pixels: ``focal * baseline / disparity``.
+
+    The inverse of :func:`depth_to_disparity`. No model calls it (they
+    convert labels to disparity, not back); it is public API for turning a
+    disparity tensor into metres.
 
     Args:
         disparity (Tensor): Disparity (pixels), any shape; ``<= 0`` is

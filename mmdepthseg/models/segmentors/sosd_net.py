@@ -9,6 +9,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from ..layers.geometry import depth_to_disparity
 from ..utils import stack_pixel_field
 from .multi_task_segmentor import MultiTaskSegmentor
 
@@ -37,20 +38,6 @@ def focal_baseline(img_metas: Sequence[dict], like: Tensor) -> Tensor:
         fx = float(meta['intrinsics'][0][0])
         values.append(fx * float(meta['baseline']))
     return like.new_tensor(values).view(-1, 1, 1, 1)
-
-
-def depth_to_disparity(depth: Tensor, focal_baseline: Tensor) -> Tensor:
-    """``d = fx * b / depth`` where depth is valid (> 0), else 0 (invalid).
-
-    Args:
-        depth (Tensor): ``(B, 1, H, W)`` metres, 0 = invalid.
-        focal_baseline (Tensor): ``(B, 1, 1, 1)``.
-
-    Returns:
-        Tensor: Disparity in pixels, ``(B, 1, H, W)``, 0 where invalid.
-    """
-    valid = depth > 0
-    return (focal_baseline / depth.clamp(min=1e-6)) * valid
 
 
 @MODELS.register_module()
@@ -221,8 +208,10 @@ class SOSDNet(MultiTaskSegmentor):
                 pred = resize(pred, size=gt.shape[2:], mode='bilinear')
             target = gt
             if self.depth_mode == 'disparity':
+                # fx * b per sample as the focal length, baseline 1
                 target = depth_to_disparity(
-                    gt, focal_baseline([s.metainfo for s in data_samples], gt))
+                    gt, focal_baseline([s.metainfo for s in data_samples], gt),
+                    1.)
             losses[self.depth_loss.loss_name] = self.depth_loss(
                 pred, target, valid_mask=gt > 0)
         if outs['seg'] is not None:

@@ -14,12 +14,13 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmengine.runner import Runner
-from test_engine.gd_toy_helpers import (GDRecorderHook, GDToyModel,
-                                        snapshot_optim_state)
+from test_engine.adversarial_toy_helpers import (AdversarialRecorderHook,
+                                                 AdversarialToyModel,
+                                                 snapshot_optim_state)
 
 from mmdepthseg.engine.hooks.discriminator_step_hook import \
     DiscriminatorStepHook
-from mmdepthseg.engine.optimizers.gd_optim_constructor import \
+from mmdepthseg.engine.optimizers.adversarial_optim_constructor import \
     GeneratorDiscriminatorOptimWrapperConstructor  # noqa: F401
 from mmdepthseg.utils.dist_utils import setup_cpu_distributed
 
@@ -29,7 +30,7 @@ G_CFG = dict(
 D_CFG = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-3, betas=(0.9, 0.99)))
-GD_OPTIM = dict(
+ADVERSARIAL_OPTIM = dict(
     constructor='GeneratorDiscriminatorOptimWrapperConstructor',
     generator=G_CFG,
     discriminator=D_CFG)
@@ -50,19 +51,20 @@ def _is_d(name: str) -> bool:
 def _cfg(work_dir: str,
          max_iters: int = 3,
          model: dict = None,
-         optim_wrapper: dict = GD_OPTIM,
+         optim_wrapper: dict = ADVERSARIAL_OPTIM,
          hook: dict = None,
          checkpoint_interval: int = 1000,
          resume: bool = False) -> Config:
     return Config(
         dict(
-            model=model or dict(type='GDToyModel'),
+            model=model or dict(type='AdversarialToyModel'),
             work_dir=work_dir,
             # unique: two runners of one second must not share the
             # logger / message hub instances
-            experiment_name=f'gd_{osp.basename(work_dir)}_{next(_RUN_ID)}',
+            experiment_name=(f'adversarial_{osp.basename(work_dir)}_'
+                             f'{next(_RUN_ID)}'),
             train_dataloader=dict(
-                dataset=dict(type='GDToyDataset', length=8),
+                dataset=dict(type='AdversarialToyDataset', length=8),
                 sampler=dict(type='DefaultSampler', shuffle=True),
                 collate_fn=dict(type='default_collate'),
                 batch_size=2,
@@ -78,8 +80,12 @@ def _cfg(work_dir: str,
                     by_epoch=False)),
             custom_hooks=[
                 hook or dict(type='DiscriminatorStepHook'),
-                dict(type='GDRecorderHook', stage='g', priority='HIGH'),
-                dict(type='GDRecorderHook', stage='d', priority='LOW'),
+                dict(
+                    type='AdversarialRecorderHook', stage='g',
+                    priority='HIGH'),
+                dict(
+                    type='AdversarialRecorderHook', stage='d',
+                    priority='LOW'),
             ],
             log_processor=dict(by_epoch=False),
             default_scope='mmdepthseg',
@@ -92,7 +98,7 @@ def _train(cfg: Config):
     runner.train()
     recorders = {
         h.stage: h.records
-        for h in runner.hooks if isinstance(h, GDRecorderHook)
+        for h in runner.hooks if isinstance(h, AdversarialRecorderHook)
     }
     return runner, recorders
 
@@ -155,7 +161,7 @@ def test_interval(tmp_path):
 
 
 def test_leaking_generator_gradients_are_caught(tmp_path):
-    model = dict(type='GDToyModel', freeze_discriminators=False)
+    model = dict(type='AdversarialToyModel', freeze_discriminators=False)
     with pytest.raises(RuntimeError, match='already hold gradients'):
         _train(_cfg(str(tmp_path / 'a'), max_iters=1, model=model))
     # the check can be switched off: the leaked gradients then enter the
@@ -197,7 +203,7 @@ def test_models_without_discriminators_are_skipped(tmp_path):
         _cfg(
             str(tmp_path),
             max_iters=2,
-            model=dict(type='GDToyModel', with_discriminators=False),
+            model=dict(type='AdversarialToyModel', with_discriminators=False),
             optim_wrapper=dict(
                 constructor='GeneratorDiscriminatorOptimWrapperConstructor',
                 generator=G_CFG)))
@@ -216,26 +222,26 @@ def _fake_runner(model, optim_wrapper):
         optim_wrapper=optim_wrapper,
         iter=0,
         max_iters=10,
-        message_hub=MessageHub.get_instance('gd_hook_test'))
+        message_hub=MessageHub.get_instance('adversarial_hook_test'))
 
 
 def test_misconfigurations_are_named():
     with pytest.raises(ValueError, match='interval must be an int >= 1'):
         DiscriminatorStepHook(interval=0)
-    model = GDToyModel()
+    model = AdversarialToyModel()
     plain = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(
             ValueError, match="OptimWrapperDict with a "
             "'discriminator' entry"):
         DiscriminatorStepHook().before_train(_fake_runner(model, plain))
 
-    optim_wrapper = build_optim_wrapper(model, GD_OPTIM)
+    optim_wrapper = build_optim_wrapper(model, ADVERSARIAL_OPTIM)
     model.discriminator_step = None
     with pytest.raises(AttributeError, match='no discriminator_step'):
         DiscriminatorStepHook().before_train(
             _fake_runner(model, optim_wrapper))
 
-    no_d = GDToyModel(with_discriminators=False)
+    no_d = AdversarialToyModel(with_discriminators=False)
     with pytest.raises(ValueError, match="'discriminator' entry but"):
         DiscriminatorStepHook().before_train(_fake_runner(no_d, optim_wrapper))
 
@@ -351,14 +357,15 @@ def test_two_process_gloo_with_separate_ddp(tmp_path):
     cfg = _cfg(
         work_dir,
         max_iters=3,
-        model=dict(type='GDToyModel', model_level_param=False))
+        model=dict(type='AdversarialToyModel', model_level_param=False))
     cfg.custom_hooks[1] = dict(
-        type='GDRecorderHook', stage='g', priority='HIGH', dump=True)
+        type='AdversarialRecorderHook', stage='g', priority='HIGH', dump=True)
     cfg.custom_hooks[2] = dict(
-        type='GDRecorderHook', stage='d', priority='LOW', dump=True)
+        type='AdversarialRecorderHook', stage='d', priority='LOW', dump=True)
     cfg.custom_imports = dict(imports=[
-        'gd_toy_helpers', 'mmdepthseg.engine.hooks.discriminator_step_hook',
-        'mmdepthseg.engine.optimizers.gd_optim_constructor'
+        'adversarial_toy_helpers',
+        'mmdepthseg.engine.hooks.discriminator_step_hook',
+        'mmdepthseg.engine.optimizers.adversarial_optim_constructor'
     ])
     cfg.model_wrapper_cfg = dict(
         type='MMSeparateDistributedDataParallel',
@@ -374,7 +381,7 @@ def test_two_process_gloo_with_separate_ddp(tmp_path):
         dumps = {
             stage:
             torch.load(
-                osp.join(work_dir, f'gd_{stage}_rank{rank}.pth'),
+                osp.join(work_dir, f'adversarial_{stage}_rank{rank}.pth'),
                 map_location='cpu',
                 weights_only=True)
             for stage in ('g', 'd')

@@ -1,5 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""Time of a config's depth evaluation over a test set (issue 7).
+"""Time of a config's depth evaluation over a test set.
 
 :func:`measure_depth_evaluation` runs the config's own depth metric (the
 :class:`~mmdepthseg.evaluation.metrics.DepthMetric` entries of its
@@ -46,7 +46,7 @@ EVAL_GT_LAYOUTS = OrderedDict(
     kitti=dict(shape=(375, 1242), density=0.05),
     cityscapes=dict(shape=(1024, 2048), density=0.8),
     nyu=dict(shape=(480, 640), density=1.0))
-#: Test set size of the KITTI Eigen split, the issue's frame count.
+#: Test set size of the KITTI Eigen split (the default frame count).
 EIGEN_TEST_FRAMES = 697
 #: Wrapper metrics whose ``depth_cfg`` is a :class:`DepthMetric` config.
 _DEPTH_WRAPPERS = ('DepthSegMetric', )

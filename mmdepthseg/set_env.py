@@ -1,4 +1,13 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+"""Registering mmdepthseg's modules (MMSegmentation keeps this in
+``mmseg/utils/set_env.py``).
+
+It imports every registering package (datasets, models, evaluation, ...),
+so it sits above them, at the top of the package, rather than in
+``mmdepthseg.utils``, which they all import. ``from mmdepthseg.utils import
+register_all_modules`` still works: ``mmdepthseg.utils`` forwards the name
+here lazily.
+"""
 import datetime
 import warnings
 

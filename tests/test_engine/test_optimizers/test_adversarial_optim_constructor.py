@@ -10,11 +10,11 @@ from mmengine.config import Config
 from mmengine.model.wrappers import MMSeparateDistributedDataParallel
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 from mmengine.runner import Runner
-from test_engine.gd_toy_helpers import GDToyModel
+from test_engine.adversarial_toy_helpers import AdversarialToyModel
 from torch import nn
 
 import mmdepthseg.engine.hooks.discriminator_step_hook  # noqa: F401
-from mmdepthseg.engine.optimizers.gd_optim_constructor import (
+from mmdepthseg.engine.optimizers.adversarial_optim_constructor import (
     GeneratorDiscriminatorOptimWrapperConstructor, get_discriminators)
 
 G_CFG = dict(
@@ -41,7 +41,7 @@ def _owner_of(optim_wrapper: OptimWrapperDict) -> dict:
 
 
 def test_each_parameter_lands_in_exactly_one_optimizer():
-    model = GDToyModel()
+    model = AdversarialToyModel()
     optim_wrapper = build_optim_wrapper(
         model, _cfg(generator=G_CFG, discriminator=D_CFG))
     assert isinstance(optim_wrapper, OptimWrapperDict)
@@ -66,7 +66,7 @@ def test_each_parameter_lands_in_exactly_one_optimizer():
 
 
 def test_paramwise_cfg_per_optimizer_uses_the_models_names():
-    model = GDToyModel()
+    model = AdversarialToyModel()
     cfg = _cfg(
         generator=dict(
             G_CFG,
@@ -105,7 +105,7 @@ def test_separately_wrapped_model_keeps_names_and_split():
             paramwise_cfg=dict(custom_keys={'seg_head': dict(lr_mult=0.5)})),
         discriminator=D_CFG)
     try:
-        model = GDToyModel(model_level_param=False)
+        model = AdversarialToyModel(model_level_param=False)
         wrapped = MMSeparateDistributedDataParallel(
             module=model,
             broadcast_buffers=False,
@@ -126,7 +126,7 @@ def test_separately_wrapped_model_keeps_names_and_split():
         assert len(owners) == len(list(model.parameters()))
 
         with_loose = MMSeparateDistributedDataParallel(
-            module=GDToyModel(model_level_param=True),
+            module=AdversarialToyModel(model_level_param=True),
             find_unused_parameters=True,
             device_ids=None)
         with pytest.raises(
@@ -139,7 +139,7 @@ def test_separately_wrapped_model_keeps_names_and_split():
 
 
 def test_generator_only_config_for_models_without_discriminators():
-    model = GDToyModel(with_discriminators=False)
+    model = AdversarialToyModel(with_discriminators=False)
     assert get_discriminators(model) is None
     optim_wrapper = build_optim_wrapper(model, _cfg(generator=G_CFG))
     assert isinstance(optim_wrapper, OptimWrapperDict)
@@ -163,7 +163,8 @@ def test_generator_only_config_for_models_without_discriminators():
 ])
 def test_config_must_match_the_model(with_d, cfg, error, match):
     with pytest.raises(error, match=match):
-        build_optim_wrapper(GDToyModel(with_discriminators=with_d), cfg)
+        build_optim_wrapper(
+            AdversarialToyModel(with_discriminators=with_d), cfg)
 
 
 @pytest.mark.parametrize('cfg, match', [
@@ -177,11 +178,11 @@ def test_config_must_match_the_model(with_d, cfg, error, match):
 ])
 def test_bad_configs_are_named(cfg, match):
     with pytest.raises(ValueError, match=match):
-        build_optim_wrapper(GDToyModel(), _cfg(**cfg))
+        build_optim_wrapper(AdversarialToyModel(), _cfg(**cfg))
 
 
 def test_parameter_shared_by_generator_and_discriminator_is_refused():
-    model = GDToyModel()
+    model = AdversarialToyModel()
     # the seg discriminator reuses the seg head's bias
     model.discriminators.seg[2].bias = model.seg_head.bias
     constructor = GeneratorDiscriminatorOptimWrapperConstructor(
@@ -198,10 +199,10 @@ def test_runner_schedulers_keyed_by_optimizer(tmp_path):
     max_iters = 5
     cfg = Config(
         dict(
-            model=dict(type='GDToyModel'),
+            model=dict(type='AdversarialToyModel'),
             work_dir=str(tmp_path),
             train_dataloader=dict(
-                dataset=dict(type='GDToyDataset', length=8),
+                dataset=dict(type='AdversarialToyDataset', length=8),
                 sampler=dict(type='DefaultSampler', shuffle=False),
                 collate_fn=dict(type='default_collate'),
                 batch_size=2,

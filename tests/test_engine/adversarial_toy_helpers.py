@@ -9,9 +9,9 @@ discriminators frozen and caches ``discriminator_inputs``;
 cache (ground truth -> class 0, prediction of domain k -> class k) and
 returns ``loss_d_seg`` / ``loss_d_depth``.
 
-Importable as ``gd_toy_helpers`` (``tests/test_engine`` on the path, as in
-the distributed run) or ``test_engine.gd_toy_helpers``; the classes register
-under names used only by these tests.
+Importable as ``adversarial_toy_helpers`` (``tests/test_engine`` on the
+path, as in the distributed run) or ``test_engine.adversarial_toy_helpers``;
+the classes register under names used only by these tests.
 """
 import copy
 import os.path as osp
@@ -65,7 +65,7 @@ def _discriminator(in_channels: int) -> nn.Module:
 
 
 @MODELS.register_module(force=True)
-class GDToyModel(BaseModel):
+class AdversarialToyModel(BaseModel):
     """Shared trunk, seg and depth heads, two discriminators.
 
     Args:
@@ -181,7 +181,7 @@ class GDToyModel(BaseModel):
 
 
 @DATASETS.register_module(force=True)
-class GDToyDataset(Dataset):
+class AdversarialToyDataset(Dataset):
     """``length`` random 3x4x4 images with labels; domains 1, 2, 1, 2..."""
 
     def __init__(self, length: int = 8, size: int = 4, seed: int = 0):
@@ -227,7 +227,7 @@ def snapshot_optim_state(optimizer: torch.optim.Optimizer) -> list:
 
 
 @HOOKS.register_module(force=True)
-class GDRecorderHook(Hook):
+class AdversarialRecorderHook(Hook):
     """Snapshot the parameters around the generator and discriminator steps.
 
     ``stage='g'`` (give it a priority above ``ABOVE_NORMAL``, e.g.
@@ -235,7 +235,7 @@ class GDRecorderHook(Hook):
     (after ``train_step``, before the discriminator step); ``stage='d'``
     (priority below ``ABOVE_NORMAL``) records ``after_d`` and the logged
     ``train/loss_d_*`` values. With ``dump=True`` the records are saved to
-    ``work_dir/gd_<stage>_rank<r>.pth`` after training.
+    ``work_dir/adversarial_<stage>_rank<r>.pth`` after training.
     """
 
     def __init__(self, stage: str = 'g', dump: bool = False):
@@ -273,4 +273,4 @@ class GDRecorderHook(Hook):
                 dict(
                     wrapper=type(runner.model).__name__, records=self.records),
                 osp.join(runner.work_dir,
-                         f'gd_{self.stage}_rank{get_rank()}.pth'))
+                         f'adversarial_{self.stage}_rank{get_rank()}.pth'))

@@ -1,5 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""mmdepthseg.utils.benchmark_eval: the timed depth evaluation.
+"""mmdepthseg.benchmark.evaluation: the timed depth evaluation.
 
 Tiny sizes only (5 frames of 30x90 ground truth); times are only checked
 to be positive and consistent, the metrics against ``DepthMetric`` fed the
@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
+from mmdepthseg import benchmark as bm
+from mmdepthseg.benchmark import evaluation as be
 from mmdepthseg.datasets.kitti_raw import MONODEPTH2_NORMALISED_K
 from mmdepthseg.evaluation.metrics import DepthMetric
-from mmdepthseg.utils import benchmark as bm
-from mmdepthseg.utils import benchmark_eval as be
 
 GT_SHAPE, PRED_SHAPE = (30, 90), (16, 48)
 EIGEN = dict(
