@@ -26,14 +26,14 @@ CONFIG = osp.join(REPO_ROOT, 'configs', 'fsre', 'fsre_r18_own-video.py')
 #: configs/synthetic/fsre_r18_synthkitti.py, at the test size)
 SHAPE, BATCH, ITERS, LR = (64, 192), 4, 150, 2e-4
 #: Required drop of the median-scaled abs_rel on the held-out frames (Garg
-#: region of 6 frames). Measured with this setup, before -> after 150
-#: iterations (one torch thread; the best constant depth scores 0.557):
-#:   seed 0: 0.756 -> 0.416, seed 1: 2.897 -> 0.409, seed 2: 3.431 -> 0.528,
-#:   seed 0 with ONEDNN_MAX_CPU_ISA=AVX2: 0.756 -> 0.387.
-#: The smallest drop is 0.340 (seed 0, the test's): 0.15 is required. Below
-#: the constant depth by 0.029 (seed 2, a poor initialisation) to 0.170: the
-#: test asks only that it is below (the network learned structure).
-MIN_DROP = 0.15
+#: region of 6 frames) below the untrained model's, and required ratio to
+#: the best constant depth (0.557). Measured with this setup (FSRE-Depth's
+#: released-code conventions), before -> after 150 iterations, seed 0:
+#:   one torch thread 0.557 -> 0.317; one thread, ONEDNN_MAX_CPU_ISA=AVX2
+#:   0.557 -> 0.381; two threads 0.557 -> 0.394.
+#: Smallest drop 0.163, largest ratio to the constant 0.71.
+MIN_DROP = 0.08
+MAX_RATIO_TO_CONSTANT = 0.85
 
 
 def _run(path, argv):
@@ -183,7 +183,7 @@ def test_video_to_trained_fsre_to_demo(tmp_path):
     print(f'abs_rel before {before:.4f} after {after:.4f} '
           f'(constant depth {constant:.4f})')
     assert after < before - MIN_DROP
-    assert after < constant
+    assert after < MAX_RATIO_TO_CONSTANT * constant
 
     # -- 4. demo/video_demo.py with the trained model over the same video
     config = osp.join(work_dir, 'fsre_r18_own-video.py')  # the run's dump
