@@ -115,8 +115,7 @@ def test_kitti_converter_killed_mid_write_then_rerun(kitti_raw, tmp_path):
 @pytest.mark.slow
 def test_pseudo_seg_killed_mid_write_then_rerun(tmp_path):
     from test_tools.test_generate_pseudo_seg import (_make_checkpoint,
-                                                     _mmseg_cfg,
-                                                     _write_images)
+                                                     _mmseg_cfg, _write_images)
     raw = str(tmp_path / 'raw')
     _write_images(osp.join(raw, 'images'))
     os.makedirs(osp.join(raw, 'model'))
