@@ -55,7 +55,7 @@ SHOWN = dict(
     fsre=[('abs_rel', True), ('a1', False), ('mIoU', False)],
     pseudo_mtl=[('abs_rel', True), ('a1', False), ('mIoU', False)],
     esosd=[('abs_rel', True), ('disp_err', True), ('mIoU', False)],
-    semimtl=[('d1/RMSE', True), ('d1/a1', False), ('d2/mIoU', False)],
+    semimtl=[('d1/rmse', True), ('d1/a1', False), ('d2/mIoU', False)],
 )
 
 

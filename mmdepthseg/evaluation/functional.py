@@ -4,7 +4,7 @@
 Everything here works on one image, vectorised over pixels; averaging over
 images (the Eigen protocol) is the metric class's job.
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -19,6 +19,21 @@ NYU_SIZE = (480, 640)
 
 DEPTH_METRICS = ('abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'a1', 'a2',
                  'a3', 'mae')
+#: Metrics that are the square root of a mean (pooled over images as the
+#: root of the pixel-weighted mean of their squares).
+ROOT_MEAN_METRICS = ('rmse', 'rmse_log')
+#: Column names of the papers' tables (AbR, RMSE, δ...) for the metric keys,
+#: used in printed tables only; the keys themselves are the names above.
+PAPER_COLUMN_NAMES = dict(
+    abs_rel='AbR',
+    sq_rel='SqR',
+    rmse='RMSE',
+    rmse_log='RMSElog',
+    log10='log10',
+    a1='δ1',
+    a2='δ2',
+    a3='δ3',
+    mae='MAE')
 
 
 def _fraction_crop_mask(
@@ -152,7 +167,8 @@ def median_scale(pred: np.ndarray, gt: np.ndarray) -> float:
 
 def depth_metrics(pred: np.ndarray,
                   gt: np.ndarray,
-                  mask: Optional[np.ndarray] = None) -> Dict[str, float]:
+                  mask: Optional[np.ndarray] = None,
+                  metrics: Sequence[str] = DEPTH_METRICS) -> Dict[str, float]:
     """Standard depth errors of one image (Eigen et al., 2014).
 
     With ``p`` the prediction and ``g`` the ground truth on the ``N`` valid
@@ -162,24 +178,35 @@ def depth_metrics(pred: np.ndarray,
     - ``rmse = sqrt(mean((g - p)^2))``,
       ``rmse_log = sqrt(mean((ln g - ln p)^2))``
     - ``log10 = mean(|log10 g - log10 p|)``, ``mae = mean(|g - p|)``
-    - ``a_k`` = fraction of pixels with ``max(g/p, p/g) < 1.25^k``.
+    - ``a_k`` = fraction of pixels with ``max(g/p, p/g) < 1.25^k``; a pixel
+      with ``p <= 0`` is a miss.
 
-    The values may be depths or disparities (evaluation in disparity
-    space): the formulas are the same.
+    The values may be depths, disparities or any regression target (e.g.
+    inverse depth, normalised height): the formulas are the same. Only the
+    requested ``metrics`` are computed, so ``rmse`` and ``mae`` accept
+    ``g <= 0`` (the ratio and log metrics need ``g > 0``).
 
     Args:
-        pred (np.ndarray): Prediction, positive on the valid pixels.
+        pred (np.ndarray): Prediction, positive on the valid pixels for the
+            log metrics.
         gt (np.ndarray): Ground truth shaped like ``pred``, positive on the
-            valid pixels.
+            valid pixels for the ratio and log metrics.
         mask (np.ndarray, optional): Bool mask of the valid pixels. Defaults
             to all pixels.
+        metrics (Sequence[str]): Names out of :data:`DEPTH_METRICS`.
+            Defaults to all.
 
     Returns:
-        dict[str, float]: The metrics named in :data:`DEPTH_METRICS`.
+        dict[str, float]: The requested metrics, in :data:`DEPTH_METRICS`
+        order.
     """
     if pred.shape != gt.shape:
         raise ValueError('depth_metrics expects pred and gt of one shape, '
                          f'got {pred.shape} and {gt.shape}')
+    unknown = set(metrics) - set(DEPTH_METRICS)
+    if unknown:
+        raise ValueError(f'depth_metrics: unknown metrics {sorted(unknown)}; '
+                         f'choose from {DEPTH_METRICS}')
     if mask is not None:
         pred, gt = pred[mask], gt[mask]
     pred = pred.astype(np.float64).ravel()
@@ -187,19 +214,94 @@ def depth_metrics(pred: np.ndarray,
     if pred.size == 0:
         raise ValueError('depth_metrics got no valid pixel')
 
-    thresh = np.maximum(gt / pred, pred / gt)
-    diff = gt - pred
-    log_diff = np.log(gt) - np.log(pred)
-    return dict(
-        abs_rel=float(np.mean(np.abs(diff) / gt)),
-        sq_rel=float(np.mean(diff**2 / gt)),
-        rmse=float(np.sqrt(np.mean(diff**2))),
-        rmse_log=float(np.sqrt(np.mean(log_diff**2))),
-        log10=float(np.mean(np.abs(np.log10(gt) - np.log10(pred)))),
-        a1=float(np.mean(thresh < 1.25)),
-        a2=float(np.mean(thresh < 1.25**2)),
-        a3=float(np.mean(thresh < 1.25**3)),
-        mae=float(np.mean(np.abs(diff))))
+    wanted = [name for name in DEPTH_METRICS if name in metrics]
+    terms = _DepthTerms(pred, gt)
+    return {name: float(getattr(terms, name)()) for name in wanted}
+
+
+class _DepthTerms:
+    """The per-pixel terms of :func:`depth_metrics`, each computed once and
+    only when a metric asks for it."""
+
+    def __init__(self, pred: np.ndarray, gt: np.ndarray) -> None:
+        self.pred, self.gt = pred, gt
+        self._diff = self._thresh = None
+
+    @property
+    def diff(self) -> np.ndarray:
+        if self._diff is None:
+            self._diff = self.gt - self.pred
+        return self._diff
+
+    @property
+    def thresh(self) -> np.ndarray:
+        if self._thresh is None:
+            pred, gt = self.pred, self.gt
+            with np.errstate(divide='ignore', invalid='ignore'):
+                thresh = np.maximum(gt / pred, pred / gt)
+            miss = pred <= 0
+            if miss.any():
+                thresh[miss] = np.inf
+            self._thresh = thresh
+        return self._thresh
+
+    def abs_rel(self) -> float:
+        return np.mean(np.abs(self.diff) / self.gt)
+
+    def sq_rel(self) -> float:
+        return np.mean(self.diff**2 / self.gt)
+
+    def rmse(self) -> float:
+        return np.sqrt(np.mean(self.diff**2))
+
+    def rmse_log(self) -> float:
+        return np.sqrt(np.mean((np.log(self.gt) - np.log(self.pred))**2))
+
+    def log10(self) -> float:
+        return np.mean(np.abs(np.log10(self.gt) - np.log10(self.pred)))
+
+    def a1(self) -> float:
+        return np.mean(self.thresh < 1.25)
+
+    def a2(self) -> float:
+        return np.mean(self.thresh < 1.25**2)
+
+    def a3(self) -> float:
+        return np.mean(self.thresh < 1.25**3)
+
+    def mae(self) -> float:
+        return np.mean(np.abs(self.diff))
+
+
+def aggregate_depth_metric(name: str,
+                           values: Sequence[float],
+                           num_pixels: Optional[Sequence[float]] = None
+                           ) -> float:
+    """One dataset number from per-image values of a metric.
+
+    Without ``num_pixels``: the mean over images (Eigen's protocol). With
+    it: the metric of all valid pixels together, i.e. with ``n_i`` pixels
+    and value ``m_i`` in image ``i``, ``sum(n_i m_i) / sum(n_i)`` for the
+    means and ``sqrt(sum(n_i m_i^2) / sum(n_i))`` for
+    :data:`ROOT_MEAN_METRICS` (the numbers of one evaluation of the
+    concatenated pixels).
+
+    Args:
+        name (str): The metric's name (decides root-mean pooling).
+        values (Sequence[float]): Per-image values.
+        num_pixels (Sequence[float], optional): Per-image valid-pixel counts
+            for pooling. Defaults to None (mean over images).
+
+    Returns:
+        float: The aggregated value.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if num_pixels is None:
+        return float(np.mean(values))
+    weights = np.asarray(num_pixels, dtype=np.float64)
+    if name in ROOT_MEAN_METRICS:
+        return float(np.sqrt(np.dot(weights, values**2) / weights.sum()))
+    return float(np.dot(weights, values) / weights.sum())
 
 
 def disparity_error(pred: np.ndarray,

@@ -1,9 +1,11 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""MultiDomainDepthSegMetric: per-domain pAcc/mIoU, AbR/RMSE/δ and ΔM."""
+"""MultiDomainDepthSegMetric: per-domain pAcc/mIoU, abs_rel/rmse/δ (the
+paper's AbR/RMSE/δ, printed under those names) and ΔM."""
 import logging
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 from mmengine.evaluator import Evaluator
@@ -85,15 +87,15 @@ def test_num_classes_from_dataset_meta():
 @pytest.mark.parametrize('average, expected',
                          [('image',
                            dict(
-                               AbR=(0.875 + 0.5) / 2,
-                               RMSE=(math.sqrt(10) + 1) / 2,
+                               abs_rel=(0.875 + 0.5) / 2,
+                               rmse=(math.sqrt(10) + 1) / 2,
                                a1=(0 + 0.75) / 2,
                                a2=(0.5 + 0.75) / 2,
                                a3=(0.5 + 0.75) / 2)),
                           ('pixel',
                            dict(
-                               AbR=(1.75 + 2) / 6,
-                               RMSE=math.sqrt(34 / 7),
+                               abs_rel=(1.75 + 2) / 6,
+                               rmse=math.sqrt(34 / 7),
                                a1=3 / 6,
                                a2=4 / 6,
                                a3=4 / 6))])
@@ -122,10 +124,10 @@ def test_delta_m_by_hand_eq10():
     depth = _sample(2, ('depth', ), pred_depth=[[3]], gt_depth=[[2]])
     metric = MultiDomainDepthSegMetric(
         num_classes=2,
-        stl_baselines=dict(d1=dict(mIoU=40, RMSE=5), d2=dict(RMSE=2)))
+        stl_baselines=dict(d1=dict(mIoU=40, rmse=5), d2=dict(rmse=2)))
     results = _evaluate(metric, [both, depth])
     assert results['d1/mIoU'] == pytest.approx(50.0)
-    assert results['d1/RMSE'] == pytest.approx(4.0)
+    assert results['d1/rmse'] == pytest.approx(4.0)
     assert results['d1/delta_m'] == pytest.approx(22.5)
     assert results['d2/delta_m'] == pytest.approx(50.0)
     # over every (domain, task) pair: (0.25 + 0.2 + 0.5) / 3
@@ -151,16 +153,19 @@ def test_delta_m_skipped_with_a_warning_when_a_measure_is_missing():
     try:
         metric = MultiDomainDepthSegMetric(
             num_classes=2,
-            stl_baselines=dict(d1=dict(mIoU=40), d3=dict(RMSE=1)))
+            stl_baselines=dict(d1=dict(mIoU=40), d3=dict(rmse=1)))
         results = _evaluate(metric, [both])
     finally:
         logger.removeHandler(handler)
     assert 'd1/delta_m' not in results and 'delta_m' not in results
     text = '\n'.join(messages)
-    assert "stl_baselines.d1 lacks ['RMSE']" in text
+    assert "stl_baselines.d1 lacks ['rmse']" in text
     assert 'stl_baselines has d3 but no sample' in text
     # the table: one row per domain, every column
-    assert re.search(r'\| domain \|\s+pAcc\s+\|\s+mIoU\s+\|\s+AbR', text)
+    # the paper's column names in the table, the metric names in the keys
+    assert re.search(
+        r'\| domain \|\s+pAcc\s+\|\s+mIoU\s+\|\s+AbR\s+\|\s+RMSE\s+\|'
+        r'\s+δ1\s+\|', text)
     assert re.search(r'\|\s+d1\s+\|\s+100\.00\s+\|', text)
 
 
@@ -214,3 +219,72 @@ def test_bad_samples_are_named(sample, error, match):
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MultiDomainDepthSegMetric(**kwargs)
+
+
+def test_old_baseline_key_rmse_is_read_with_a_warning():
+    depth = _sample(2, ('depth', ), pred_depth=[[3]], gt_depth=[[2]])
+    metric = MultiDomainDepthSegMetric(stl_baselines=dict(d2=dict(RMSE=2)))
+    assert metric.stl_baselines == dict(d2=dict(rmse=2.0))
+    assert _evaluate(metric, [depth])['d2/delta_m'] == pytest.approx(50.0)
+
+
+def _old_depth_values(samples, average):
+    """The depth numbers of the metric before it used the shared kernel,
+    written out here from its definition: per image the float64 sums of
+    squared errors over the finite ground truth, of ``|g - p| / g`` and of
+    the δ hits (``p > 0`` and ``max(p/g, g/p) < 1.25^i``) over ``g > 0``;
+    'image' averages the per-image ratios, 'pixel' divides the summed
+    sums."""
+    stats = []
+    for sample in samples:
+        pred = np.asarray(sample['pred_depth_map']['data'][0], np.float64)
+        gt = np.asarray(sample['gt_depth_map']['data'][0], np.float64)
+        finite = np.isfinite(gt)
+        sq = ((pred[finite] - gt[finite])**2).sum()
+        pos = finite & (gt > 0)
+        p, g = pred[pos], gt[pos]
+        hits = []
+        for i in (1, 2, 3):
+            ok = np.zeros(p.shape, bool)
+            ok[p > 0] = np.maximum(p[p > 0] / g[p > 0],
+                                   g[p > 0] / p[p > 0]) < 1.25**i
+            hits.append(ok.sum())
+        stats.append([finite.sum(), sq, pos.sum(),
+                      (np.abs(g - p) / g).sum()] + hits)
+    stats = np.array(stats, np.float64)
+    if average == 'pixel':
+        stats = stats.sum(0, keepdims=True)
+    n_fin, sq, n_pos = stats[:, 0], stats[:, 1], stats[:, 2]
+    old = dict(RMSE=np.sqrt(sq[n_fin > 0] / n_fin[n_fin > 0]).mean(),
+               AbR=(stats[:, 3][n_pos > 0] / n_pos[n_pos > 0]).mean())
+    for i in (1, 2, 3):
+        old[f'a{i}'] = (stats[:, 3 + i][n_pos > 0] / n_pos[n_pos > 0]).mean()
+    return old
+
+
+@pytest.mark.parametrize('average', ['image', 'pixel'])
+def test_same_predictions_give_the_old_values_under_the_new_names(average):
+    """Random maps (negative and zero predictions, zero and NaN ground
+    truth) against the old definition: AbR -> abs_rel, RMSE -> rmse, a1-a3
+    kept."""
+    rng = np.random.default_rng(0)
+    samples = []
+    for k in range(4):
+        gt = rng.uniform(0, 3, (6, 7))
+        gt[rng.random(gt.shape) < 0.2] = NAN
+        gt[rng.random(gt.shape) < 0.1] = 0
+        pred = gt * rng.uniform(0.6, 1.5, gt.shape) + rng.normal(
+            0, 0.3, gt.shape)
+        pred = np.nan_to_num(pred, nan=1.0)
+        pred[0, :2] = (0, -0.5)
+        samples.append(
+            _sample(2, ('depth', ), pred_depth=pred.tolist(),
+                    gt_depth=gt.tolist()))
+    results = _evaluate(
+        MultiDomainDepthSegMetric(depth_average=average), samples)
+    old = _old_depth_values(samples, average)
+    renamed = dict(AbR='abs_rel', RMSE='rmse', a1='a1', a2='a2', a3='a3')
+    assert sorted(results) == sorted(f'd2/{k}' for k in renamed.values())
+    for old_key, new_key in renamed.items():
+        assert results[f'd2/{new_key}'] == pytest.approx(
+            old[old_key], rel=1e-12, abs=1e-15), old_key

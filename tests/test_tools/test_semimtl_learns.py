@@ -23,10 +23,11 @@ def test_semimtl_learns_the_unlabelled_task_of_each_domain(
     # Spread (tests/learning_spread.py, seeds 0-2, ONEDNN_MAX_CPU_ISA=AVX2,
     # mkldnn off; 5 runs), model / trivial:
     #   d2/mIoU 42.2..44.5 / 4.65 (never labelled), d1/mIoU 41.4..43.3 /
-    #   4.62, d1/AbR 0.94..1.24 / 1.36 (never labelled; ratio 0.69..0.91).
+    #   4.62, d1/abs_rel 0.94..1.24 / 1.36 (never labelled; ratio
+    #   0.69..0.91).
     # The never-labelled depth beats the best constant inverse depth in
-    # AbR on every run, but not yet in RMSE (0.056..0.073 / 0.066): at this
-    # size the depth transfer is weak, so only AbR is asserted.
+    # abs_rel on every run, but not yet in rmse (0.056..0.073 / 0.066): at
+    # this size the depth transfer is weak, so only abs_rel is asserted.
     assert model['d2/mIoU'] > trivial['d2/mIoU'] + 30
     assert model['d1/mIoU'] > trivial['d1/mIoU'] + 30
-    assert model['d1/AbR'] < trivial['d1/AbR']
+    assert model['d1/abs_rel'] < trivial['d1/abs_rel']

@@ -6,8 +6,8 @@
 # of Cityscapes' stereo rig at the 1024-pixel network width (NaN where the
 # disparity is missing; configs/semimtl/README.md, "Differences from the
 # paper", says why these units). Validation on Cityscapes val (both tasks,
-# domain 1) at 512x1024 with MultiDomainDepthSegMetric (pAcc, mIoU, AbR, RMSE,
-# delta_1-3 and, with `stl_baselines`, delta_m of Eq. 10).
+# domain 1) at 512x1024 with MultiDomainDepthSegMetric (pAcc, mIoU, abs_rel,
+# rmse, a1-a3 and, with `stl_baselines`, delta_m of Eq. 10).
 data_root = 'data/cityscapes'
 crop_size = (256, 256)  # (h, w)
 img_scale = (1024, 512)  # (w, h)
@@ -92,6 +92,6 @@ val_dataloader = dict(
         type='MultiSourceDataset', sources=val_sources, test_mode=True))
 test_dataloader = val_dataloader
 # fill in the STL results of the same setting for delta_m (Eq. 10), e.g.
-# stl_baselines=dict(d1=dict(mIoU=..., RMSE=...))
+# stl_baselines=dict(d1=dict(mIoU=..., rmse=...))
 val_evaluator = dict(type='MultiDomainDepthSegMetric', stl_baselines=None)
 test_evaluator = val_evaluator

@@ -11,15 +11,14 @@ from mmengine.logging import MMLogger, print_log
 from prettytable import PrettyTable
 
 from mmdepthseg.registry import METRICS
-from ..functional import (DEPTH_METRICS, crop_mask, depth_metrics,
-                          disparity_error, median_scale, valid_depth_mask)
+from ..functional import ROOT_MEAN_METRICS  # noqa: F401 (old import path)
+from ..functional import (DEPTH_METRICS, aggregate_depth_metric, crop_mask,
+                          depth_metrics, disparity_error, median_scale,
+                          valid_depth_mask)
 
 ALL_DEPTH_METRICS = DEPTH_METRICS + ('disp_err', )
 #: How per-image values become dataset numbers (``DepthMetric.aggregation``).
 AGGREGATIONS = ('per_image', 'pooled')
-#: Metrics that are the square root of a mean (pooled as root of the
-#: pixel-weighted mean of their squares).
-ROOT_MEAN_METRICS = ('rmse', 'rmse_log')
 #: Arguments that only MMSegmentation's ``DepthMetric`` takes: a
 #: ``DepthMetric`` config with one of them is built as mmseg's metric.
 MMSEG_DEPTH_METRIC_ARGS = ('depth_metrics', 'min_depth_eval', 'max_depth_eval',
@@ -192,6 +191,8 @@ class DepthMetric(BaseMetric):
         self.eval_on_disparity = eval_on_disparity
         self.clip_pred = clip_pred
         self.metrics = tuple(metrics)
+        self._kernel_metrics = tuple(m for m in self.metrics
+                                     if m in DEPTH_METRICS)
         self._warned_no_focal_baseline = False
         self._crop_masks: Dict[tuple, np.ndarray] = {}
 
@@ -277,9 +278,10 @@ class DepthMetric(BaseMetric):
                     'DepthMetric(eval_on_disparity=True) needs the metainfo '
                     f"keys 'intrinsics' and 'baseline'; {img_path} lacks "
                     'them.')
-            values = depth_metrics(focal_baseline / pred, focal_baseline / gt)
+            values = depth_metrics(focal_baseline / pred, focal_baseline / gt,
+                                   metrics=self._kernel_metrics)
         else:
-            values = depth_metrics(pred, gt)
+            values = depth_metrics(pred, gt, metrics=self._kernel_metrics)
         for name in self.metrics:
             if name in values:
                 result[name] = values[name]
@@ -410,22 +412,17 @@ class DepthMetric(BaseMetric):
             have = [r for r in results if name in r]
             if not have:
                 continue
-            values = np.array([r[name] for r in have], dtype=np.float64)
+            values = [r[name] for r in have]
             if not pooled:
-                summary[name] = float(np.mean(values))
+                summary[name] = aggregate_depth_metric(name, values)
                 continue
             if any('num_pixels' not in r for r in have):
                 raise KeyError(
                     "DepthMetric(aggregation='pooled') needs 'num_pixels' in "
                     'every per-image result (results of a per-image metric '
                     'cannot be pooled)')
-            weights = np.array([r['num_pixels'] for r in have],
-                               dtype=np.float64)
-            if name in ROOT_MEAN_METRICS:
-                summary[name] = float(
-                    np.sqrt(np.dot(weights, values**2) / weights.sum()))
-            else:
-                summary[name] = float(np.dot(weights, values) / weights.sum())
+            summary[name] = aggregate_depth_metric(
+                name, values, [r['num_pixels'] for r in have])
         if self.median_scaling:
             ratios = np.array([r['ratio'] for r in results])
             med = float(np.median(ratios))

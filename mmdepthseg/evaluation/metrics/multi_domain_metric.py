@@ -14,15 +14,23 @@ from mmseg.evaluation import IoUMetric
 from prettytable import PrettyTable
 
 from mmdepthseg.registry import METRICS
+from ..functional import (PAPER_COLUMN_NAMES, aggregate_depth_metric,
+                          depth_metrics)
 
 TASKS = ('seg', 'depth')
 SEG_KEYS = ('pAcc', 'mIoU')
-DEPTH_KEYS = ('AbR', 'RMSE', 'a1', 'a2', 'a3')
+#: Depth keys (the names of :data:`~..functional.DEPTH_METRICS`); the
+#: printed table shows them under the paper's column names (AbR, RMSE, δ).
+DEPTH_KEYS = ('abs_rel', 'rmse', 'a1', 'a2', 'a3')
+#: Depth keys over the pixels with ``g > 0`` (ratios to the ground truth);
+#: the others (rmse) cover every pixel with finite ground truth.
+_RATIO_KEYS = ('abs_rel', 'a1', 'a2', 'a3')
 #: Representative measure of each task in Eq. 10 and whether lower is
 #: better (``l_t = 1``).
-DELTA_M_MEASURES = OrderedDict(seg=('mIoU', False), depth=('RMSE', True))
-#: Per-image depth sums kept by ``process``, in this order.
-_DEPTH_STATS = ('n_finite', 'sq_err', 'n_pos', 'abs_rel', 'd1', 'd2', 'd3')
+DELTA_M_MEASURES = OrderedDict(seg=('mIoU', False), depth=('rmse', True))
+#: Key names of ``stl_baselines`` before the depth keys took the names of
+#: ``DepthMetric`` (still accepted there, with a warning).
+_OLD_BASELINE_NAMES = dict(RMSE='rmse')
 
 
 @METRICS.register_module()
@@ -42,11 +50,14 @@ class MultiDomainDepthSegMetric(BaseMetric):
       absent from both prediction and ground truth of the domain, left
       out), from MMSegmentation's ``IoUMetric.intersect_and_union`` /
       ``total_area_to_metrics`` on the domain's summed areas.
-    - ``d{k}/AbR``, ``d{k}/RMSE``, ``d{k}/a1``..``a3``: depth errors in the
+    - ``d{k}/abs_rel``, ``d{k}/rmse``, ``d{k}/a1``..``a3`` (the paper's
+      AbR, RMSE, δ1-δ3, the key names of :class:`DepthMetric`, from the
+      same kernel :func:`~mmdepthseg.evaluation.functional.depth_metrics`):
+      depth errors in the
       units of the regression target (inverse depth, normalised height;
-      ``pred_depth_map`` must be in the same units). RMSE covers every
+      ``pred_depth_map`` must be in the same units). rmse covers every
       pixel with finite ground truth (NaN = invalid, 0 is a valid target,
-      e.g. Synscapes's sky in inverse depth); AbR ``|g - p| / g`` and the
+      e.g. Synscapes's sky in inverse depth); abs_rel ``|g - p| / g`` and the
       δ accuracies (fraction of pixels with ``max(p/g, g/p) < 1.25^i``,
       in [0, 1]) cover the finite pixels with ``g > 0``, since both are
       ratios to ``g`` (a prediction ``p <= 0`` there counts as a miss).
@@ -57,12 +68,15 @@ class MultiDomainDepthSegMetric(BaseMetric):
     - ``d{k}/delta_m`` (percent), for the domains given in
       ``stl_baselines``: ``100 / |T| * sum_t (-1)^{l_t} (M_t - B_t) / B_t``
       over the tasks T evaluated on domain k, with ``M`` = mIoU (higher is
-      better, ``l = 0``) for 'seg' and RMSE (lower is better, ``l = 1``)
+      better, ``l = 0``) for 'seg' and rmse (lower is better, ``l = 1``)
       for 'depth', and B the single-task baseline's value.
     - ``delta_m`` (percent): the same average over every (domain, task)
       pair that enters a ``d{k}/delta_m``.
 
-    A table (one row per domain) is printed to the current logger.
+    A table (one row per domain, with the paper's column names AbR, RMSE,
+    δ1-δ3) is printed to the current logger. Logs written before the depth
+    keys were renamed hold ``d{k}/AbR`` and ``d{k}/RMSE`` for today's
+    ``d{k}/abs_rel`` and ``d{k}/rmse`` (same values).
     Results are gathered across ranks by ``BaseMetric`` (one entry per
     sample).
 
@@ -71,8 +85,8 @@ class MultiDomainDepthSegMetric(BaseMetric):
             Defaults to None: ``len(dataset_meta['classes'])``.
         ignore_index (int): Label of ignored pixels. Defaults to 255.
         stl_baselines (dict, optional): ``dict(d1=dict(mIoU=...,
-            RMSE=...), d2=...)``: per domain, the single-task baselines'
-            mIoU (percent, as reported here) and/or RMSE (target units), all
+            rmse=...), d2=...)``: per domain, the single-task baselines'
+            mIoU (percent, as reported here) and/or rmse (target units), all
             positive. Every task evaluated on a listed domain needs its
             measure, else that domain's ΔM is skipped with a warning.
             Defaults to None (no ΔM).
@@ -127,7 +141,7 @@ class MultiDomainDepthSegMetric(BaseMetric):
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Store per sample its domain, the segmentation areas and the depth
-        sums of the tasks it labels.
+        errors (with their pixel counts) of the tasks it labels.
 
         Args:
             data_batch (dict): A batch from the dataloader (unused).
@@ -153,7 +167,7 @@ class MultiDomainDepthSegMetric(BaseMetric):
             if 'depth' in tasks:
                 pred, gt = _pair(sample, 'pred_depth_map', 'gt_depth_map',
                                  img_path)
-                record['depth'] = depth_sums(pred, gt.to(pred.device)).cpu()
+                record['depth'] = image_depth_errors(pred, gt)
             # one entry per sample: BaseMetric.evaluate gathers the ranks'
             # lists and cuts them to the dataset size
             self.results.append(record)
@@ -187,8 +201,7 @@ class MultiDomainDepthSegMetric(BaseMetric):
                 values.update(seg_metrics(torch.stack(seg).sum(0)))
             if depth:
                 values.update(
-                    depth_metrics_from_sums(
-                        torch.stack(depth), self.depth_average))
+                    aggregate_domain_depth(depth, self.depth_average))
             tasks = [t for t, found in zip(TASKS, (seg, depth)) if found]
             terms = self._delta_m_terms(domain, tasks, values, logger)
             if terms:
@@ -256,63 +269,59 @@ def delta_m_term(value: float, baseline: float,
     return -gain if lower_is_better else gain
 
 
-def depth_sums(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """Per-image sums of the depth errors, vectorised over pixels.
+def image_depth_errors(pred: torch.Tensor,
+                       gt: torch.Tensor) -> Dict[str, Tuple[float, int]]:
+    """One image's depth errors and the pixels they cover.
+
+    ``rmse`` over the pixels with finite ground truth; ``abs_rel`` and
+    ``a1``..``a3`` over those with ``g > 0`` (a prediction ``p <= 0``
+    there is a miss), all by
+    :func:`~mmdepthseg.evaluation.functional.depth_metrics`.
 
     Args:
         pred (Tensor): Prediction, (H, W), in the target's units.
         gt (Tensor): Ground truth, (H, W), NaN where invalid.
 
     Returns:
-        Tensor: float64 (7,): the number of finite ground-truth pixels, the
-        sum of squared errors over them, the number of those with ``g > 0``,
-        and over these the sum of ``|g - p| / g`` and the counts of
-        ``max(p/g, g/p) < 1.25^i`` for i = 1, 2, 3 (with ``p > 0``).
+        dict[str, tuple[float, int]]: Key of :data:`DEPTH_KEYS` ->
+        (value, number of pixels); ``(nan, 0)`` where no pixel counts.
     """
-    pred, gt = pred.double(), gt.double()
-    finite = torch.isfinite(gt)
-    err = pred[finite] - gt[finite]
+    pred = pred.detach().double().cpu().numpy()
+    gt = gt.detach().double().cpu().numpy()
+    finite = np.isfinite(gt)
     positive = finite & (gt > 0)
-    p, g = pred[positive], gt[positive]
-    ratio = torch.maximum(p / g, g / p)
-    ratio = torch.where(p > 0, ratio, torch.full_like(ratio, float('inf')))
-    return torch.stack([
-        finite.sum().double(), (err**2).sum(),
-        positive.sum().double(), ((g - p).abs() / g).sum(),
-        *[(ratio < 1.25**i).sum().double() for i in (1, 2, 3)]
-    ])
+    errors = {}
+    for keys, mask in ((('rmse', ), finite), (_RATIO_KEYS, positive)):
+        count = int(mask.sum())
+        values = depth_metrics(pred, gt, mask, keys) if count else {}
+        for key in keys:
+            errors[key] = (values.get(key, float('nan')), count)
+    return {key: errors[key] for key in DEPTH_KEYS}
 
 
-def depth_metrics_from_sums(sums: torch.Tensor,
-                            average: str) -> Dict[str, float]:
-    """AbR, RMSE and δ1-δ3 from per-image sums.
+def aggregate_domain_depth(records: List[Dict[str, Tuple[float, int]]],
+                           average: str) -> Dict[str, float]:
+    """A domain's depth metrics from its images' errors.
 
     Args:
-        sums (Tensor): (N, 7) outputs of :func:`depth_sums`.
-        average (str): 'image' (mean of per-image values; images without a
-            valid pixel left out of that value) or 'pixel' (pooled).
+        records (list[dict]): Outputs of :func:`image_depth_errors`.
+        average (str): 'image' (mean of the per-image values; images
+            without a counted pixel left out of that value) or 'pixel'
+            (pooled over the pixels, see
+            :func:`~mmdepthseg.evaluation.functional.aggregate_depth_metric`).
 
     Returns:
-        dict[str, float]: AbR, RMSE, a1, a2, a3 (NaN if no pixel counts).
+        dict[str, float]: :data:`DEPTH_KEYS` (NaN if no pixel counts).
     """
-    s = dict(zip(_DEPTH_STATS, sums.double().unbind(dim=1)))
-    if average == 'pixel':
-        s = {k: v.sum(0, keepdim=True) for k, v in s.items()}
-
-    def mean_of(num: torch.Tensor, den: torch.Tensor) -> float:
-        keep = den > 0
-        if not keep.any():
-            return float('nan')
-        return float((num[keep] / den[keep]).mean())
-
     out = OrderedDict()
-    out['AbR'] = mean_of(s['abs_rel'], s['n_pos'])
-    finite = s['n_finite'] > 0
-    out['RMSE'] = float((
-        s['sq_err'][finite] /
-        s['n_finite'][finite]).sqrt().mean()) if finite.any() else float('nan')
-    for i in (1, 2, 3):
-        out[f'a{i}'] = mean_of(s[f'd{i}'], s['n_pos'])
+    for key in DEPTH_KEYS:
+        kept = [r[key] for r in records if r[key][1] > 0]
+        if not kept:
+            out[key] = float('nan')
+            continue
+        values, counts = zip(*kept)
+        out[key] = aggregate_depth_metric(
+            key, values, counts if average == 'pixel' else None)
     return out
 
 
@@ -388,13 +397,15 @@ def _check_baselines(stl_baselines: Optional[dict]) -> Dict[str, dict]:
     where = 'MultiDomainDepthSegMetric: stl_baselines'
     if not isinstance(stl_baselines, dict):
         raise TypeError(f'{where} must be a dict such as dict(d1=dict('
-                        f'mIoU=..., RMSE=...)), got {stl_baselines!r}')
+                        f'mIoU=..., rmse=...)), got {stl_baselines!r}')
     measures = {m for m, _ in DELTA_M_MEASURES.values()}
     checked = {}
     for name, values in stl_baselines.items():
         if not isinstance(name, str) or not re.fullmatch(r'd[1-9]\d*', name):
             raise ValueError(f"{where}: keys must name domains as 'd1', "
                              f"'d2', ..., got {name!r}")
+        if isinstance(values, dict):
+            values = _renamed_baselines(values, f'{where}.{name}')
         if not isinstance(values, dict) or not values or \
                 not set(values) <= measures:
             raise ValueError(f'{where}.{name} must be a non-empty dict with '
@@ -409,12 +420,26 @@ def _check_baselines(stl_baselines: Optional[dict]) -> Dict[str, dict]:
     return checked
 
 
+def _renamed_baselines(values: dict, where: str) -> dict:
+    """``values`` with the old key names (``RMSE``) renamed, warning."""
+    old = sorted(set(values) & set(_OLD_BASELINE_NAMES))
+    if not old:
+        return values
+    print_log(
+        f'{where}: {old} are the old key names; use '
+        f'{[_OLD_BASELINE_NAMES[k] for k in old]} (the keys of the results)',
+        logger='current',
+        level=logging.WARNING)
+    return {_OLD_BASELINE_NAMES.get(k, k): v for k, v in values.items()}
+
+
 def _format_table(per_domain: Dict[int, Dict[str, float]],
                   metrics: Dict[str, float]) -> str:
     """One row per domain; '-' where a task is not evaluated."""
     columns = SEG_KEYS + DEPTH_KEYS + ('delta_m', )
     table = PrettyTable()
-    table.field_names = ('domain', ) + columns
+    table.field_names = ('domain', ) + tuple(
+        PAPER_COLUMN_NAMES.get(key, key) for key in columns)
     for domain, values in per_domain.items():
         row = [f'd{domain}']
         for key in columns:

@@ -112,7 +112,7 @@ def test_da_baseline_trains_on_generated_aerial_tiles(aerial_tiles, tmp_path,
     assert any(not torch.equal(d_before[k], d_after[k]) for k in d_before)
     # both domains evaluated on the one task the model predicts
     metrics = runner.val_loop.run()
-    key = 'mIoU' if task == 'seg' else 'RMSE'
+    key = 'mIoU' if task == 'seg' else 'rmse'
     assert {f'd1/{key}', f'd2/{key}'} <= set(metrics)
 
 
@@ -147,7 +147,7 @@ def test_single_task_baseline_validates_its_task_on_both_domains(
     runner.train()
     metrics = runner.val_loop.run()
     assert {'d1/mIoU', 'd2/mIoU'} <= set(metrics)
-    assert not any('RMSE' in key for key in metrics)
+    assert not any('rmse' in key for key in metrics)
 
 
 @pytest.mark.parametrize('setting', ['cityscapes_cross-city',
