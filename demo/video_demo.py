@@ -24,7 +24,7 @@ import numpy as np
 from mmengine.utils import ProgressBar
 
 from mmdepthseg.apis import DepthSegInferencer
-from mmdepthseg.apis.inferencer import IMG_EXTENSIONS
+from mmdepthseg.apis.inference_io import IMG_EXTENSIONS
 
 Frame = Tuple[str, np.ndarray]
 

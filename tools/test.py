@@ -194,7 +194,7 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
 def depth_from_inverse(cfg: Config):
     """Scale of an inverse-depth target (``DepthTargetTransform`` with
     ``mode='inverse'``) of the test pipeline, else None."""
-    from mmdepthseg.apis.inferencer import depth_target_mode
+    from mmdepthseg.apis.depth_output import depth_target_mode
     mode, scale = depth_target_mode(cfg)
     return scale if mode == 'inverse' else None
 

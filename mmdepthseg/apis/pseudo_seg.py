@@ -3,111 +3,35 @@
 
 Works with any MMSegmentation-style config + checkpoint, mmseg's own
 (``EncoderDecoder`` ...) or mmdepthseg's (``MultiTaskSegmentor``): the model
-is built with :func:`mmseg.apis.init_model`, images go through the config's
-test pipeline (annotation loaders removed) and ``model.test_step``, and the
-``pred_sem_seg`` of every image (at its original size) is written as a
-uint8 trainId PNG into a tree mirroring the image tree.
+is built by :func:`~mmdepthseg.apis.model_loader.init_segmentor`, images go
+through the config's test pipeline (annotation loaders and label transforms
+removed, :func:`~mmdepthseg.apis.inference_pipeline.build_inference_pipeline`)
+and ``model.test_step``, and the ``pred_sem_seg`` of every image (at its
+original size) is written as a uint8 trainId PNG into a tree mirroring the
+image tree.
 """
-import inspect
 import os
 import os.path as osp
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.utils import ProgressBar
 
 from mmdepthseg.datasets.validation import DatasetError
-from mmdepthseg.utils.io import atomic_write_bytes
+# the loader, pipeline adapter and label writer of this module before they
+# got modules of their own (old import paths keep working)
+from .inference_io import write_label_png
+from .inference_pipeline import build_inference_pipeline
+from .model_loader import init_segmentor
+
+__all__ = [
+    'build_inference_pipeline', 'generate_pseudo_seg', 'init_segmentor',
+    'list_images', 'map_output_path', 'predict_labels', 'write_label_png'
+]
 
 DirMap = Sequence[Tuple[str, str]]
-
-
-def init_segmentor(config: Union[str, Path, Config],
-                   checkpoint: Optional[str] = None,
-                   device: str = 'cpu') -> torch.nn.Module:
-    """Build a segmentor and load its checkpoint.
-
-    For mmseg's own segmentors this is :func:`mmseg.apis.init_model`. For
-    models whose constructor takes no ``pretrained`` argument (which
-    ``init_model`` always sets), e.g. mmdepthseg's ``MultiTaskSegmentor``,
-    the same steps run here: backbone ``init_cfg`` and ``train_cfg``
-    dropped, the config's ``default_scope`` set, MMEngine's
-    ``load_checkpoint``, ``dataset_meta`` taken from the checkpoint's meta.
-
-    Args:
-        config (str | Path | Config): Config file or object.
-        checkpoint (str, optional): Checkpoint file. None keeps the random
-            initialisation.
-        device (str): e.g. ``'cpu'`` or ``'cuda:0'``. Defaults to 'cpu'.
-
-    Returns:
-        nn.Module: The model in eval mode, with ``model.cfg`` set.
-    """
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    from mmseg.apis import init_model
-
-    from mmdepthseg.registry import MODELS
-    from mmdepthseg.set_env import register_all_modules
-    register_all_modules(init_default_scope=False)
-    if not isinstance(config, Config):
-        config = Config.fromfile(str(config))
-    init_default_scope(config.get('default_scope', 'mmseg'))
-    model_cls = MODELS.get(config.model.type)
-    if model_cls is None:
-        raise KeyError(f'model type {config.model.type!r} is not registered '
-                       '(neither in mmseg nor in mmdepthseg)')
-    if 'pretrained' in inspect.signature(model_cls).parameters:
-        return init_model(config, checkpoint, device=device)
-
-    backbone = config.model.get('backbone', None)
-    if isinstance(backbone, dict) and 'init_cfg' in backbone:
-        backbone.init_cfg = None
-    config.model.train_cfg = None
-    model = MODELS.build(config.model)
-    if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
-        dataset_meta = ckpt.get('meta', {}).get('dataset_meta', None)
-        if dataset_meta is not None:
-            model.dataset_meta = dataset_meta
-    model.cfg = config
-    model.to(device)
-    model.eval()
-    return model
-
-
-def build_inference_pipeline(cfg: Config) -> Compose:
-    """The config's test pipeline without its annotation loaders.
-
-    Taken from ``cfg.test_pipeline`` or, if absent,
-    ``cfg.test_dataloader.dataset.pipeline``; every transform whose type ends
-    with ``Annotations`` (mmseg's ``LoadAnnotations``, mmdepthseg's
-    ``LoadDepthSegAnnotations``) is dropped, as mmseg's ``inference_model``
-    does, so that the pipeline runs on ``dict(img_path=...)`` alone.
-
-    Args:
-        cfg (Config): The model's config.
-
-    Returns:
-        Compose: The pipeline.
-    """
-    pipeline = cfg.get('test_pipeline', None)
-    if pipeline is None:
-        try:
-            pipeline = cfg.test_dataloader.dataset.pipeline
-        except AttributeError:
-            raise KeyError('the config has neither test_pipeline nor '
-                           'test_dataloader.dataset.pipeline') from None
-    pipeline = [
-        t for t in pipeline
-        if not str(t.get('type', '')).endswith('Annotations')
-    ]
-    return Compose(pipeline)
 
 
 def map_output_path(rel_path: str, out_dir: str, dir_map: DirMap = ()) -> str:
@@ -176,14 +100,6 @@ def _label_from_sample(sample) -> np.ndarray:
         raise ValueError(f'predicted classes {label.min()}..{label.max()} do '
                          'not fit in a uint8 label PNG')
     return label.astype(np.uint8)
-
-
-def write_label_png(path: str, label: np.ndarray) -> None:
-    """Write a uint8 ``(H, W)`` label map as PNG, atomically."""
-    ok, buf = cv2.imencode('.png', label)
-    if not ok:
-        raise OSError(f'PNG encoding failed for {path}')
-    atomic_write_bytes(path, buf.tobytes())
 
 
 def predict_labels(model: torch.nn.Module, pipeline: Compose,

@@ -31,7 +31,6 @@ explanation otherwise).
 optional dependencies: ``pip install 'mmdepthseg[onnx]'`` or
 ``pip install -r requirements/optional.txt``.
 """
-import copy
 import importlib
 import json
 import logging
@@ -47,6 +46,8 @@ from mmengine.logging import MMLogger
 from mmseg.structures import SegDataSample
 from torch import Tensor, nn
 
+from mmdepthseg.apis.model_loader import \
+    drop_pretrained as _drop_pretrained  # noqa: F401 (old private name)
 from mmdepthseg.utils.io import atomic_write_bytes
 
 #: Graph output names, in the order the graph returns them.
@@ -84,29 +85,6 @@ def require(*modules: str) -> None:
             f'installed): {INSTALL_HINT}')
 
 
-def _drop_pretrained(cfg: Union[dict, list]) -> None:
-    """Remove every ``Pretrained`` initialisation from a model config.
-
-    ``init_cfg=dict(type='Pretrained', ...)`` entries (alone or in a list)
-    and ``pretrained='path or URL'`` arguments, at any depth: a randomly
-    initialised model must not download ImageNet weights.
-    """
-    if isinstance(cfg, dict):
-        init_cfg = cfg.get('init_cfg', None)
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            cfg['init_cfg'] = None
-        elif isinstance(init_cfg, list):
-            cfg['init_cfg'] = [
-                c for c in init_cfg
-                if not (isinstance(c, dict) and c.get('type') == 'Pretrained')
-            ] or None
-        if isinstance(cfg.get('pretrained', None), str):
-            cfg['pretrained'] = None
-    for child in list(cfg.values() if isinstance(cfg, dict) else cfg):
-        if isinstance(child, (dict, list)):
-            _drop_pretrained(child)
-
-
 @contextmanager
 def _quiet_logger(name: Optional[str] = None,
                   level: int = logging.WARNING) -> Iterator[None]:
@@ -130,8 +108,7 @@ def build_export_model(config: Union[str, Path, Config],
 
     Args:
         config (str | Path | Config): Config file or object.
-        checkpoint (str, optional): Checkpoint to load
-            (:func:`mmdepthseg.apis.init_segmentor`). None initialises the
+        checkpoint (str, optional): Checkpoint to load. None initialises the
             weights as training starts (``init_weights``) without any
             ``Pretrained`` weights, so nothing is downloaded.
         cfg_options (dict, optional): Config overrides
@@ -139,28 +116,17 @@ def build_export_model(config: Union[str, Path, Config],
         device (str): Device of the model. Defaults to 'cpu'.
 
     Returns:
-        nn.Module: The model in eval mode, with ``model.cfg`` set.
+        nn.Module: The model in eval mode, with ``model.cfg`` set (from
+        :func:`mmdepthseg.apis.model_loader.init_segmentor`).
     """
-    from mmengine.registry import init_default_scope
+    from mmdepthseg.apis.model_loader import init_segmentor, load_config
 
-    from mmdepthseg.apis.pseudo_seg import init_segmentor
-    from mmdepthseg.registry import MODELS
-    from mmdepthseg.set_env import register_all_modules
-
-    cfg = Config.fromfile(str(config)) if not isinstance(
-        config, Config) else copy.deepcopy(config)
+    cfg = load_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if checkpoint is not None:
-        return init_segmentor(cfg, checkpoint, device=device)
-    register_all_modules(init_default_scope=False)
-    init_default_scope(cfg.get('default_scope', 'mmdepthseg'))
-    _drop_pretrained(cfg.model)
-    model = MODELS.build(cfg.model)
     with _quiet_logger():
-        model.init_weights()
-    model.cfg = cfg
-    return model.to(device).eval()
+        return init_segmentor(
+            cfg, checkpoint, device=device, init_weights=checkpoint is None)
 
 
 class DepthSegExportWrapper(nn.Module):
