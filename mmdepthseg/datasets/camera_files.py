@@ -12,7 +12,7 @@ import mmengine.fileio as fileio
 import numpy as np
 import yaml
 
-from .transforms.transforms import scale_intrinsics
+from mmdepthseg.structures.camera import scale_intrinsics
 
 #: Camera file names looked up in a sequence folder, in this order.
 INTRINSICS_NAMES: Tuple[str, ...] = ('intrinsics.json', 'intrinsics.yaml',

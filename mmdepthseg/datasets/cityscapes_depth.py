@@ -8,8 +8,10 @@ from mmengine.dataset import BaseDataset
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import (LABEL_LUTS, check_file_exists, list_dataset_images,
-                    read_cityscapes_camera)
+from mmdepthseg.structures.camera import stereo_transform
+from .cityscapes_io import read_cityscapes_camera
+from .io import check_file_exists, list_dataset_images
+from .label_tables import LABEL_LUTS
 from .validation import defect_guard
 
 
@@ -219,9 +221,7 @@ class CityscapesDepthSegDataset(BaseDataset):
             # only the left view is loaded
             info['baseline'] = cam['baseline']
             if 'r' in self.views:
-                stereo_t = np.eye(4, dtype=np.float32)
-                stereo_t[0, 3] = -cam['baseline']
-                info['stereo_T'] = stereo_t
+                info['stereo_T'] = stereo_transform(cam['baseline'], 'l')
             if 'disp_path' in prefix:
                 disp_path = osp.join(prefix['disp_path'],
                                      stem + self.disp_suffix)

@@ -13,8 +13,8 @@ from mmengine.dataset import BaseDataset
 from mmseg.datasets import PotsdamDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import (LABEL_LUTS, check_file_exists, list_dataset_images,
-                    register_label_table)
+from .io import check_file_exists, list_dataset_images
+from .label_tables import LABEL_LUTS, register_label_table
 from .validation import defect_guard
 
 #: The 6 ISPRS classes and their colours (RGB) in the label tiles, in

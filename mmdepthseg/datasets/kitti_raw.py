@@ -10,10 +10,12 @@ from mmengine.logging import print_log
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS, check_file_exists,
-                    check_kitti_split_folders, kitti_improved_gt_path,
-                    kitti_stereo_baseline, kitti_velo_to_image,
-                    load_kitti_calib, read_kitti_split_lines)
+from mmdepthseg.structures.camera import stereo_transform
+from .io import DATASET_PREP_HINT, check_file_exists
+from .kitti_io import (KITTI_GT_DEPTH_KINDS, check_kitti_split_folders,
+                       kitti_improved_gt_path, kitti_stereo_baseline,
+                       kitti_velo_to_image, load_kitti_calib,
+                       read_kitti_split_lines)
 from .validation import DatasetError, defect_guard
 
 #: monodepth2's normalised intrinsics (row 0 times width, row 1 times height).
@@ -324,11 +326,9 @@ class KittiRawDataset(BaseDataset):
             if baseline is None:
                 baseline = 0.1 if self.intrinsics_mode == 'normalised' \
                     else kitti_stereo_baseline(self._calib(folder))
-            # T_ref2other: the right camera sits at +baseline along x.
-            stereo_t = np.eye(4, dtype=np.float32)
-            stereo_t[0, 3] = -baseline if side == 'l' else baseline
             info['baseline'] = float(baseline)
-            info['stereo_T'] = stereo_t
+            # T_ref2other: the right camera sits at +baseline along x.
+            info['stereo_T'] = stereo_transform(baseline, side)
 
         if self.seg_dir is not None:
             seg_path = osp.join(self.data_root, folder,

@@ -7,7 +7,8 @@ from mmengine.dataset import BaseDataset
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
+from .io import check_file_exists, list_dataset_images
+from .label_tables import LABEL_LUTS
 from .validation import defect_guard
 
 

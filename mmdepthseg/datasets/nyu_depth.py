@@ -8,7 +8,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
+from .io import check_file_exists, list_dataset_images
+from .label_tables import LABEL_LUTS
 from .validation import check_intrinsics, defect_guard
 
 #: The 40 classes of Gupta et al. (NYUv2-40) in id order: stored id ``k``

@@ -37,10 +37,12 @@ import numpy as np
 from mmengine.logging import print_log
 
 from mmdepthseg.registry import DATASETS
+from mmdepthseg.structures.camera import stereo_transform
 from .camera_files import (find_camera_file, read_camera_file,
                            undistorted_intrinsics)
+from .io import check_file_exists
+from .kitti_io import read_kitti_split
 from .kitti_raw import FrameId, KittiRawDataset
-from .utils import check_file_exists, read_kitti_split
 from .video_frames import (FrameSource, build_uri, find_camera_source,
                            natural_key, undistort_spec)
 
@@ -310,10 +312,8 @@ class OwnVideoDataset(KittiRawDataset):
                     f'{seq.camera.path}: frame_ids {self.frame_ids} has a '
                     "stereo partner 's' but the camera file gives no "
                     'baseline (metres) and the dataset no baseline=')
-            stereo_t = np.eye(4, dtype=np.float32)
-            stereo_t[0, 3] = -baseline if side == 'l' else baseline
             info['baseline'] = float(baseline)
-            info['stereo_T'] = stereo_t
+            info['stereo_T'] = stereo_transform(baseline, side)
 
         if self.seg_dir is not None:
             info['seg_map_paths'] = [

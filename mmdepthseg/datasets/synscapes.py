@@ -10,7 +10,8 @@ from mmengine.dataset import BaseDataset
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists
+from .io import check_file_exists
+from .label_tables import LABEL_LUTS
 from .validation import DatasetError, check_intrinsics, defect_guard
 
 #: SemiMTL's split of the 25,000 frames (ids 1..25000, Sec. 4.1):

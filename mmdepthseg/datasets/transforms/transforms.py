@@ -26,6 +26,7 @@ from mmdepthseg.registry import TRANSFORMS
 # here (and re-exported) so that the old import path keeps working.
 from mmdepthseg.structures.camera import (crop_intrinsics, hflip_intrinsics,
                                           scale_intrinsics)
+from mmdepthseg.structures.metainfo import read_view_names
 
 #: Keys holding view-stacked images (H, W, 3V).
 IMAGE_KEYS = ('img', 'unaug_img')
@@ -369,7 +370,7 @@ class MultiViewRandomFlip(BaseTransform):
         return np.take(arr, order, axis=axis)
 
     def transform(self, results: dict) -> dict:
-        views = tuple(results.get('view_names', ()))
+        views = read_view_names(results, default=())
         pair = (views.index('l'), views.index('r')) \
             if 'l' in views and 'r' in views else None
         h, w = results['img'].shape[:2]
