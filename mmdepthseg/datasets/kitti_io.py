@@ -268,8 +268,27 @@ def read_velodyne_points(path: str) -> np.ndarray:
     return np.frombuffer(buf, dtype=np.float32).reshape(-1, 4)
 
 
-#: Values a KITTI velodyne ground-truth map can store per pixel, see
-#: :func:`velodyne_to_depth_map`.
+#: Values a KITTI velodyne ground-truth map can store per pixel
+#: (:func:`velodyne_to_depth_map`'s ``value``):
+#:
+#: - ``'velodyne_x'`` (default, the benchmark): the point's forward
+#:   coordinate ``x`` in the **scanner** frame (``vel_depth=True``
+#:   overwrites the projective depth with ``velo[:, 0]``). It is not the
+#:   camera's depth: on KITTI the scanner sits about 0.27 m behind the
+#:   cameras, so near the optical axis ``x`` exceeds the camera-frame ``z``
+#:   by about 0.27 m, and off axis the two differ further (the scanner's
+#:   axes are slightly rotated against the camera's). As in the benchmark,
+#:   points are not tested for a positive projective depth (only ``x >=
+#:   0``); on real scans no point between the scanner and the image plane
+#:   projects into the image.
+#: - ``'camera_z'``: the projective depth, i.e. the camera-frame ``z`` of
+#:   the rectified camera (points with ``z <= 0`` are dropped). This is
+#:   the geometrically exact depth of the camera and what mmdepthseg
+#:   stored before it followed the benchmark; it exists for data whose
+#:   depth should be the camera's own (the synthetic generator renders
+#:   camera-``z`` depth, and its scans are sampled from that render) and
+#:   for comparison with works evaluated against camera-``z`` maps. Numbers
+#:   measured with it are not comparable with the published tables.
 KITTI_GT_DEPTH_VALUES: Tuple[str, ...] = ('velodyne_x', 'camera_z')
 #: Kinds of KITTI ground-truth depth: the velodyne values above and the
 #: depth-completion annotations (``'improved'``, :func:`read_kitti_depth_png`).
@@ -294,26 +313,8 @@ def velodyne_to_depth_map(points: np.ndarray,
     carried over); points outside the ``(h, w)`` image are dropped; where
     several points land on one pixel the smallest stored value is kept.
 
-    What is stored (``value``):
-
-    - ``'velodyne_x'`` (default, the benchmark): the point's forward
-      coordinate ``x`` in the **scanner** frame (``vel_depth=True``
-      overwrites the projective depth with ``velo[:, 0]``). It is not the
-      camera's depth: on KITTI the scanner sits about 0.27 m behind the
-      cameras, so near the optical axis ``x`` exceeds the camera-frame ``z``
-      by about 0.27 m, and off axis the two differ further (the scanner's
-      axes are slightly rotated against the camera's). As in the benchmark,
-      points are not tested for a positive projective depth (only ``x >=
-      0``); on real scans no point between the scanner and the image plane
-      projects into the image.
-    - ``'camera_z'``: the projective depth, i.e. the camera-frame ``z`` of
-      the rectified camera (points with ``z <= 0`` are dropped). This is
-      the geometrically exact depth of the camera and what mmdepthseg
-      stored before it followed the benchmark; it exists for data whose
-      depth should be the camera's own (the synthetic generator renders
-      camera-``z`` depth, and its scans are sampled from that render) and
-      for comparison with works evaluated against camera-``z`` maps. Numbers
-      measured with it are not comparable with the published tables.
+    What is stored (``value``) is described at
+    :data:`KITTI_GT_DEPTH_VALUES`.
 
     Note:
         Because of the ``- 1`` a point whose projection is exactly the
@@ -324,13 +325,9 @@ def velodyne_to_depth_map(points: np.ndarray,
         pixel-aligned maps with ``pixel_offset=0``.
 
     Note:
-        monodepth2 finds pixels hit by several points through a linear index
-        ``row * (w - 1) + col - 1``, which also merges pixel ``(r, w - 1)``
-        with ``(r + 1, 0)``; where both are hit, the one reached first in
-        scan order gets the minimum of both. Here every pixel keeps the
-        minimum of its own points. The two maps can differ only in the first
-        and last image columns, which both KITTI crops (Garg and Eigen) leave
-        out, so the evaluated numbers are identical.
+        Where several points hit one pixel, every pixel keeps the minimum
+        of its own points (monodepth2 differs in the first and last columns
+        only, see :func:`_min_depth_per_pixel`).
 
     Args:
         points (np.ndarray): (N, 3+) velodyne points (x, y, z, ...).
@@ -363,9 +360,26 @@ def velodyne_to_depth_map(points: np.ndarray,
         stored = z
     else:
         stored = pts[:, 0]
-    u, v = u[keep].astype(np.int64), v[keep].astype(np.int64)
+    return _min_depth_per_pixel(u[keep].astype(np.int64),
+                                v[keep].astype(np.int64), stored[keep],
+                                (h, w))
+
+
+def _min_depth_per_pixel(u: np.ndarray, v: np.ndarray, values: np.ndarray,
+                         shape: Tuple[int, int]) -> np.ndarray:
+    """``(h, w)`` float32 map of the smallest value per pixel, 0 elsewhere.
+
+    monodepth2 finds pixels hit by several points through a linear index
+    ``row * (w - 1) + col - 1``, which also merges pixel ``(r, w - 1)``
+    with ``(r + 1, 0)``; where both are hit, the one reached first in scan
+    order gets the minimum of both. Here every pixel keeps the minimum of
+    its own points. The two maps can differ only in the first and last
+    image columns, which both KITTI crops (Garg and Eigen) leave out, so
+    the evaluated numbers are identical.
+    """
+    h, w = shape
     depth = np.full(h * w, np.inf)
-    np.minimum.at(depth, v * w + u, stored[keep])
+    np.minimum.at(depth, v * w + u, values)
     depth[np.isinf(depth)] = 0
     return depth.reshape(h, w).astype(np.float32)
 

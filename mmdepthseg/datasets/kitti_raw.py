@@ -5,12 +5,12 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import mmengine.fileio as fileio
 import numpy as np
-from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
 from mmdepthseg.structures.camera import stereo_transform
+from .base import BaseDepthSegDataset
 from .io import DATASET_PREP_HINT, check_file_exists
 from .kitti_io import (KITTI_GT_DEPTH_KINDS, check_kitti_split_folders,
                        kitti_improved_gt_path, kitti_stereo_baseline,
@@ -26,7 +26,7 @@ FrameId = Union[int, str]
 
 
 @DATASETS.register_module()
-class KittiRawDataset(BaseDataset):
+class KittiRawDataset(BaseDepthSegDataset):
     """KITTI raw sequences addressed by a monodepth2 split file.
 
     Reads the raw layout of ``docs/en/dataset_formats.md``::
@@ -225,7 +225,7 @@ class KittiRawDataset(BaseDataset):
         samples = read_kitti_split_lines(split_path)
         missing = check_kitti_split_folders(split_path, self.data_root,
                                             samples)
-        self._num_classes = len(self.metainfo.get('classes', ())) or None
+        self._num_classes = self.num_classes_or_none
         data_list, num_dropped = [], 0
         for line_no, folder, frame_index, side in samples:
             if folder in missing:  # recorded by a dataset scan
@@ -285,21 +285,8 @@ class KittiRawDataset(BaseDataset):
     def _sample_info(self, folder: str, frame_index: int,
                      side: str) -> Optional[dict]:
         cam = 2 if side == 'l' else 3
-        other_cam = 5 - cam
-        paths = []
-        for fid in self.frame_ids:
-            if fid == 's':
-                paths.append(self._image_file(folder, other_cam, frame_index))
-            else:
-                paths.append(self._image_file(folder, cam, frame_index + fid))
-        present = [
-            osp.basename(p) in self._list_files(osp.dirname(p)) for p in paths
-        ]
-        if not present[0]:
-            raise FileNotFoundError(
-                f'image not found: {paths[0]} (listed in {self.split_file}; '
-                f'{DATASET_PREP_HINT})')
-        if not all(present):
+        paths = self._image_paths(folder, frame_index, cam)
+        if paths is None:
             return None
 
         info = dict(
@@ -352,15 +339,48 @@ class KittiRawDataset(BaseDataset):
                 info.update(self._velodyne_info(folder, frame_index, cam))
 
         if self.pseudo_depth_dir is not None:
-            cams = []
-            for fid in self.frame_ids:
-                if fid not in (0, 's'):
-                    break
-                cams.append(cam if fid == 0 else other_cam)
             for key, tree in (('pseudo_depth_paths', self.pseudo_depth_dir),
                               ('pseudo_conf_paths', self.pseudo_conf_dir)):
                 info[key] = [
                     osp.join(self.data_root, folder, tree.format(cam=c),
-                             'data', f'{frame_index:010d}.png') for c in cams
+                             'data', f'{frame_index:010d}.png')
+                    for c in self._pseudo_label_cams(cam)
                 ]
         return info
+
+    def _image_paths(self, folder: str, frame_index: int,
+                     cam: int) -> Optional[List[str]]:
+        """The image of every frame id of a sample (reference camera
+        ``cam``), or None when a frame other than the reference is missing
+        (sequence ends).
+
+        Raises:
+            FileNotFoundError: The reference frame is missing.
+        """
+        paths = []
+        for fid in self.frame_ids:
+            if fid == 's':
+                paths.append(self._image_file(folder, 5 - cam, frame_index))
+            else:
+                paths.append(self._image_file(folder, cam, frame_index + fid))
+        present = [
+            osp.basename(p) in self._list_files(osp.dirname(p)) for p in paths
+        ]
+        if not present[0]:
+            raise FileNotFoundError(
+                f'image not found: {paths[0]} (listed in {self.split_file}; '
+                f'{DATASET_PREP_HINT})')
+        if not all(present):
+            return None
+        return paths
+
+    def _pseudo_label_cams(self, cam: int) -> List[int]:
+        """Cameras of the views that have stereo pseudo labels: the leading
+        ``0`` / ``'s'`` frame ids (reference camera ``cam``, partner
+        ``5 - cam``)."""
+        cams = []
+        for fid in self.frame_ids:
+            if fid not in (0, 's'):
+                break
+            cams.append(cam if fid == 0 else 5 - cam)
+        return cams
