@@ -22,10 +22,15 @@ import numpy as np
 
 # Back-projection and intrinsics live in mmdepthseg.structures.camera;
 # re-exported here so that the old import paths keep working.
-from mmdepthseg.structures.camera import (IntrinsicsType,  # noqa: F401
-                                          as_intrinsics_matrix,
+from mmdepthseg.structures.camera import (IntrinsicsType, as_intrinsics_matrix,
                                           backproject_depth_map)
 from mmdepthseg.utils.io import atomic_open
+
+__all__ = [
+    'IntrinsicsType', 'as_intrinsics_matrix', 'backproject_depth',
+    'backproject_depth_map', 'depth_to_point_cloud', 'label_colors',
+    'write_ply', 'read_ply'
+]
 
 #: PLY scalar types -> numpy dtype characters (size and kind).
 _PLY_TYPES: Dict[str, str] = {

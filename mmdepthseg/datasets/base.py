@@ -29,12 +29,10 @@ class BaseDepthSegDataset(BaseDataset):
             KeyError: ``'img_path'`` is missing.
         """
         if 'img_path' not in data_prefix:
-            raise KeyError(
-                f'data_prefix needs "img_path" (e.g. {example!r})')
+            raise KeyError(f'data_prefix needs "img_path" (e.g. {example!r})')
 
     @staticmethod
-    def check_label_id_format(fmt: str,
-                              name: str = 'label_id_format') -> None:
+    def check_label_id_format(fmt: str, name: str = 'label_id_format') -> None:
         """``fmt`` must be ``'trainIds'`` or a registered label table.
 
         Args:

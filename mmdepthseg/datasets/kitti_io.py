@@ -361,8 +361,7 @@ def velodyne_to_depth_map(points: np.ndarray,
     else:
         stored = pts[:, 0]
     return _min_depth_per_pixel(u[keep].astype(np.int64),
-                                v[keep].astype(np.int64), stored[keep],
-                                (h, w))
+                                v[keep].astype(np.int64), stored[keep], (h, w))
 
 
 def _min_depth_per_pixel(u: np.ndarray, v: np.ndarray, values: np.ndarray,

@@ -18,21 +18,20 @@ from .camera import (IntrinsicsType, as_intrinsics_matrix,
                      normalised_to_absolute_intrinsics, scale_intrinsics,
                      stereo_transform)
 from .metainfo import (metainfo_of, read_baseline, read_domain,
-                       read_fx_baseline, read_img_shape, read_intrinsics,
-                       read_labelled_tasks, read_stereo_transform,
-                       read_view_names, reference_view, sample_name,
-                       stack_baselines, stack_focal_lengths,
+                       read_flip_direction, read_fx_baseline, read_img_shape,
+                       read_intrinsics, read_labelled_tasks, read_padding_size,
+                       read_stereo_transform, read_view_names, reference_view,
+                       sample_name, stack_baselines, stack_focal_lengths,
                        stack_fx_baselines, stack_intrinsics,
                        stack_stereo_transforms)
 
 __all__ = [
     'keys', 'IntrinsicsType', 'as_intrinsics_matrix', 'backproject_depth_map',
-    'crop_intrinsics', 'hflip_intrinsics',
-    'normalised_to_absolute_intrinsics', 'scale_intrinsics',
-    'stereo_transform', 'metainfo_of', 'read_baseline', 'read_domain',
-    'read_fx_baseline', 'read_img_shape', 'read_intrinsics',
-    'read_labelled_tasks', 'read_stereo_transform', 'read_view_names',
-    'reference_view', 'sample_name', 'stack_baselines',
-    'stack_focal_lengths', 'stack_fx_baselines', 'stack_intrinsics',
-    'stack_stereo_transforms'
+    'crop_intrinsics', 'hflip_intrinsics', 'normalised_to_absolute_intrinsics',
+    'scale_intrinsics', 'stereo_transform', 'metainfo_of', 'read_baseline',
+    'read_domain', 'read_flip_direction', 'read_fx_baseline', 'read_img_shape',
+    'read_intrinsics', 'read_padding_size', 'read_labelled_tasks',
+    'read_stereo_transform', 'read_view_names', 'reference_view',
+    'sample_name', 'stack_baselines', 'stack_focal_lengths',
+    'stack_fx_baselines', 'stack_intrinsics', 'stack_stereo_transforms'
 ]

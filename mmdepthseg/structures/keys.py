@@ -42,6 +42,9 @@ FLIP = 'flip'
 FLIP_DIRECTION = 'flip_direction'
 #: ``(left, right, top, bottom)`` padding added by the data preprocessor.
 PADDING_SIZE = 'padding_size'
+#: The padding of a test-time-augmented input (mmseg's TTA), read before
+#: :data:`PADDING_SIZE` where present.
+IMG_PADDING_SIZE = 'img_padding_size'
 REDUCE_ZERO_LABEL = 'reduce_zero_label'
 #: SemiMTL: the sample's source domain (int 1..K).
 DOMAIN = 'domain'
@@ -55,12 +58,10 @@ CITY = 'city'
 FRAME_STEM = 'frame_stem'
 
 #: Metainfo keys ``PackMultiViewInputs`` copies by default.
-DEFAULT_META_KEYS: Tuple[str, ...] = (IMG_PATH, IMG_PATHS, VIEW_NAMES,
-                                      INTRINSICS, BASELINE, STEREO_T,
-                                      ORI_SHAPE, IMG_SHAPE, SCALE_FACTOR,
-                                      FLIP, FLIP_DIRECTION, REDUCE_ZERO_LABEL,
-                                      FOLDER, FRAME_INDEX, SIDE, CITY,
-                                      FRAME_STEM, DOMAIN, LABELLED_TASKS)
+DEFAULT_META_KEYS = (IMG_PATH, IMG_PATHS, VIEW_NAMES, INTRINSICS, BASELINE,
+                     STEREO_T, ORI_SHAPE, IMG_SHAPE, SCALE_FACTOR, FLIP,
+                     FLIP_DIRECTION, REDUCE_ZERO_LABEL, FOLDER, FRAME_INDEX,
+                     SIDE, CITY, FRAME_STEM, DOMAIN, LABELLED_TASKS)
 
 # ---------------------------------------------------------------------------
 # results-dict keys of the pipeline (numpy)

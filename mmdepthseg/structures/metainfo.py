@@ -15,8 +15,9 @@ import numpy as np
 from torch import Tensor
 
 from .camera import scale_intrinsics
-from .keys import (BASELINE, DOMAIN, IMG_PATH, IMG_SHAPE, INTRINSICS,
-                   LABELLED_TASKS, STEREO_T, TASKS, VIEW_NAMES)
+from .keys import (BASELINE, DOMAIN, FLIP, FLIP_DIRECTION, IMG_PATH, IMG_SHAPE,
+                   INTRINSICS, LABELLED_TASKS, PADDING_SIZE, STEREO_T, TASKS,
+                   VIEW_NAMES)
 
 
 def metainfo_of(sample: Any) -> Mapping:
@@ -60,9 +61,9 @@ def _get(sample: Any, key: str, required: bool, needed_for: str = ''):
     return value
 
 
-def read_view_names(sample: Any,
-                    default: Optional[Sequence[str]] = None
-                    ) -> Tuple[str, ...]:
+def read_view_names(
+        sample: Any,
+        default: Optional[Sequence[str]] = None) -> Tuple[str, ...]:
     """``view_names`` as a tuple of str.
 
     Args:
@@ -89,8 +90,7 @@ def reference_view(sample: Any, default: Optional[str] = None) -> str:
         default (str, optional): Returned without ``view_names``; None
             makes the key required.
     """
-    names = read_view_names(sample,
-                            None if default is None else (default, ))
+    names = read_view_names(sample, None if default is None else (default, ))
     if not names:
         raise ValueError(f'{sample_name(sample)}: view_names is empty')
     return names[0]
@@ -103,6 +103,40 @@ def read_img_shape(sample: Any,
     if shape is None:
         return None
     return int(shape[0]), int(shape[1])
+
+
+def read_padding_size(
+    sample: Any, keys: Sequence[str] = (PADDING_SIZE, )
+) -> Tuple[int, int, int, int]:
+    """``(left, right, top, bottom)`` padding of the input, 0s without it.
+
+    Args:
+        sample: See :func:`metainfo_of`.
+        keys (Sequence[str]): Keys tried in order, e.g.
+            ``('img_padding_size', 'padding_size')`` after mmseg's TTA.
+    """
+    meta = metainfo_of(sample)
+    padding = next((meta[k] for k in keys if meta.get(k) is not None),
+                   (0, 0, 0, 0))
+    left, right, top, bottom = (int(p) for p in padding)
+    return left, right, top, bottom
+
+
+def read_flip_direction(sample: Any) -> Optional[str]:
+    """``'horizontal'`` / ``'vertical'`` for a flipped input, else None.
+
+    Raises:
+        ValueError: ``flip`` is True but ``flip_direction`` is neither.
+    """
+    meta = metainfo_of(sample)
+    if not meta.get(FLIP, False):
+        return None
+    direction = meta.get(FLIP_DIRECTION, None)
+    if direction not in ('horizontal', 'vertical'):
+        raise ValueError("flip_direction must be 'horizontal' or 'vertical' "
+                         f'when flip is True, got {direction!r} (image '
+                         f'{meta.get(IMG_PATH)})')
+    return direction
 
 
 def read_intrinsics(sample: Any,
@@ -245,7 +279,8 @@ def stack_stereo_transforms(samples: Sequence[Any], like: Tensor) -> Tensor:
 
 __all__ = [
     'metainfo_of', 'sample_name', 'read_view_names', 'reference_view',
-    'read_img_shape', 'read_intrinsics', 'read_baseline', 'read_fx_baseline',
+    'read_img_shape', 'read_padding_size', 'read_flip_direction',
+    'read_intrinsics', 'read_baseline', 'read_fx_baseline',
     'read_stereo_transform', 'read_domain', 'read_labelled_tasks',
     'stack_intrinsics', 'stack_focal_lengths', 'stack_baselines',
     'stack_fx_baselines', 'stack_stereo_transforms'

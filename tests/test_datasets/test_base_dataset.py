@@ -12,8 +12,7 @@ from mmdepthseg.datasets.base import BaseDepthSegDataset
 
 @pytest.mark.parametrize('cls', [
     CityscapesDepthSegDataset, ISPRSDepthSegDataset, KittiRawDataset,
-    KittiSemanticDataset, NYUDepthSegDataset, OwnVideoDataset,
-    SynscapesDataset
+    KittiSemanticDataset, NYUDepthSegDataset, OwnVideoDataset, SynscapesDataset
 ])
 def test_dataset_classes_share_the_base(cls):
     assert issubclass(cls, BaseDepthSegDataset)
@@ -34,17 +33,15 @@ def test_checks():
 @pytest.mark.parametrize('cls,kwargs,error,match', [
     (CityscapesDepthSegDataset, dict(data_prefix={}), KeyError,
      'leftImg8bit/train'),
-    (KittiSemanticDataset, dict(data_prefix={}), KeyError,
-     'training/image_2'),
+    (KittiSemanticDataset, dict(data_prefix={}), KeyError, 'training/image_2'),
     (NYUDepthSegDataset, dict(label_id_format='nope'), ValueError,
      "unknown label_id_format 'nope'"),
     (ISPRSDepthSegDataset, dict(depth_scale=0), ValueError,
      'depth_scale must be > 0'),
     (SynscapesDataset, dict(data_prefix={}), KeyError, 'img/rgb'),
-    (CityscapesDepthSegDataset, dict(right_label_id_format='nope'),
-     ValueError, "unknown right_label_id_format 'nope'"),
+    (CityscapesDepthSegDataset, dict(right_label_id_format='nope'), ValueError,
+     "unknown right_label_id_format 'nope'"),
 ])
-def test_datasets_raise_the_shared_errors(cls, kwargs, error, match,
-                                          tmp_path):
+def test_datasets_raise_the_shared_errors(cls, kwargs, error, match, tmp_path):
     with pytest.raises(error, match=match):
         cls(data_root=str(tmp_path), **kwargs)

@@ -11,20 +11,18 @@ from mmdepthseg.structures import camera
 MOVED = {
     io: ('DATASET_PREP_HINT', 'check_file_exists', 'list_dataset_images',
          'read_image', 'stack_views'),
-    kitti_io: ('read_calib_file', 'KITTI_CAM_CALIB_KEYS',
-               'KITTI_VELO_CALIB_KEYS', 'KittiCalibration', 'load_kitti_calib',
-               'kitti_velo_to_image', 'kitti_stereo_baseline',
-               'read_velodyne_points', 'KITTI_GT_DEPTH_VALUES',
-               'KITTI_GT_DEPTH_KINDS', 'velodyne_to_depth_map',
-               'read_kitti_split_lines', 'read_kitti_split',
-               'check_kitti_split_folders', 'KITTI_IMPROVED_GT_DIR',
-               'KITTI_IMPROVED_GT_SUBSETS', 'kitti_improved_gt_path',
-               'read_kitti_depth_png'),
-    cityscapes_io: ('CITYSCAPES_LABEL_ID_TO_TRAIN_ID',
-                    'CITYSCAPES_TRAIN_ID_TO_CATEGORY',
-                    'CITYSCAPES_LABEL_ID_TO_CATEGORY', 'CITYSCAPES_CATEGORIES',
-                    'read_cityscapes_camera',
-                    'cityscapes_disparity_to_depth'),
+    kitti_io:
+    ('read_calib_file', 'KITTI_CAM_CALIB_KEYS', 'KITTI_VELO_CALIB_KEYS',
+     'KittiCalibration', 'load_kitti_calib', 'kitti_velo_to_image',
+     'kitti_stereo_baseline', 'read_velodyne_points', 'KITTI_GT_DEPTH_VALUES',
+     'KITTI_GT_DEPTH_KINDS', 'velodyne_to_depth_map', 'read_kitti_split_lines',
+     'read_kitti_split', 'check_kitti_split_folders', 'KITTI_IMPROVED_GT_DIR',
+     'KITTI_IMPROVED_GT_SUBSETS', 'kitti_improved_gt_path',
+     'read_kitti_depth_png'),
+    cityscapes_io:
+    ('CITYSCAPES_LABEL_ID_TO_TRAIN_ID', 'CITYSCAPES_TRAIN_ID_TO_CATEGORY',
+     'CITYSCAPES_LABEL_ID_TO_CATEGORY', 'CITYSCAPES_CATEGORIES',
+     'read_cityscapes_camera', 'cityscapes_disparity_to_depth'),
     label_tables: ('LABEL_LUTS', 'LABEL_ID_DOMAINS', 'register_label_table',
                    'map_label_ids', 'label_table'),
     camera: ('normalised_to_absolute_intrinsics', ),
@@ -32,8 +30,7 @@ MOVED = {
 
 
 @pytest.mark.parametrize('module,name',
-                         [(m, n) for m, names in MOVED.items()
-                          for n in names])
+                         [(m, n) for m, names in MOVED.items() for n in names])
 def test_old_path_is_the_same_object(module, name):
     assert getattr(facade, name) is getattr(module, name)
     assert name in facade.__all__

@@ -61,8 +61,8 @@ def test_fx_baseline_at_the_image_and_at_another_width():
     sample = _sample()
     assert read_fx_baseline(sample) == pytest.approx(180 * 0.54)
     # fx rescaled to a 1242-pixel-wide ground truth: 180 * 1242 / 200
-    assert read_fx_baseline(sample, width=1242) == pytest.approx(
-        180 * 1242 / 200 * 0.54)
+    assert read_fx_baseline(
+        sample, width=1242) == pytest.approx(180 * 1242 / 200 * 0.54)
     # tensors in a metric's dict work the same
     meta = _meta(intrinsics=torch.from_numpy(K), baseline=torch.tensor(0.54))
     assert read_fx_baseline(meta, width=100) == pytest.approx(90 * 0.54)
@@ -96,16 +96,16 @@ def test_stereo_transform_and_its_reader():
     right = stereo_transform(0.5, 'r')
     assert left[0, 3] == -0.5 and right[0, 3] == 0.5
     np.testing.assert_array_equal(left[:3, :3], np.eye(3))
-    np.testing.assert_array_equal(read_stereo_transform(_sample()),
-                                  stereo_transform(0.54, 'r'))
+    np.testing.assert_array_equal(
+        read_stereo_transform(_sample()), stereo_transform(0.54, 'r'))
     with pytest.raises(ValueError):
         stereo_transform(0.5, 's')
 
 
 def test_semi_mtl_keys():
     assert read_labelled_tasks(dict(labelled_tasks='seg')) == ('seg', )
-    assert read_labelled_tasks(dict(labelled_tasks=['seg', 'depth'])) == (
-        'seg', 'depth')
+    assert read_labelled_tasks(
+        dict(labelled_tasks=['seg', 'depth'])) == ('seg', 'depth')
     with pytest.raises(ValueError, match='normals'):
         read_labelled_tasks(dict(labelled_tasks=('normals', )))
     assert read_domain(dict(domain=2)) == 2
@@ -115,8 +115,10 @@ def test_semi_mtl_keys():
 
 
 def test_batched_readers():
-    samples = [_sample(), _sample(intrinsics=K * np.array([[2], [2], [1]]),
-                                  baseline=0.1)]
+    samples = [
+        _sample(),
+        _sample(intrinsics=K * np.array([[2], [2], [1]]), baseline=0.1)
+    ]
     like = torch.zeros(1, dtype=torch.float64)
     ks = stack_intrinsics(samples, like)
     assert ks.shape == (2, 3, 3) and ks.dtype == torch.float64
@@ -126,3 +128,18 @@ def test_batched_readers():
     np.testing.assert_allclose(
         stack_fx_baselines(samples, like), [180 * 0.54, 360 * 0.1])
     assert stack_stereo_transforms(samples, like).shape == (2, 4, 4)
+
+
+def test_padding_and_flip():
+    from mmdepthseg.structures import read_flip_direction, read_padding_size
+    assert read_padding_size({}) == (0, 0, 0, 0)
+    meta = dict(padding_size=(1, 2, 3, 4), img_padding_size=[5, 6, 7, 8])
+    assert read_padding_size(_sample(**meta)) == (1, 2, 3, 4)
+    assert read_padding_size(
+        meta, keys=('img_padding_size', 'padding_size')) == (5, 6, 7, 8)
+    assert read_flip_direction(dict(flip=False,
+                                    flip_direction='horizontal')) is None
+    assert read_flip_direction(dict(flip=True,
+                                    flip_direction='vertical')) == 'vertical'
+    with pytest.raises(ValueError, match=r"got None \(image a\.png\)"):
+        read_flip_direction(dict(flip=True, img_path='a.png'))
