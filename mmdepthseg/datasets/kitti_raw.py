@@ -10,6 +10,7 @@ from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
 from mmdepthseg.structures.camera import stereo_transform
+from mmdepthseg.structures.views import view_names_for_frame_ids
 from .base import BaseDepthSegDataset
 from .io import DATASET_PREP_HINT, check_file_exists
 from .kitti_io import (KITTI_GT_DEPTH_KINDS, check_kitti_split_folders,
@@ -184,12 +185,7 @@ class KittiRawDataset(BaseDepthSegDataset):
     def view_names(self, side: str) -> Tuple[str, ...]:
         """Names of the views of a sample whose reference camera is ``side``.
         """
-        temporal = any(isinstance(f, int) and f != 0 for f in self.frame_ids)
-        other = 'r' if side == 'l' else 'l'
-        if not temporal:
-            return tuple(side if f == 0 else other for f in self.frame_ids)
-        return tuple('s' if f == 's' else ('t' if f == 0 else f't{f:+d}')
-                     for f in self.frame_ids)
+        return view_names_for_frame_ids(self.frame_ids, side)
 
     def _resolve_split_file(self) -> str:
         path = self.split_file

@@ -7,7 +7,8 @@
   rig's ``stereo_T``, back-projection);
 - :mod:`.metainfo`: one set of readers for what models and metrics take
   from a sample's metainfo (intrinsics at a size, ``fx * baseline``,
-  ``view_names``, the reference view, ...).
+  ``view_names``, the reference view, ...);
+- :mod:`.views`: the names of the views of a sample.
 
 This package sits at the bottom of the import graph with ``utils``: it
 imports nothing from ``datasets``, ``models``, ``evaluation`` or ``apis``.
@@ -24,6 +25,7 @@ from .metainfo import (metainfo_of, read_baseline, read_domain,
                        sample_name, stack_baselines, stack_focal_lengths,
                        stack_fx_baselines, stack_intrinsics,
                        stack_stereo_transforms)
+from .views import view_names_for_frame_ids
 
 __all__ = [
     'keys', 'IntrinsicsType', 'as_intrinsics_matrix', 'backproject_depth_map',
@@ -33,5 +35,6 @@ __all__ = [
     'read_intrinsics', 'read_padding_size', 'read_labelled_tasks',
     'read_stereo_transform', 'read_view_names', 'reference_view',
     'sample_name', 'stack_baselines', 'stack_focal_lengths',
-    'stack_fx_baselines', 'stack_intrinsics', 'stack_stereo_transforms'
+    'stack_fx_baselines', 'stack_intrinsics', 'stack_stereo_transforms',
+    'view_names_for_frame_ids'
 ]
