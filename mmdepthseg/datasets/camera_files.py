@@ -12,7 +12,14 @@ import mmengine.fileio as fileio
 import numpy as np
 import yaml
 
-from mmdepthseg.structures.camera import scale_intrinsics
+# undistorted_intrinsics lives in mmdepthseg.structures.camera (re-exported).
+from mmdepthseg.structures.camera import (scale_intrinsics,
+                                          undistorted_intrinsics)
+
+__all__ = [
+    'INTRINSICS_NAMES', 'CameraFile', 'read_camera_file', 'find_camera_file',
+    'undistorted_intrinsics'
+]
 
 #: Camera file names looked up in a sequence folder, in this order.
 INTRINSICS_NAMES: Tuple[str, ...] = ('intrinsics.json', 'intrinsics.yaml',
@@ -298,27 +305,3 @@ def find_camera_file(sequence_dir: str,
         f'camera file not found for sequence {sequence_dir}: tried '
         f'{", ".join(candidates)} (write fx, fy, cx, cy there, see '
         'docs/en/own_video.md)')
-
-
-def undistorted_intrinsics(K: np.ndarray,
-                           distortion: np.ndarray,
-                           width: int,
-                           height: int,
-                           alpha: float = 0.0) -> np.ndarray:
-    """Intrinsics of the undistorted frame (``cv2.getOptimalNewCameraMatrix``).
-
-    Args:
-        K (np.ndarray): (3, 3) pixel intrinsics of the distorted frame.
-        distortion (np.ndarray): OpenCV distortion coefficients.
-        width (int): Frame width.
-        height (int): Frame height.
-        alpha (float): 0 keeps only valid pixels (no black border, a
-            slight zoom), 1 keeps every source pixel (black corners).
-
-    Returns:
-        np.ndarray: (3, 3) float64.
-    """
-    new_k, _ = cv2.getOptimalNewCameraMatrix(
-        np.asarray(K, np.float64), np.asarray(distortion, np.float64),
-        (int(width), int(height)), float(alpha), (int(width), int(height)))
-    return new_k.astype(np.float64)

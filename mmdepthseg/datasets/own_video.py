@@ -37,9 +37,9 @@ import numpy as np
 from mmengine.logging import print_log
 
 from mmdepthseg.registry import DATASETS
-from mmdepthseg.structures.camera import stereo_transform
-from .camera_files import (find_camera_file, read_camera_file,
-                           undistorted_intrinsics)
+from mmdepthseg.structures.camera import (stereo_transform,
+                                          undistorted_intrinsics)
+from .camera_files import find_camera_file, read_camera_file
 from .io import check_file_exists
 from .kitti_io import read_kitti_split
 from .kitti_raw import FrameId, KittiRawDataset

@@ -17,7 +17,7 @@ from . import keys
 from .camera import (IntrinsicsType, as_intrinsics_matrix,
                      backproject_depth_map, crop_intrinsics, hflip_intrinsics,
                      normalised_to_absolute_intrinsics, scale_intrinsics,
-                     stereo_transform)
+                     stereo_transform, undistorted_intrinsics)
 from .metainfo import (metainfo_of, read_baseline, read_domain,
                        read_flip_direction, read_fx_baseline, read_img_shape,
                        read_intrinsics, read_labelled_tasks, read_padding_size,
@@ -36,5 +36,5 @@ __all__ = [
     'read_stereo_transform', 'read_view_names', 'reference_view',
     'sample_name', 'stack_baselines', 'stack_focal_lengths',
     'stack_fx_baselines', 'stack_intrinsics', 'stack_stereo_transforms',
-    'view_names_for_frame_ids'
+    'view_names_for_frame_ids', 'undistorted_intrinsics'
 ]

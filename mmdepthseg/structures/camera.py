@@ -19,6 +19,7 @@ The batched torch counterparts used by the models (``backproject_depth``,
 """
 from typing import Sequence, Union
 
+import cv2
 import numpy as np
 
 IntrinsicsType = Union[np.ndarray, Sequence[float]]
@@ -72,6 +73,30 @@ def normalised_to_absolute_intrinsics(k_norm: np.ndarray, width: int,
     k[0] *= width
     k[1] *= height
     return k
+
+
+def undistorted_intrinsics(K: np.ndarray,
+                           distortion: np.ndarray,
+                           width: int,
+                           height: int,
+                           alpha: float = 0.0) -> np.ndarray:
+    """Intrinsics of the undistorted frame (``cv2.getOptimalNewCameraMatrix``).
+
+    Args:
+        K (np.ndarray): (3, 3) pixel intrinsics of the distorted frame.
+        distortion (np.ndarray): OpenCV distortion coefficients.
+        width (int): Frame width.
+        height (int): Frame height.
+        alpha (float): 0 keeps only valid pixels (no black border, a
+            slight zoom), 1 keeps every source pixel (black corners).
+
+    Returns:
+        np.ndarray: (3, 3) float64.
+    """
+    new_k, _ = cv2.getOptimalNewCameraMatrix(
+        np.asarray(K, np.float64), np.asarray(distortion, np.float64),
+        (int(width), int(height)), float(alpha), (int(width), int(height)))
+    return new_k.astype(np.float64)
 
 
 def as_intrinsics_matrix(intrinsics: IntrinsicsType) -> np.ndarray:

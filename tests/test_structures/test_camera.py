@@ -54,3 +54,13 @@ def test_backprojection_by_hand():
 def test_old_import_paths_are_the_same_objects(module, name):
     assert getattr(module, name) is getattr(camera, name)
     assert pointcloud.backproject_depth is camera.backproject_depth_map
+
+
+def test_undistorted_intrinsics_moved_with_the_old_path():
+    import mmdepthseg.datasets.camera_files as camera_files
+    assert camera_files.undistorted_intrinsics is \
+        camera.undistorted_intrinsics
+    k = np.array([[100., 0., 49.5], [0., 100., 29.5], [0., 0., 1.]])
+    # no distortion: the camera is unchanged
+    np.testing.assert_allclose(
+        camera.undistorted_intrinsics(k, np.zeros(5), 100, 60), k, atol=1e-6)
