@@ -8,6 +8,8 @@ module's package. A lower layer may not import a higher one:
 
 * ``mmdepthseg.utils`` sits at the bottom: nothing from ``datasets``,
   ``models``, ``evaluation``, ``apis``;
+* ``mmdepthseg.structures`` (the data contract) sits there too: nothing
+  from ``datasets``, ``models``, ``evaluation``, ``apis``, ``deployment``;
 * ``mmdepthseg.datasets`` nothing from ``models``, ``apis``, ``deployment``;
 * ``mmdepthseg.models`` nothing from ``datasets``, ``apis``, ``deployment``.
 
@@ -29,6 +31,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / 'mmdepthseg'
 FORBIDDEN: Dict[str, Tuple[str, ...]] = {
     'mmdepthseg.utils': ('mmdepthseg.datasets', 'mmdepthseg.models',
                          'mmdepthseg.evaluation', 'mmdepthseg.apis'),
+    'mmdepthseg.structures': ('mmdepthseg.datasets', 'mmdepthseg.models',
+                              'mmdepthseg.evaluation', 'mmdepthseg.apis',
+                              'mmdepthseg.deployment'),
     'mmdepthseg.datasets': ('mmdepthseg.models', 'mmdepthseg.apis',
                             'mmdepthseg.deployment'),
     'mmdepthseg.models': ('mmdepthseg.datasets', 'mmdepthseg.apis',

@@ -20,9 +20,17 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+# Back-projection and intrinsics live in mmdepthseg.structures.camera;
+# re-exported here so that the old import paths keep working.
+from mmdepthseg.structures.camera import (IntrinsicsType, as_intrinsics_matrix,
+                                          backproject_depth_map)
 from mmdepthseg.utils.io import atomic_open
 
-IntrinsicsType = Union[np.ndarray, Sequence[float]]
+__all__ = [
+    'IntrinsicsType', 'as_intrinsics_matrix', 'backproject_depth',
+    'backproject_depth_map', 'depth_to_point_cloud', 'label_colors',
+    'write_ply', 'read_ply'
+]
 
 #: PLY scalar types -> numpy dtype characters (size and kind).
 _PLY_TYPES: Dict[str, str] = {
@@ -43,62 +51,6 @@ _PLY_TYPES: Dict[str, str] = {
     'double': 'f8',
     'float64': 'f8',
 }
-
-
-def as_intrinsics_matrix(intrinsics: IntrinsicsType) -> np.ndarray:
-    """A camera matrix from a 3x3 matrix or ``(fx, fy, cx, cy)``.
-
-    Args:
-        intrinsics (np.ndarray | Sequence[float]): ``(3, 3)`` matrix or the
-            four values ``fx, fy, cx, cy`` (pixels).
-
-    Returns:
-        np.ndarray: float32 ``(3, 3)`` matrix
-        ``[[fx, 0, cx], [0, fy, cy], [0, 0, 1]]``.
-    """
-    k = np.asarray(intrinsics, dtype=np.float64)
-    if k.shape == (4, ):
-        fx, fy, cx, cy = k
-        k = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]])
-    if k.shape != (3, 3):
-        raise ValueError('intrinsics must be a 3x3 matrix or (fx, fy, cx, '
-                         f'cy), got shape {k.shape}')
-    if not np.all(np.isfinite(k)) or k[0, 0] <= 0 or k[1, 1] <= 0:
-        raise ValueError(f'intrinsics need finite values and fx, fy > 0, '
-                         f'got {k.tolist()}')
-    if k[1, 0] != 0 or k[2, 0] != 0 or k[2, 1] != 0 or k[2, 2] != 1:
-        raise ValueError('intrinsics must have the form [[fx, s, cx], [0, '
-                         f'fy, cy], [0, 0, 1]] (invertible), got {k.tolist()}')
-    return k.astype(np.float32)
-
-
-def backproject_depth_map(depth: np.ndarray,
-                          intrinsics: IntrinsicsType) -> np.ndarray:
-    """Camera coordinates of every pixel of one numpy depth map.
-
-    The numpy counterpart, for one map, of the batched torch
-    :func:`mmdepthseg.models.layers.backproject_depth` (which returns
-    homogeneous ``(B, 4, H*W)`` points for view synthesis).
-
-    Args:
-        depth (np.ndarray): ``(H, W)`` depth along the optical axis.
-        intrinsics (np.ndarray | Sequence[float]): ``K`` at the depth map's
-            size, see :func:`as_intrinsics_matrix`.
-
-    Returns:
-        np.ndarray: float32 ``(H, W, 3)`` points ``(X, Y, Z)``; invalid
-        depths are back-projected as they are (filter them afterwards).
-    """
-    depth = np.asarray(depth, dtype=np.float32)
-    if depth.ndim != 2:
-        raise ValueError(f'depth must be (H, W), got shape {depth.shape}')
-    k = as_intrinsics_matrix(intrinsics)
-    height, width = depth.shape
-    u = np.arange(width, dtype=np.float32)[None, :]
-    v = np.arange(height, dtype=np.float32)[:, None]
-    x = (u - k[0, 2]) / k[0, 0] * depth
-    y = (v - k[1, 2]) / k[1, 1] * depth
-    return np.stack([x, y, depth], axis=-1)
 
 
 #: The name :func:`backproject_depth_map` had before it was told apart from

@@ -12,7 +12,14 @@ import mmengine.fileio as fileio
 import numpy as np
 import yaml
 
-from .transforms.transforms import scale_intrinsics
+# undistorted_intrinsics lives in mmdepthseg.structures.camera (re-exported).
+from mmdepthseg.structures.camera import (scale_intrinsics,
+                                          undistorted_intrinsics)
+
+__all__ = [
+    'INTRINSICS_NAMES', 'CameraFile', 'read_camera_file', 'find_camera_file',
+    'undistorted_intrinsics'
+]
 
 #: Camera file names looked up in a sequence folder, in this order.
 INTRINSICS_NAMES: Tuple[str, ...] = ('intrinsics.json', 'intrinsics.yaml',
@@ -172,64 +179,9 @@ def read_camera_file(path: str) -> CameraFile:
     # keys are matched case-insensitively and named as written in messages
     names = {str(k).lower(): str(k) for k in raw}
     data = {str(k).lower(): v for k, v in raw.items()}
-    k_key = next((k for k in ('k', 'camera_matrix', 'intrinsics')
-                  if k in data and data[k] is not None), None)
-    if k_key is not None:
-        k = _numbers(data[k_key], path, names[k_key], (9, )).reshape(3, 3)
-        if not np.allclose(k[2], (0, 0, 1)) or k[1, 0] != 0:
-            raise _camera_error(
-                path, f'{names[k_key]} must be [[fx, s, cx], [0, fy, cy], '
-                f'[0, 0, 1]], got {k.tolist()}')
-    else:
-        missing = [n for n in ('fx', 'fy', 'cx', 'cy') if n not in data]
-        if missing:
-            raise _camera_error(path, f'missing {", ".join(missing)}')
-        fx, fy, cx, cy = (
-            float(_numbers(data[n], path, names[n], (1, ))[0])
-            for n in ('fx', 'fy', 'cx', 'cy'))
-        k = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64)
-    fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
-    if fx <= 0 or fy <= 0:
-        raise _camera_error(path, f'fx and fy must be > 0, got {fx}, {fy}')
-
-    units = data.get('units')
-    if units is None:
-        if max(fx, fy) < 10 and 0 <= min(cx, cy) and max(cx, cy) < 1.5:
-            normalised = True
-        elif min(fx, fy) > 10 and min(cx, cy) > 2:
-            normalised = False
-        else:
-            raise _camera_error(
-                path, f'cannot tell whether fx={fx}, fy={fy}, cx={cx}, cy='
-                f'{cy} are pixels or normalised; add "units: pixels" or '
-                '"units: normalised"')
-    elif str(units).lower() in ('pixel', 'pixels', 'px'):
-        normalised = False
-    elif str(units).lower() in ('normalised', 'normalized'):
-        normalised = True
-    else:
-        raise _camera_error(
-            path, f"units must be 'pixels' or 'normalised', "
-            f'got {units!r}')
-
-    size = None
-    w_key = 'width' if 'width' in data else 'image_width'
-    h_key = 'height' if 'height' in data else 'image_height'
-    if (w_key in data) != (h_key in data):
-        raise _camera_error(path, 'give both width and height or neither')
-    if w_key in data:
-        w = _numbers(data[w_key], path, names[w_key], (1, ))[0]
-        h = _numbers(data[h_key], path, names[h_key], (1, ))[0]
-        if w < 1 or h < 1 or w != int(w) or h != int(h):
-            raise _camera_error(
-                path, f'width and height must be positive '
-                f'integers, got {w}, {h}')
-        size = (int(w), int(h))
-        if not normalised and not (0 < cx < w and 0 < cy < h):
-            raise _camera_error(
-                path, f'the principal point ({cx}, {cy}) '
-                f'lies outside the {size[0]}x{size[1]} frame')
-
+    k = _camera_matrix(data, names, path)
+    normalised = _units_normalised(data, k, path)
+    size = _frame_size(data, names, k, normalised, path)
     distortion = None
     d_key = next(
         (k
@@ -249,6 +201,78 @@ def read_camera_file(path: str) -> CameraFile:
                 path, f'baseline must be > 0 metres, got '
                 f'{baseline}')
     return CameraFile(path, k, normalised, size, distortion, baseline)
+
+
+def _camera_matrix(data: dict, names: dict, path: str) -> np.ndarray:
+    """``K`` (float64 ``(3, 3)``, ``fx, fy > 0``) from ``K`` /
+    ``camera_matrix`` / ``intrinsics`` or ``fx, fy, cx, cy``."""
+    k_key = next((k for k in ('k', 'camera_matrix', 'intrinsics')
+                  if k in data and data[k] is not None), None)
+    if k_key is not None:
+        k = _numbers(data[k_key], path, names[k_key], (9, )).reshape(3, 3)
+        if not np.allclose(k[2], (0, 0, 1)) or k[1, 0] != 0:
+            raise _camera_error(
+                path, f'{names[k_key]} must be [[fx, s, cx], [0, fy, cy], '
+                f'[0, 0, 1]], got {k.tolist()}')
+    else:
+        missing = [n for n in ('fx', 'fy', 'cx', 'cy') if n not in data]
+        if missing:
+            raise _camera_error(path, f'missing {", ".join(missing)}')
+        fx, fy, cx, cy = (
+            float(_numbers(data[n], path, names[n], (1, ))[0])
+            for n in ('fx', 'fy', 'cx', 'cy'))
+        k = np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64)
+    fx, fy = k[0, 0], k[1, 1]
+    if fx <= 0 or fy <= 0:
+        raise _camera_error(path, f'fx and fy must be > 0, got {fx}, {fy}')
+    return k
+
+
+def _units_normalised(data: dict, k: np.ndarray, path: str) -> bool:
+    """Whether ``K`` is normalised: from ``units`` or inferred from the
+    values (see :func:`read_camera_file`)."""
+    fx, fy, cx, cy = k[0, 0], k[1, 1], k[0, 2], k[1, 2]
+    units = data.get('units')
+    if units is None:
+        if max(fx, fy) < 10 and 0 <= min(cx, cy) and max(cx, cy) < 1.5:
+            return True
+        if min(fx, fy) > 10 and min(cx, cy) > 2:
+            return False
+        raise _camera_error(
+            path, f'cannot tell whether fx={fx}, fy={fy}, cx={cx}, cy='
+            f'{cy} are pixels or normalised; add "units: pixels" or '
+            '"units: normalised"')
+    if str(units).lower() in ('pixel', 'pixels', 'px'):
+        return False
+    if str(units).lower() in ('normalised', 'normalized'):
+        return True
+    raise _camera_error(
+        path, f"units must be 'pixels' or 'normalised', "
+        f'got {units!r}')
+
+
+def _frame_size(data: dict, names: dict, k: np.ndarray, normalised: bool,
+                path: str) -> Optional[Tuple[int, int]]:
+    """``(w, h)`` the pixel intrinsics refer to, or None if not given."""
+    w_key = 'width' if 'width' in data else 'image_width'
+    h_key = 'height' if 'height' in data else 'image_height'
+    if (w_key in data) != (h_key in data):
+        raise _camera_error(path, 'give both width and height or neither')
+    if w_key not in data:
+        return None
+    w = _numbers(data[w_key], path, names[w_key], (1, ))[0]
+    h = _numbers(data[h_key], path, names[h_key], (1, ))[0]
+    if w < 1 or h < 1 or w != int(w) or h != int(h):
+        raise _camera_error(
+            path, f'width and height must be positive '
+            f'integers, got {w}, {h}')
+    size = (int(w), int(h))
+    cx, cy = k[0, 2], k[1, 2]
+    if not normalised and not (0 < cx < w and 0 < cy < h):
+        raise _camera_error(
+            path, f'the principal point ({cx}, {cy}) '
+            f'lies outside the {size[0]}x{size[1]} frame')
+    return size
 
 
 def find_camera_file(sequence_dir: str,
@@ -281,27 +305,3 @@ def find_camera_file(sequence_dir: str,
         f'camera file not found for sequence {sequence_dir}: tried '
         f'{", ".join(candidates)} (write fx, fy, cx, cy there, see '
         'docs/en/own_video.md)')
-
-
-def undistorted_intrinsics(K: np.ndarray,
-                           distortion: np.ndarray,
-                           width: int,
-                           height: int,
-                           alpha: float = 0.0) -> np.ndarray:
-    """Intrinsics of the undistorted frame (``cv2.getOptimalNewCameraMatrix``).
-
-    Args:
-        K (np.ndarray): (3, 3) pixel intrinsics of the distorted frame.
-        distortion (np.ndarray): OpenCV distortion coefficients.
-        width (int): Frame width.
-        height (int): Frame height.
-        alpha (float): 0 keeps only valid pixels (no black border, a
-            slight zoom), 1 keeps every source pixel (black corners).
-
-    Returns:
-        np.ndarray: (3, 3) float64.
-    """
-    new_k, _ = cv2.getOptimalNewCameraMatrix(
-        np.asarray(K, np.float64), np.asarray(distortion, np.float64),
-        (int(width), int(height)), float(alpha), (int(width), int(height)))
-    return new_k.astype(np.float64)

@@ -4,17 +4,18 @@ import os.path as osp
 from typing import List, Optional, Sequence
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import (LABEL_LUTS, check_file_exists, list_dataset_images,
-                    read_cityscapes_camera)
+from mmdepthseg.structures.camera import stereo_transform
+from .base import BaseDepthSegDataset
+from .cityscapes_io import read_cityscapes_camera
+from .io import check_file_exists, list_dataset_images
 from .validation import defect_guard
 
 
 @DATASETS.register_module()
-class CityscapesDepthSegDataset(BaseDataset):
+class CityscapesDepthSegDataset(BaseDepthSegDataset):
     """Cityscapes: 19-class segmentation, depth from disparity, stereo views.
 
     Reads the official layout (``docs/en/dataset_formats.md``), one sample
@@ -96,9 +97,7 @@ class CityscapesDepthSegDataset(BaseDataset):
         if views not in (('l', ), ('l', 'r')):
             raise ValueError(
                 f"views must be ('l',) or ('l', 'r'), got {views}")
-        if 'img_path' not in data_prefix:
-            raise KeyError('data_prefix needs "img_path" (e.g. '
-                           "'leftImg8bit/train')")
+        self.check_img_prefix(data_prefix, 'leftImg8bit/train')
         if 'r' in views and 'right_img_path' not in data_prefix:
             raise KeyError(
                 "views ('l', 'r') need data_prefix['right_img_path']"
@@ -114,11 +113,9 @@ class CityscapesDepthSegDataset(BaseDataset):
         if label_id_format is None:
             label_id_format = 'cityscapes_labelIds' \
                 if 'labelIds' in seg_map_suffix else 'trainIds'
-        for name, fmt in (('label_id_format', label_id_format),
-                          ('right_label_id_format', right_label_id_format)):
-            if fmt != 'trainIds' and fmt not in LABEL_LUTS:
-                raise ValueError(f'unknown {name} {fmt!r}; expected '
-                                 f"'trainIds' or one of {sorted(LABEL_LUTS)}")
+        self.check_label_id_format(label_id_format)
+        self.check_label_id_format(right_label_id_format,
+                                   'right_label_id_format')
         if 'right_seg_map_path' in data_prefix and (
                 'r' not in views or 'seg_map_path' not in data_prefix):
             raise KeyError("data_prefix['right_seg_map_path'] labels the "
@@ -154,7 +151,7 @@ class CityscapesDepthSegDataset(BaseDataset):
         rel_paths = list_dataset_images(self.data_root, prefix,
                                         self.img_suffix, 'Cityscapes')
 
-        num_classes = len(self.metainfo.get('classes', ())) or None
+        num_classes = self.num_classes_or_none
         data_list = []
         for rel in rel_paths:
             with defect_guard(osp.join(img_dir, rel)):
@@ -219,9 +216,7 @@ class CityscapesDepthSegDataset(BaseDataset):
             # only the left view is loaded
             info['baseline'] = cam['baseline']
             if 'r' in self.views:
-                stereo_t = np.eye(4, dtype=np.float32)
-                stereo_t[0, 3] = -cam['baseline']
-                info['stereo_T'] = stereo_t
+                info['stereo_T'] = stereo_transform(cam['baseline'], 'l')
             if 'disp_path' in prefix:
                 disp_path = osp.join(prefix['disp_path'],
                                      stem + self.disp_suffix)

@@ -9,12 +9,12 @@ import os.path as osp
 from typing import List, Optional, Tuple
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 from mmseg.datasets import PotsdamDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import (LABEL_LUTS, check_file_exists, list_dataset_images,
-                    register_label_table)
+from .base import BaseDepthSegDataset
+from .io import check_file_exists, list_dataset_images
+from .label_tables import register_label_table
 from .validation import defect_guard
 
 #: The 6 ISPRS classes and their colours (RGB) in the label tiles, in
@@ -34,7 +34,7 @@ ISPRS_LABEL_FORMAT = 'isprs_reduce_zero'
 _ISPRS_LUT = np.full(256, 255, dtype=np.uint8)
 _ISPRS_LUT[1:len(ISPRS_CLASSES) + 1] = np.arange(len(ISPRS_CLASSES))
 # ``LoadDepthSegAnnotations`` maps labels through the named tables of
-# ``datasets.utils.LABEL_LUTS``; the ISPRS table (stored ids 0..6) is
+# ``datasets.label_tables.LABEL_LUTS``; the ISPRS table (stored ids 0..6) is
 # registered here.
 register_label_table(ISPRS_LABEL_FORMAT, _ISPRS_LUT,
                      range(len(ISPRS_CLASSES) + 1))
@@ -90,7 +90,7 @@ def decode_ndsm_png(png: np.ndarray) -> np.ndarray:
 
 
 @DATASETS.register_module()
-class ISPRSDepthSegDataset(BaseDataset):
+class ISPRSDepthSegDataset(BaseDepthSegDataset):
     """ISPRS Potsdam / Vaihingen patches: 6 classes and the nDSM (SemiMTL).
 
     Reads the converted layout (``tools/dataset_converters/isprs.py``, see
@@ -159,15 +159,9 @@ class ISPRSDepthSegDataset(BaseDataset):
                  depth_scale: float = NDSM_PNG_SCALE,
                  depth_offset: float = NDSM_PNG_OFFSET,
                  **kwargs) -> None:
-        if 'img_path' not in data_prefix:
-            raise KeyError('data_prefix needs "img_path" (e.g. '
-                           "'img_dir/train')")
-        if label_id_format != 'trainIds' and label_id_format not in LABEL_LUTS:
-            raise ValueError(f'unknown label_id_format {label_id_format!r}; '
-                             f"expected 'trainIds' or one of "
-                             f'{sorted(LABEL_LUTS)}')
-        if not depth_scale > 0:
-            raise ValueError(f'depth_scale must be > 0, got {depth_scale}')
+        self.check_img_prefix(data_prefix, 'img_dir/train')
+        self.check_label_id_format(label_id_format)
+        self.check_positive_arg(depth_scale, 'depth_scale')
         if not depth_offset > 0:
             raise ValueError('depth_offset must be > 0 (0 marks invalid '
                              f'pixels), got {depth_offset}')
@@ -202,7 +196,7 @@ class ISPRSDepthSegDataset(BaseDataset):
             folders=(('seg_map_path', 'label folder'), ('depth_map_path',
                                                         'nDSM folder')))
 
-        num_classes = len(self.metainfo.get('classes', ())) or None
+        num_classes = self.num_classes_or_none
         data_list = []
         for rel in rel_paths:
             with defect_guard(osp.join(img_dir, rel)):

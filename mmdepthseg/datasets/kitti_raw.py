@@ -5,15 +5,18 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import mmengine.fileio as fileio
 import numpy as np
-from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS, check_file_exists,
-                    check_kitti_split_folders, kitti_improved_gt_path,
-                    kitti_stereo_baseline, kitti_velo_to_image,
-                    load_kitti_calib, read_kitti_split_lines)
+from mmdepthseg.structures.camera import stereo_transform
+from mmdepthseg.structures.views import view_names_for_frame_ids
+from .base import BaseDepthSegDataset
+from .io import DATASET_PREP_HINT, check_file_exists
+from .kitti_io import (KITTI_GT_DEPTH_KINDS, check_kitti_split_folders,
+                       kitti_improved_gt_path, kitti_stereo_baseline,
+                       kitti_velo_to_image, load_kitti_calib,
+                       read_kitti_split_lines)
 from .validation import DatasetError, defect_guard
 
 #: monodepth2's normalised intrinsics (row 0 times width, row 1 times height).
@@ -24,7 +27,7 @@ FrameId = Union[int, str]
 
 
 @DATASETS.register_module()
-class KittiRawDataset(BaseDataset):
+class KittiRawDataset(BaseDepthSegDataset):
     """KITTI raw sequences addressed by a monodepth2 split file.
 
     Reads the raw layout of ``docs/en/dataset_formats.md``::
@@ -182,12 +185,7 @@ class KittiRawDataset(BaseDataset):
     def view_names(self, side: str) -> Tuple[str, ...]:
         """Names of the views of a sample whose reference camera is ``side``.
         """
-        temporal = any(isinstance(f, int) and f != 0 for f in self.frame_ids)
-        other = 'r' if side == 'l' else 'l'
-        if not temporal:
-            return tuple(side if f == 0 else other for f in self.frame_ids)
-        return tuple('s' if f == 's' else ('t' if f == 0 else f't{f:+d}')
-                     for f in self.frame_ids)
+        return view_names_for_frame_ids(self.frame_ids, side)
 
     def _resolve_split_file(self) -> str:
         path = self.split_file
@@ -223,7 +221,7 @@ class KittiRawDataset(BaseDataset):
         samples = read_kitti_split_lines(split_path)
         missing = check_kitti_split_folders(split_path, self.data_root,
                                             samples)
-        self._num_classes = len(self.metainfo.get('classes', ())) or None
+        self._num_classes = self.num_classes_or_none
         data_list, num_dropped = [], 0
         for line_no, folder, frame_index, side in samples:
             if folder in missing:  # recorded by a dataset scan
@@ -283,21 +281,8 @@ class KittiRawDataset(BaseDataset):
     def _sample_info(self, folder: str, frame_index: int,
                      side: str) -> Optional[dict]:
         cam = 2 if side == 'l' else 3
-        other_cam = 5 - cam
-        paths = []
-        for fid in self.frame_ids:
-            if fid == 's':
-                paths.append(self._image_file(folder, other_cam, frame_index))
-            else:
-                paths.append(self._image_file(folder, cam, frame_index + fid))
-        present = [
-            osp.basename(p) in self._list_files(osp.dirname(p)) for p in paths
-        ]
-        if not present[0]:
-            raise FileNotFoundError(
-                f'image not found: {paths[0]} (listed in {self.split_file}; '
-                f'{DATASET_PREP_HINT})')
-        if not all(present):
+        paths = self._image_paths(folder, frame_index, cam)
+        if paths is None:
             return None
 
         info = dict(
@@ -324,11 +309,9 @@ class KittiRawDataset(BaseDataset):
             if baseline is None:
                 baseline = 0.1 if self.intrinsics_mode == 'normalised' \
                     else kitti_stereo_baseline(self._calib(folder))
-            # T_ref2other: the right camera sits at +baseline along x.
-            stereo_t = np.eye(4, dtype=np.float32)
-            stereo_t[0, 3] = -baseline if side == 'l' else baseline
             info['baseline'] = float(baseline)
-            info['stereo_T'] = stereo_t
+            # T_ref2other: the right camera sits at +baseline along x.
+            info['stereo_T'] = stereo_transform(baseline, side)
 
         if self.seg_dir is not None:
             seg_path = osp.join(self.data_root, folder,
@@ -352,15 +335,48 @@ class KittiRawDataset(BaseDataset):
                 info.update(self._velodyne_info(folder, frame_index, cam))
 
         if self.pseudo_depth_dir is not None:
-            cams = []
-            for fid in self.frame_ids:
-                if fid not in (0, 's'):
-                    break
-                cams.append(cam if fid == 0 else other_cam)
             for key, tree in (('pseudo_depth_paths', self.pseudo_depth_dir),
                               ('pseudo_conf_paths', self.pseudo_conf_dir)):
                 info[key] = [
                     osp.join(self.data_root, folder, tree.format(cam=c),
-                             'data', f'{frame_index:010d}.png') for c in cams
+                             'data', f'{frame_index:010d}.png')
+                    for c in self._pseudo_label_cams(cam)
                 ]
         return info
+
+    def _image_paths(self, folder: str, frame_index: int,
+                     cam: int) -> Optional[List[str]]:
+        """The image of every frame id of a sample (reference camera
+        ``cam``), or None when a frame other than the reference is missing
+        (sequence ends).
+
+        Raises:
+            FileNotFoundError: The reference frame is missing.
+        """
+        paths = []
+        for fid in self.frame_ids:
+            if fid == 's':
+                paths.append(self._image_file(folder, 5 - cam, frame_index))
+            else:
+                paths.append(self._image_file(folder, cam, frame_index + fid))
+        present = [
+            osp.basename(p) in self._list_files(osp.dirname(p)) for p in paths
+        ]
+        if not present[0]:
+            raise FileNotFoundError(
+                f'image not found: {paths[0]} (listed in {self.split_file}; '
+                f'{DATASET_PREP_HINT})')
+        if not all(present):
+            return None
+        return paths
+
+    def _pseudo_label_cams(self, cam: int) -> List[int]:
+        """Cameras of the views that have stereo pseudo labels: the leading
+        ``0`` / ``'s'`` frame ids (reference camera ``cam``, partner
+        ``5 - cam``)."""
+        cams = []
+        for fid in self.frame_ids:
+            if fid not in (0, 's'):
+                break
+            cams.append(cam if fid == 0 else 5 - cam)
+        return cams

@@ -3,16 +3,16 @@
 import os.path as osp
 from typing import List
 
-from mmengine.dataset import BaseDataset
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
+from .base import BaseDepthSegDataset
+from .io import check_file_exists, list_dataset_images
 from .validation import defect_guard
 
 
 @DATASETS.register_module()
-class KittiSemanticDataset(BaseDataset):
+class KittiSemanticDataset(BaseDepthSegDataset):
     """The 200 labelled training images of the KITTI 2015 semantic benchmark.
 
     Reads the official layout (``docs/en/dataset_formats.md``), one sample
@@ -51,13 +51,8 @@ class KittiSemanticDataset(BaseDataset):
                  seg_map_suffix: str = '_10.png',
                  label_id_format: str = 'cityscapes_labelIds',
                  **kwargs) -> None:
-        if 'img_path' not in data_prefix:
-            raise KeyError('data_prefix needs "img_path" (e.g. '
-                           "'training/image_2')")
-        if label_id_format != 'trainIds' and label_id_format not in LABEL_LUTS:
-            raise ValueError(
-                f'unknown label_id_format {label_id_format!r}; expected '
-                f"'trainIds' or one of {sorted(LABEL_LUTS)}")
+        self.check_img_prefix(data_prefix, 'training/image_2')
+        self.check_label_id_format(label_id_format)
         self.img_suffix = img_suffix
         self.seg_map_suffix = seg_map_suffix
         self.label_id_format = label_id_format
@@ -82,7 +77,7 @@ class KittiSemanticDataset(BaseDataset):
             'KITTI 2015 semantic',
             recursive=False)
 
-        num_classes = len(self.metainfo.get('classes', ())) or None
+        num_classes = self.num_classes_or_none
         data_list = []
         for name in names:
             stem = name[:-len(self.img_suffix)]

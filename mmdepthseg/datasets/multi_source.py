@@ -9,13 +9,14 @@ from mmengine.dataset import BaseDataset
 from mmengine.structures import BaseDataElement
 
 from mmdepthseg.registry import DATASETS
+from mmdepthseg.structures.keys import (GT_DEPTH_MAP, GT_SEG_MAP,
+                                        TASK_GT_FIELDS, TASKS)
 
 #: Task names of SemiMTL.
-TASKS = ('seg', 'depth')
 #: Ground truth of each task: (results key before packing, packed field).
 TASK_FIELDS: Dict[str, Tuple[str, str]] = {
-    'seg': ('gt_seg_map', 'gt_sem_seg'),
-    'depth': ('gt_depth_map', 'gt_depth_map'),
+    'seg': (GT_SEG_MAP, TASK_GT_FIELDS['seg']),
+    'depth': (GT_DEPTH_MAP, TASK_GT_FIELDS['depth']),
 }
 #: Results keys listing the maps of each task (``seg_fields`` ...).
 _FIELD_LISTS = {'seg': 'seg_fields', 'depth': 'depth_fields'}

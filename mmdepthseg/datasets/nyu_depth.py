@@ -5,10 +5,10 @@ import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists, list_dataset_images
+from .base import BaseDepthSegDataset
+from .io import check_file_exists, list_dataset_images
 from .validation import check_intrinsics, defect_guard
 
 #: The 40 classes of Gupta et al. (NYUv2-40) in id order: stored id ``k``
@@ -58,7 +58,7 @@ NYU_IMAGE_SIZE = (480, 640)
 
 
 @DATASETS.register_module()
-class NYUDepthSegDataset(BaseDataset):
+class NYUDepthSegDataset(BaseDepthSegDataset):
     """NYU Depth v2: depth and 40-class segmentation, one (monocular) view.
 
     Reads MMSegmentation's NYU layout (``mmseg.datasets.NYUDataset``, made
@@ -132,15 +132,9 @@ class NYUDepthSegDataset(BaseDataset):
                  intrinsics: Optional[Sequence] = None,
                  intrinsics_size: Tuple[int, int] = NYU_IMAGE_SIZE,
                  **kwargs) -> None:
-        if 'img_path' not in data_prefix:
-            raise KeyError('data_prefix needs "img_path" (e.g. '
-                           "'images/train')")
-        if label_id_format != 'trainIds' and label_id_format not in LABEL_LUTS:
-            raise ValueError(f'unknown label_id_format {label_id_format!r}; '
-                             f"expected 'trainIds' or one of "
-                             f'{sorted(LABEL_LUTS)}')
-        if not depth_scale > 0:
-            raise ValueError(f'depth_scale must be > 0, got {depth_scale}')
+        self.check_img_prefix(data_prefix, 'images/train')
+        self.check_label_id_format(label_id_format)
+        self.check_positive_arg(depth_scale, 'depth_scale')
         k = np.array(
             NYU_KINECT_INTRINSICS if intrinsics is None else intrinsics,
             dtype=np.float32)
@@ -182,7 +176,7 @@ class NYUDepthSegDataset(BaseDataset):
             folders=(('depth_map_path', 'depth folder'), ('seg_map_path',
                                                           'label folder')))
 
-        num_classes = len(self.metainfo.get('classes', ())) or None
+        num_classes = self.num_classes_or_none
         data_list = []
         for rel in rel_paths:
             with defect_guard(osp.join(img_dir, rel)):

@@ -37,10 +37,12 @@ import numpy as np
 from mmengine.logging import print_log
 
 from mmdepthseg.registry import DATASETS
-from .camera_files import (find_camera_file, read_camera_file,
-                           undistorted_intrinsics)
+from mmdepthseg.structures.camera import (stereo_transform,
+                                          undistorted_intrinsics)
+from .camera_files import find_camera_file, read_camera_file
+from .io import check_file_exists
+from .kitti_io import read_kitti_split
 from .kitti_raw import FrameId, KittiRawDataset
-from .utils import check_file_exists, read_kitti_split
 from .video_frames import (FrameSource, build_uri, find_camera_source,
                            natural_key, undistort_spec)
 
@@ -271,23 +273,9 @@ class OwnVideoDataset(KittiRawDataset):
                 f'frame {frame_index} of {ref.path} not found: it has '
                 f'{len(ref)} frames (listed in {self.split_file})')
         k, normalised, spec = seq.geometry()
-        paths = []
-        for fid in self.frame_ids:
-            if fid == 's':
-                partner = seq.require_source(other_cam)
-                if spec is not None:
-                    raise ValueError(
-                        f'{seq.camera.path}: stereo samples need rectified '
-                        'frames, but the camera file has distortion '
-                        'coefficients; rectify the pair first')
-                if frame_index >= len(partner):
-                    return None
-                paths.append(partner.uri(frame_index))
-            else:
-                index = frame_index + fid
-                if not 0 <= index < len(ref):
-                    return None
-                paths.append(ref.uri(index, spec))
+        paths = self._frame_uris(seq, ref, frame_index, other_cam, spec)
+        if paths is None:
+            return None
 
         info = dict(
             img_path=paths[0],
@@ -310,10 +298,8 @@ class OwnVideoDataset(KittiRawDataset):
                     f'{seq.camera.path}: frame_ids {self.frame_ids} has a '
                     "stereo partner 's' but the camera file gives no "
                     'baseline (metres) and the dataset no baseline=')
-            stereo_t = np.eye(4, dtype=np.float32)
-            stereo_t[0, 3] = -baseline if side == 'l' else baseline
             info['baseline'] = float(baseline)
-            info['stereo_T'] = stereo_t
+            info['stereo_T'] = stereo_transform(baseline, side)
 
         if self.seg_dir is not None:
             info['seg_map_paths'] = [
@@ -331,11 +317,6 @@ class OwnVideoDataset(KittiRawDataset):
             info['depth_scale'] = self.depth_scale
 
         if self.pseudo_depth_dir is not None:
-            cams = []
-            for fid in self.frame_ids:
-                if fid not in (0, 's'):
-                    break
-                cams.append(cam if fid == 0 else other_cam)
             for key, tree in (('pseudo_depth_paths', self.pseudo_depth_dir),
                               ('pseudo_conf_paths', self.pseudo_conf_dir)):
                 info[key] = [
@@ -345,9 +326,38 @@ class OwnVideoDataset(KittiRawDataset):
                         frame_index,
                         True,
                         'pseudo label',
-                        must_exist=False) for c in cams
+                        must_exist=False)
+                    for c in self._pseudo_label_cams(cam)
                 ]
         return info
+
+    def _frame_uris(self, seq: _Sequence, ref: FrameSource, frame_index: int,
+                    other_cam: int, spec) -> Optional[List[str]]:
+        """The frame URI of every frame id of a sample, or None when a
+        frame lies outside the sequence (its ends).
+
+        Raises:
+            ValueError: A stereo partner is asked for frames that need
+                undistortion (``spec`` not None).
+        """
+        paths = []
+        for fid in self.frame_ids:
+            if fid == 's':
+                partner = seq.require_source(other_cam)
+                if spec is not None:
+                    raise ValueError(
+                        f'{seq.camera.path}: stereo samples need rectified '
+                        'frames, but the camera file has distortion '
+                        'coefficients; rectify the pair first')
+                if frame_index >= len(partner):
+                    return None
+                paths.append(partner.uri(frame_index))
+            else:
+                index = frame_index + fid
+                if not 0 <= index < len(ref):
+                    return None
+                paths.append(ref.uri(index, spec))
+        return paths
 
 
 # ---------------------------------------------------------------------------

@@ -6,11 +6,11 @@ from typing import Dict, List, Optional, Tuple
 
 import mmengine.fileio as fileio
 import numpy as np
-from mmengine.dataset import BaseDataset
 from mmseg.datasets import CityscapesDataset
 
 from mmdepthseg.registry import DATASETS
-from .utils import LABEL_LUTS, check_file_exists
+from .base import BaseDepthSegDataset
+from .io import check_file_exists
 from .validation import DatasetError, check_intrinsics, defect_guard
 
 #: SemiMTL's split of the 25,000 frames (ids 1..25000, Sec. 4.1):
@@ -49,7 +49,7 @@ def read_synscapes_intrinsics(path: str) -> np.ndarray:
 
 
 @DATASETS.register_module()
-class SynscapesDataset(BaseDataset):
+class SynscapesDataset(BaseDepthSegDataset):
     """Synscapes (Wrenninge and Unger, 2018): RGB, classes, metric depth.
 
     Reads the official layout (``docs/en/dataset_formats.md``), one sample
@@ -135,17 +135,12 @@ class SynscapesDataset(BaseDataset):
         if split is not None and split not in split_ids:
             raise ValueError(f"split must be 'train', 'val', 'test' or None, "
                              f'got {split!r}')
-        if 'img_path' not in data_prefix:
-            raise KeyError('data_prefix needs "img_path" (e.g. \'img/rgb\')')
+        self.check_img_prefix(data_prefix, 'img/rgb')
         if depth_format not in _DEPTH_FORMATS:
             raise ValueError(f'depth_format must be one of {_DEPTH_FORMATS}, '
                              f'got {depth_format!r}')
-        if not depth_scale > 0:
-            raise ValueError(f'depth_scale must be > 0, got {depth_scale}')
-        if label_id_format != 'trainIds' and label_id_format not in LABEL_LUTS:
-            raise ValueError(f'unknown label_id_format {label_id_format!r}; '
-                             f"expected 'trainIds' or one of "
-                             f'{sorted(LABEL_LUTS)}')
+        self.check_positive_arg(depth_scale, 'depth_scale')
+        self.check_label_id_format(label_id_format)
         self.split = split
         self.split_ids = {
             k: (int(a), int(b))
@@ -209,7 +204,7 @@ class SynscapesDataset(BaseDataset):
         check_file_exists(self.data_root, 'Synscapes data root')
         prefix = self.data_prefix
         check_file_exists(prefix['img_path'], 'Synscapes image folder')
-        num_classes = len(self.metainfo.get('classes', ())) or None
+        num_classes = self.num_classes_or_none
         data_list = []
         for frame_id in self._frame_ids(prefix['img_path']):
             stem = str(frame_id)

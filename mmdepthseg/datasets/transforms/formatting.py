@@ -10,9 +10,9 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmdepthseg.registry import TRANSFORMS
-
-#: Results keys renamed when packed (the rest keep their name).
-PACKED_NAMES = {'gt_seg_map': 'gt_sem_seg'}
+# PACKED_NAMES (results keys renamed when packed; the rest keep their name)
+# is defined with the other names of the data contract and re-exported here.
+from mmdepthseg.structures.keys import DEFAULT_META_KEYS, PACKED_NAMES
 
 
 def _hwc_to_chw_tensor(img: np.ndarray) -> torch.Tensor:
@@ -44,16 +44,8 @@ class PackMultiViewInputs(BaseTransform):
         meta_keys (Sequence[str]): Results keys copied into the metainfo.
     """
 
-    def __init__(
-        self,
-        meta_keys: Sequence[str] = ('img_path', 'img_paths', 'view_names',
-                                    'intrinsics', 'baseline', 'stereo_T',
-                                    'ori_shape', 'img_shape', 'scale_factor',
-                                    'flip', 'flip_direction',
-                                    'reduce_zero_label', 'folder',
-                                    'frame_index', 'side', 'city',
-                                    'frame_stem', 'domain', 'labelled_tasks')
-    ) -> None:
+    def __init__(self,
+                 meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:

@@ -5,7 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmdepthseg.registry import TRANSFORMS
-from ..utils import LABEL_LUTS, label_table
+from ..label_tables import LABEL_LUTS, label_table
 from ..validation import check_label_ids, check_policy
 
 

@@ -6,9 +6,11 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmdepthseg.registry import TRANSFORMS
-from ..utils import (cityscapes_disparity_to_depth, label_table,
-                     normalised_to_absolute_intrinsics, read_image,
-                     read_velodyne_points, stack_views, velodyne_to_depth_map)
+from mmdepthseg.structures.camera import normalised_to_absolute_intrinsics
+from ..cityscapes_io import cityscapes_disparity_to_depth
+from ..io import read_image, stack_views
+from ..kitti_io import read_velodyne_points, velodyne_to_depth_map
+from ..label_tables import label_table
 from ..validation import (DatasetError, check_depth_values, check_label_ids,
                           check_map_format, check_map_size, check_policy,
                           load_each)

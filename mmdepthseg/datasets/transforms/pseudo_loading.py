@@ -6,8 +6,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmdepthseg.registry import TRANSFORMS
+from ..io import check_file_exists, read_image, stack_views
 from ..png_codecs import decode_conf_png, decode_depth_png
-from ..utils import check_file_exists, read_image, stack_views
 from ..validation import (DatasetError, check_depth_values, check_map_format,
                           check_map_size, check_policy, handle_defect,
                           load_each)

@@ -22,43 +22,14 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmdepthseg.registry import TRANSFORMS
+# The intrinsics operations live in mmdepthseg.structures.camera; imported
+# here (and re-exported) so that the old import path keeps working.
+from mmdepthseg.structures.camera import (crop_intrinsics, hflip_intrinsics,
+                                          scale_intrinsics)
+from mmdepthseg.structures.metainfo import read_view_names
 
 #: Keys holding view-stacked images (H, W, 3V).
 IMAGE_KEYS = ('img', 'unaug_img')
-
-
-# ---------------------------------------------------------------------------
-# Intrinsics under image operations (pure functions, (3, 3) float32)
-# ---------------------------------------------------------------------------
-def scale_intrinsics(k: np.ndarray, sx: float, sy: float) -> np.ndarray:
-    """K of an image resized by ``(sx, sy)`` (integer pixel centres)."""
-    k = np.array(k, dtype=np.float32, copy=True)
-    k[0, :2] *= sx
-    k[1, :2] *= sy
-    k[0, 2] = (k[0, 2] + 0.5) * sx - 0.5
-    k[1, 2] = (k[1, 2] + 0.5) * sy - 0.5
-    return k
-
-
-def crop_intrinsics(k: np.ndarray, x0: int, y0: int) -> np.ndarray:
-    """K of the crop whose top-left pixel is ``(x0, y0)``."""
-    k = np.array(k, dtype=np.float32, copy=True)
-    k[0, 2] -= x0
-    k[1, 2] -= y0
-    return k
-
-
-def hflip_intrinsics(k: np.ndarray, width: int) -> np.ndarray:
-    """K of a horizontally mirrored image of ``width`` pixels.
-
-    ``u' = W - 1 - u`` for every pixel; with ``X' = -X`` (the mirrored
-    scene) this keeps ``fx`` and gives ``cx' = W - 1 - cx`` (a skew term
-    changes sign).
-    """
-    k = np.array(k, dtype=np.float32, copy=True)
-    k[0, 1] = -k[0, 1]
-    k[0, 2] = width - 1 - k[0, 2]
-    return k
 
 
 # ---------------------------------------------------------------------------
@@ -399,7 +370,7 @@ class MultiViewRandomFlip(BaseTransform):
         return np.take(arr, order, axis=axis)
 
     def transform(self, results: dict) -> dict:
-        views = tuple(results.get('view_names', ()))
+        views = read_view_names(results, default=())
         pair = (views.index('l'), views.index('r')) \
             if 'l' in views and 'r' in views else None
         h, w = results['img'].shape[:2]

@@ -11,6 +11,7 @@ from mmengine.logging import MMLogger, print_log
 from prettytable import PrettyTable
 
 from mmdepthseg.registry import METRICS
+from mmdepthseg.structures import read_fx_baseline, sample_name
 from ..functional import ROOT_MEAN_METRICS  # noqa: F401 (old import path)
 from ..functional import (DEPTH_METRICS, aggregate_depth_metric, crop_mask,
                           depth_metrics, disparity_error, median_scale,
@@ -29,13 +30,6 @@ OWN_DEPTH_METRIC_ARGS = ('min_depth', 'max_depth', 'crop', 'median_scaling',
                          'pred_depth_scale_factor', 'gt_in_range',
                          'eval_on_disparity', 'clip_pred', 'metrics',
                          'aggregation')
-
-
-def _to_numpy(value) -> np.ndarray:
-    """Tensor / array / list -> float64 numpy array (on the CPU)."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
 
 
 @METRICS.register_module(name=['DepthMetric', 'MonoDepthMetric'])
@@ -235,7 +229,7 @@ class DepthMetric(BaseMetric):
         """:meth:`evaluate_sample` on the depths read by
         :meth:`_read_batch` (float32 ``(H', W')`` prediction at the GT size
         and GT)."""
-        img_path = data_sample.get('img_path', '<unknown image>')
+        img_path = sample_name(data_sample)
         width = gt.shape[1]
         # masks and selection on the float32 maps; only the selected pixels
         # are converted to float64 (the thresholds compare in float64)
@@ -336,7 +330,7 @@ class DepthMetric(BaseMetric):
             (no copy where the inputs already are float32 CPU tensors).
         """
         depths = [
-            self._read_depths(ds, ds.get('img_path', '<unknown image>'))
+            self._read_depths(ds, sample_name(ds))
             for ds in data_samples
         ]
         groups: Dict[tuple, List[int]] = {}
@@ -361,23 +355,17 @@ class DepthMetric(BaseMetric):
         needed = self.eval_on_disparity or 'disp_err' in self.metrics
         if not needed:
             return None
-        intrinsics = data_sample.get('intrinsics')
-        baseline = data_sample.get('baseline')
-        if intrinsics is None or baseline is None:
-            if not self.eval_on_disparity and \
-                    not self._warned_no_focal_baseline:
-                print_log(
-                    f'DepthMetric: {img_path} has no intrinsics/baseline in '
-                    'its metainfo; disp_err is skipped for such samples.',
-                    logger='current',
-                    level=logging.WARNING)
-                self._warned_no_focal_baseline = True
-            return None
-        focal = float(_to_numpy(intrinsics).reshape(-1)[0])
-        img_shape = data_sample.get('img_shape')
-        if img_shape is not None:
-            focal *= gt_width / float(img_shape[1])
-        return focal * float(_to_numpy(baseline).reshape(-1)[0])
+        fx_baseline = read_fx_baseline(
+            data_sample, width=gt_width, required=False)
+        if fx_baseline is None and not self.eval_on_disparity and \
+                not self._warned_no_focal_baseline:
+            print_log(
+                f'DepthMetric: {img_path} has no intrinsics/baseline in '
+                'its metainfo; disp_err is skipped for such samples.',
+                logger='current',
+                level=logging.WARNING)
+            self._warned_no_focal_baseline = True
+        return fx_baseline
 
     # ------------------------------------------------------------------
     # over the dataset
