@@ -347,15 +347,7 @@ class Xception65(PretrainedInitMixin, BaseModule):
                  act_in_separable_conv: bool = True,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if output_stride not in (8, 16, 32):
-            raise ValueError(f'{type(self).__name__}: output_stride must be '
-                             f'8, 16 or 32, got {output_stride!r}')
-        if not width_mult > 0:
-            raise ValueError(f'{type(self).__name__}: width_mult must be '
-                             f'positive, got {width_mult!r}')
-        if num_middle_blocks < 0:
-            raise ValueError(f'{type(self).__name__}: num_middle_blocks must '
-                             f'be >= 0, got {num_middle_blocks!r}')
+        self._check_arguments(output_stride, width_mult, num_middle_blocks)
         self.in_channels = in_channels
         self.output_stride = output_stride
         self.width_mult = width_mult
@@ -366,7 +358,6 @@ class Xception65(PretrainedInitMixin, BaseModule):
         }
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.act_in_separable_conv = act_in_separable_conv
-        placement = dict(act_in_separable_conv=act_in_separable_conv)
 
         stem_channels = widths['stem']
         self.stem = nn.Sequential(
@@ -379,12 +370,39 @@ class Xception65(PretrainedInitMixin, BaseModule):
                 **common),
             ConvModule(
                 stem_channels[0], stem_channels[1], 3, padding=1, **common))
+        self._build_flows(widths, num_middle_blocks, common)
+        self.out_channels: Tuple[int, int] = (widths['entry_block2'][1],
+                                              widths['exit_block2'][-1])
 
+    def _check_arguments(self, output_stride: int, width_mult: float,
+                         num_middle_blocks: int) -> None:
+        """Raise ``ValueError`` naming the first bad constructor argument."""
+        if output_stride not in (8, 16, 32):
+            raise ValueError(f'{type(self).__name__}: output_stride must be '
+                             f'8, 16 or 32, got {output_stride!r}')
+        if not width_mult > 0:
+            raise ValueError(f'{type(self).__name__}: width_mult must be '
+                             f'positive, got {width_mult!r}')
+        if num_middle_blocks < 0:
+            raise ValueError(f'{type(self).__name__}: num_middle_blocks must '
+                             f'be >= 0, got {num_middle_blocks!r}')
+
+    def _build_flows(self, widths: Dict[str, Tuple[int, ...]],
+                     num_middle_blocks: int, common: dict) -> None:
+        """Build the entry, middle and exit flows after the stem.
+
+        Args:
+            widths (dict[str, tuple[int]]): Channels of each part, scaled by
+                ``width_mult``.
+            num_middle_blocks (int): Residual blocks in the middle flow.
+            common (dict): ``conv_cfg``, ``norm_cfg``, ``act_cfg``.
+        """
+        placement = dict(act_in_separable_conv=self.act_in_separable_conv)
         # DeepLab's atrous scheme: strides until ``output_stride`` is
         # reached, then stride 1 and a dilation doubled after each block
         # that would have strided.
-        schedule = _AtrousSchedule(current_stride=2, target=output_stride)
-        self.entry_block1 = XceptionBlock(stem_channels[1],
+        schedule = _AtrousSchedule(current_stride=2, target=self.output_stride)
+        self.entry_block1 = XceptionBlock(widths['stem'][1],
                                           widths['entry_block1'],
                                           *schedule.step(2), **common,
                                           **placement)
@@ -417,8 +435,6 @@ class Xception65(PretrainedInitMixin, BaseModule):
             *schedule.step(1),
             skip='none',
             **common)
-        self.out_channels: Tuple[int, int] = (widths['entry_block2'][1],
-                                              widths['exit_block2'][-1])
 
     def convert_pretrained(self, state: Dict[str, Tensor],
                            layout: Optional[str]) -> ConvertedState:

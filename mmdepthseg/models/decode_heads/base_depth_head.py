@@ -2,7 +2,7 @@
 """Base class of depth heads, the depth analogue of ``BaseDecodeHead``."""
 import inspect
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -46,7 +46,7 @@ def check_pixel_depth_loss(loss: nn.Module, owner: str) -> bool:
 
 
 class BaseDepthHead(BaseModule, metaclass=ABCMeta):
-    """Base class of heads that predict metric depth.
+    """Base class of heads that predict depth (or a depth-like map).
 
     Like MMSegmentation's ``BaseDecodeHead`` it owns the losses and the
     train / test plumbing; a subclass implements only :meth:`forward`.
@@ -60,17 +60,21 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
     finest first (a single-scale head returns a list of one). The loss is
     averaged over the scales, each prediction being upsampled to the ground
     truth size first (Monodepth2's multi-scale practice); prediction uses
-    the finest map.
+    the finest map. Which ground-truth pixels count is the
+    :meth:`valid_mask` hook (``gt > 0`` here; a subclass whose ground truth
+    marks invalid pixels otherwise overrides it).
 
     Args:
-        min_depth (float): Smallest depth the head predicts, metres.
-            Default: 0.1.
-        max_depth (float): Largest depth the head predicts, metres.
-            Default: 100.0.
+        min_depth (float, optional): Smallest depth the head predicts,
+            metres; None (with ``max_depth`` None) for a head without a
+            range, e.g. a plain regression. Default: 0.1.
+        max_depth (float, optional): Largest depth the head predicts,
+            metres. Default: 100.0.
         loss_depth (dict | Sequence[dict]): Config(s) of the depth losses,
-            each called as ``loss(pred, gt, valid_mask=gt > 0)`` on
-            ``(B, 1, H, W)`` maps and logged under its ``loss_name``.
-            Default: ``dict(type='DepthL1Loss')``.
+            each called as ``loss(pred, gt, valid_mask=valid_mask(gt))`` on
+            ``(B, 1, H, W)`` maps (without ``valid_mask`` when the loss
+            takes none or the hook returns None) and logged under its
+            ``loss_name``. Default: ``dict(type='DepthL1Loss')``.
         align_corners (bool): ``align_corners`` of the bilinear resizing.
             Default: False.
         init_cfg (dict | list[dict], optional): Initialisation config.
@@ -78,17 +82,20 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
     """
 
     def __init__(self,
-                 min_depth: float = 0.1,
-                 max_depth: float = 100.0,
+                 min_depth: Optional[float] = 0.1,
+                 max_depth: Optional[float] = 100.0,
                  loss_depth: Union[ConfigType, Sequence[ConfigType]] = dict(
                      type='DepthL1Loss'),
                  align_corners: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
-        if not 0 < min_depth < max_depth:
+        no_range = min_depth is None and max_depth is None
+        if not no_range and not (min_depth is not None and max_depth
+                                 is not None and 0 < min_depth < max_depth):
             raise ValueError(
-                f'{type(self).__name__}: need 0 < min_depth < max_depth, '
-                f'got min_depth={min_depth}, max_depth={max_depth}')
+                f'{type(self).__name__}: need 0 < min_depth < max_depth (or '
+                f'both None for no range), got min_depth={min_depth}, '
+                f'max_depth={max_depth}')
         self.min_depth = min_depth
         self.max_depth = max_depth
         self.align_corners = align_corners
@@ -154,6 +161,22 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
         """Ground truth depth of the reference view, ``(B, 1, H, W)``."""
         return stack_pixel_field(batch_data_samples, 'gt_depth_map')[:, :1]
 
+    def valid_mask(self, gt_depth: Tensor) -> Optional[Tensor]:
+        """Ground-truth pixels the losses compare.
+
+        Override in a head whose ground truth marks invalid pixels
+        otherwise (e.g. NaN, which the losses then mask themselves).
+
+        Args:
+            gt_depth (Tensor): Ground truth ``(B, 1, H, W)``.
+
+        Returns:
+            Tensor | None: Boolean ``(B, 1, H, W)``, here ``gt_depth > 0``
+            (0 = no measurement); None passes no ``valid_mask`` to the
+            losses.
+        """
+        return gt_depth > 0
+
     def _losses(self) -> List[nn.Module]:
         if isinstance(self.loss_depth, nn.ModuleList):
             return list(self.loss_depth)
@@ -174,7 +197,7 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
         """
         gt_depth = self._stack_batch_gt(batch_data_samples)
         gt_depth = gt_depth.to(depth_preds[0].dtype)
-        valid_mask = gt_depth > 0
+        valid_mask = self.valid_mask(gt_depth)
         losses: Dict[str, Tensor] = dict()
         for depth_pred in depth_preds:
             depth_pred = resize(
@@ -186,7 +209,8 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
                                            self._loss_takes_mask):
                 # a loss without valid_mask (e.g. mmseg's SiLogLoss) masks
                 # invalid (0) ground truth itself
-                kwargs = dict(valid_mask=valid_mask) if takes_mask else {}
+                kwargs = dict(valid_mask=valid_mask) \
+                    if takes_mask and valid_mask is not None else {}
                 value = loss_fn(depth_pred, gt_depth, **kwargs) / len(
                     depth_preds)
                 name = loss_fn.loss_name

@@ -1,24 +1,22 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """Convolution + upsampling depth decoder with a regression output
 (SemiMTL, Sec. 3.4)."""
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
 from mmseg.models.utils import resize
-from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
 # Imported for its registration: the default ``loss_depth``.
 from ..losses.berhu_loss import BerHuLoss  # noqa: F401
-from ..utils import stack_pixel_field
-from .base_depth_head import check_pixel_depth_loss
+from .base_depth_head import BaseDepthHead
 
 
 @MODELS.register_module()
-class ConvDepthHead(BaseModule):
+class ConvDepthHead(BaseDepthHead):
     """Depth decoder of SemiMTL: conv stages with upsampling, then a linear
     regression layer.
 
@@ -33,10 +31,10 @@ class ConvDepthHead(BaseModule):
     mapping): its units are those of the ground truth, e.g. inverse depth
     or an nDSM height in [0, 1] for SemiMTL. Invalid ground truth is NaN.
 
-    The head has the interface of :class:`BaseDepthHead` (``forward`` ->
-    list of maps, finest first; ``loss``, ``loss_by_feat``, ``predict``,
-    ``predict_by_feat``) but not its metric-depth range and ``gt > 0``
-    validity, hence it is not a subclass.
+    Loss and prediction are :class:`BaseDepthHead`'s, without a depth range
+    (``min_depth`` and ``max_depth`` are None) and with :meth:`valid_mask`
+    returning None: the losses are called as ``loss(pred, gt)`` and skip
+    the NaN targets themselves.
 
     Args:
         in_channels (int): Channels of the selected backbone feature.
@@ -53,7 +51,8 @@ class ConvDepthHead(BaseModule):
             Default: False.
         loss_depth (dict | Sequence[dict]): Config(s) of the depth losses,
             each called as ``loss(pred, gt)`` on ``(B, 1, H, W)`` maps (NaN
-            = invalid) and logged under its ``loss_name``.
+            = invalid, the prediction resized to the target's size) and
+            logged under its ``loss_name``.
             Default: ``dict(type='BerHuLoss')``.
         init_cfg (dict | list[dict], optional): Initialisation config.
             Default: None.
@@ -71,16 +70,20 @@ class ConvDepthHead(BaseModule):
                  loss_depth: Union[ConfigType, Sequence[ConfigType]] = dict(
                      type='BerHuLoss'),
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg)
         if len(channels) == 0:
             raise ValueError('ConvDepthHead: channels must not be empty')
         if scale_factor < 1:
             raise ValueError(f'ConvDepthHead: scale_factor must be >= 1, '
                              f'got {scale_factor}')
+        super().__init__(
+            min_depth=None,
+            max_depth=None,
+            loss_depth=loss_depth,
+            align_corners=align_corners,
+            init_cfg=init_cfg)
         self.in_channels = in_channels
         self.in_index = in_index
         self.scale_factor = scale_factor
-        self.align_corners = align_corners
         stages = []
         prev = in_channels
         for out in channels:
@@ -96,17 +99,6 @@ class ConvDepthHead(BaseModule):
             prev = out
         self.stages = nn.ModuleList(stages)
         self.conv_depth = nn.Conv2d(prev, 1, kernel_size=3, padding=1)
-        if isinstance(loss_depth, dict):
-            self.loss_depth = MODELS.build(loss_depth)
-        elif isinstance(loss_depth, (list, tuple)):
-            self.loss_depth = nn.ModuleList(
-                MODELS.build(cfg) for cfg in loss_depth)
-        else:
-            raise TypeError(
-                f'ConvDepthHead: loss_depth must be a dict or a sequence of '
-                f'dicts, got {type(loss_depth)}')
-        for loss in self._losses():
-            check_pixel_depth_loss(loss, 'ConvDepthHead')
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> List[Tensor]:
         """Regress the depth target from one backbone feature.
@@ -134,86 +126,8 @@ class ConvDepthHead(BaseModule):
                     align_corners=self.align_corners)
         return [self.conv_depth(x)]
 
-    def loss(self, inputs: Tuple[Tensor, ...], batch_data_samples: SampleList,
-             train_cfg: OptConfigType) -> Dict[str, Tensor]:
-        """Forward and compute the depth losses.
-
-        Args:
-            inputs (tuple[Tensor]): Multi-level backbone features.
-            batch_data_samples (list[SegDataSample]): Samples carrying
-                ``gt_depth_map`` ``(1, H, W)`` (NaN = invalid).
-            train_cfg (dict, optional): Training config (unused here).
-
-        Returns:
-            dict[str, Tensor]: Loss items keyed by the losses' names.
-        """
-        return self.loss_by_feat(self.forward(inputs), batch_data_samples)
-
-    def _losses(self) -> List[nn.Module]:
-        if isinstance(self.loss_depth, nn.ModuleList):
-            return list(self.loss_depth)
-        return [self.loss_depth]
-
-    def loss_by_feat(self, depth_preds: Sequence[Tensor],
-                     batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        """Compute the depth losses of predictions.
-
-        Args:
-            depth_preds (Sequence[Tensor]): Maps ``(B, 1, h, w)``; only the
-                first (finest) is supervised, after a bilinear resize to the
-                ground truth's size.
-            batch_data_samples (list[SegDataSample]): Samples with
-                ``gt_depth_map``; its first view is the target.
-
-        Returns:
-            dict[str, Tensor]: Loss items keyed by the losses' names.
-        """
-        gt = stack_pixel_field(batch_data_samples, 'gt_depth_map')[:, :1]
-        pred = resize(
-            depth_preds[0],
-            size=gt.shape[2:],
-            mode='bilinear',
-            align_corners=self.align_corners)
-        gt = gt.to(pred.dtype)
-        losses: Dict[str, Tensor] = dict()
-        for loss_fn in self._losses():
-            value = loss_fn(pred, gt)
-            name = loss_fn.loss_name
-            losses[name] = losses[name] + value if name in losses else value
-        return losses
-
-    def predict(self, inputs: Tuple[Tensor, ...], batch_img_metas: List[dict],
-                test_cfg: OptConfigType) -> Tensor:
-        """Forward and return the map at the (padded) input size.
-
-        Args:
-            inputs (tuple[Tensor]): Multi-level backbone features.
-            batch_img_metas (list[dict]): Image metas; ``pad_shape`` (or
-                else ``img_shape``) of the first gives the output size.
-            test_cfg (dict, optional): Testing config (unused here).
-
-        Returns:
-            Tensor: ``(B, 1, H, W)``.
-        """
-        return self.predict_by_feat(self.forward(inputs), batch_img_metas)
-
-    def predict_by_feat(self, depth_preds: Sequence[Tensor],
-                        batch_img_metas: List[dict]) -> Tensor:
-        """Resize the finest prediction to the (padded) input size.
-
-        Args:
-            depth_preds (Sequence[Tensor]): Maps, finest first.
-            batch_img_metas (list[dict]): Image metas.
-
-        Returns:
-            Tensor: ``(B, 1, H, W)``.
-        """
-        meta = batch_img_metas[0]
-        size = meta['pad_shape'][:2] if 'pad_shape' in meta \
-            else meta['img_shape'][:2]
-        return resize(
-            depth_preds[0],
-            size=tuple(int(s) for s in size),
-            mode='bilinear',
-            align_corners=self.align_corners,
-            warning=False)
+    def valid_mask(self, gt_depth: Tensor) -> None:
+        """No mask: invalid ground truth is NaN, which the losses (e.g.
+        :class:`BerHuLoss`) exclude themselves; 0 is a valid target (e.g.
+        the sky's inverse depth)."""
+        return None

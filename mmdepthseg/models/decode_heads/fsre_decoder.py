@@ -10,9 +10,9 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from ..decoders import UNetDecoder
 from ..layers.cma import BidirectionalCMA
 from ..layers.padding import conv_padding_mode
-from .unet_decoder import UNetDecoder
 
 
 @MODELS.register_module()

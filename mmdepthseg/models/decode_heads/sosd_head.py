@@ -307,6 +307,42 @@ class SOSDHead(BaseModule):
     ) -> None:
         super().__init__(init_cfg)
         tasks = tuple(tasks)
+        self._check_arguments(tasks, semantic_to_depth, depth_to_semantic,
+                              in_channels, num_classes, depth_channels,
+                              inv_depth_channels)
+        # in the paper's order: depth first
+        self.tasks = tuple(t for t in TASKS if t in tasks)
+        self.in_channels = tuple(in_channels)
+        self.num_classes = num_classes
+        self.semantic_to_depth = semantic_to_depth
+        self.depth_to_semantic = depth_to_semantic
+        self.sqrt_eps = sqrt_eps
+        conv = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        with_common = semantic_to_depth or depth_to_semantic
+
+        self.decoder = SOSDDecoder(in_channels[0], in_channels[1], self.tasks,
+                                   refine_channels,
+                                   common_channels if with_common else None,
+                                   **conv)
+        self._build_task_branches(seg_channels, depth_channels, cue_channels,
+                                  conv)
+        if semantic_to_depth:
+            self.obj_3d = ObjectnessLatent(common_channels, latent_channels,
+                                           **conv)
+            self.obj_2d = ObjectnessLatent(seg_channels, latent_channels,
+                                           **conv)
+        if depth_to_semantic:
+            self.obj_inv_depth = InverseDepthCue(depth_channels[-1],
+                                                 common_channels,
+                                                 inv_depth_channels,
+                                                 cue_channels, **conv)
+
+    @staticmethod
+    def _check_arguments(tasks: Tuple[str, ...], semantic_to_depth: bool,
+                         depth_to_semantic: bool, in_channels: Sequence[int],
+                         num_classes: int, depth_channels: Sequence[int],
+                         inv_depth_channels: Sequence[int]) -> None:
+        """Raise ``ValueError`` naming the first bad constructor argument."""
         if not tasks or len(set(tasks)) != len(tasks) or \
                 not set(tasks) <= set(TASKS):
             raise ValueError(
@@ -327,20 +363,12 @@ class SOSDHead(BaseModule):
             raise ValueError(
                 'SOSDHead: depth_channels and inv_depth_channels need at '
                 'least one conv each')
-        # in the paper's order: depth first
-        self.tasks = tuple(t for t in TASKS if t in tasks)
-        self.in_channels = tuple(in_channels)
-        self.num_classes = num_classes
-        self.semantic_to_depth = semantic_to_depth
-        self.depth_to_semantic = depth_to_semantic
-        self.sqrt_eps = sqrt_eps
-        conv = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        with_common = semantic_to_depth or depth_to_semantic
 
-        self.decoder = SOSDDecoder(in_channels[0], in_channels[1], self.tasks,
-                                   refine_channels,
-                                   common_channels if with_common else None,
-                                   **conv)
+    def _build_task_branches(self, seg_channels: int,
+                             depth_channels: Sequence[int], cue_channels: int,
+                             conv: dict) -> None:
+        """``seg_branch`` and ``depth_branch`` (Fig. 5), each with the input
+        channels of its cross-task cue when that unit is on."""
         task_channels = self.decoder.task_channels
         if 'seg' in self.tasks:
             self.seg_branch = nn.ModuleDict(
@@ -349,8 +377,8 @@ class SOSDHead(BaseModule):
                         task_channels, seg_channels, 3, padding=1, **conv),
                     conv_seg=nn.Conv2d(
                         seg_channels +
-                        (cue_channels if depth_to_semantic else 0),
-                        num_classes,
+                        (cue_channels if self.depth_to_semantic else 0),
+                        self.num_classes,
                         3,
                         padding=1)))
         if 'depth' in self.tasks:
@@ -359,20 +387,11 @@ class SOSDHead(BaseModule):
                     feature=_conv_stack(task_channels, depth_channels, 3,
                                         **conv),
                     conv_depth=nn.Conv2d(
-                        depth_channels[-1] + (1 if semantic_to_depth else 0),
+                        depth_channels[-1] +
+                        (1 if self.semantic_to_depth else 0),
                         1,
                         5,
                         padding=2)))
-        if semantic_to_depth:
-            self.obj_3d = ObjectnessLatent(common_channels, latent_channels,
-                                           **conv)
-            self.obj_2d = ObjectnessLatent(seg_channels, latent_channels,
-                                           **conv)
-        if depth_to_semantic:
-            self.obj_inv_depth = InverseDepthCue(depth_channels[-1],
-                                                 common_channels,
-                                                 inv_depth_channels,
-                                                 cue_channels, **conv)
 
     def _check_inputs(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:

@@ -1,24 +1,27 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""Segmentation head on Monodepth2's U-Net-like decoder."""
-from typing import List, Sequence, Union
+"""Segmentation head on Monodepth2's U-Net-like decoder (a preset of
+:class:`DecoderSegHead`)."""
+from typing import Sequence, Union
 
 from mmseg.utils import ConfigType, OptConfigType
-from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from ..decoders import UNetDecoder
 from .decoder_seg_head import DecoderSegHead
-from .unet_decoder import UNetDecoder
 
 
 @MODELS.register_module()
 class UNetSegHead(DecoderSegHead):
     """Semantic segmentation with the U-Net-like decoder of Monodepth2.
 
-    The same :class:`UNetDecoder` as :class:`UNetDepthHead` (as used for the
-    segmentation branch of FSRE-Depth, Jung et al., ICCV 2021) followed by
-    MMSegmentation's 1x1 classifier ``conv_seg`` at full resolution. Loss
-    and prediction are ``BaseDecodeHead``'s; the ground truth is the
-    reference view (view 0) of ``gt_sem_seg`` ``(V', H, W)``.
+    :class:`DecoderSegHead` with the same :class:`UNetDecoder` as
+    :class:`UNetDepthHead` (as used for the segmentation branch of
+    FSRE-Depth, Jung et al., ICCV 2021), configured by the decoder's
+    arguments directly: ``decoder=dict(type='UNetDecoder',
+    channels=decoder_channels, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+    act_cfg=act_cfg, padding_mode=padding_mode,
+    upsample_mode=upsample_mode)`` (same parameter names, so checkpoints
+    load into either).
 
     Args:
         in_channels (Sequence[int]): Channels of the five backbone features,
@@ -73,7 +76,14 @@ class UNetSegHead(DecoderSegHead):
         super().__init__(
             in_channels,
             channels,
-            decoder_channels,
+            decoder=dict(
+                type=UNetDecoder,
+                channels=decoder_channels,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg,
+                padding_mode=padding_mode,
+                upsample_mode=upsample_mode),
             num_classes=num_classes,
             in_index=in_index,
             input_transform=input_transform,
@@ -85,15 +95,3 @@ class UNetSegHead(DecoderSegHead):
             ignore_index=ignore_index,
             align_corners=align_corners,
             init_cfg=init_cfg)
-        self.decoder = UNetDecoder(
-            self.in_channels,
-            decoder_channels,
-            conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            padding_mode=padding_mode,
-            upsample_mode=upsample_mode)
-
-    def _decode(self, feats: List[Tensor]) -> Tensor:
-        """Full-resolution decoder feature."""
-        return self.decoder(feats)[0]

@@ -36,7 +36,7 @@ Conventions shared by both losses (interpretations of the paper):
   ``L_d,c`` (Eq. 3) / ``L_s,c`` (Eq. 7), so MMEngine's ``parse_losses``
   sums them into Eq. 11 and logs each.
 """
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -245,6 +245,57 @@ def _require(value: Optional[Tensor], key: str, owner: str) -> Tensor:
     return value
 
 
+def _warp_with_validity(x: Tensor, valid: Tensor, depth: Tensor,
+                        focal: Scalar, baseline: Scalar,
+                        direction: str) -> Tuple[Tensor, Tensor]:
+    """Warp a map together with its validity.
+
+    Args:
+        x (Tensor): (B, C, H, W) map to warp (a pseudo depth, a one-hot
+            label map).
+        valid (Tensor): (B, 1, H, W) boolean validity of ``x``.
+        depth (Tensor): (B, 1, H, W) depth ``b`` of the target view.
+        focal (float | Tensor): ``fx`` in pixels.
+        baseline (float | Tensor): Baseline in metres.
+        direction (str): 'r2l' or 'l2r', see :func:`cross_view_warp`.
+
+    Returns:
+        tuple[Tensor, Tensor]: The warped ``x`` and its mask: in the source
+        image and every bilinear neighbour valid.
+    """
+    both, mask = cross_view_warp(
+        torch.cat([x, valid.to(x.dtype)], dim=1),
+        depth,
+        focal,
+        baseline,
+        direction,
+        return_mask=True)
+    return both[:, :-1], mask & (both[:, -1:] > _VALID_THR)
+
+
+def _weighted_cross_entropy(logp: Tensor, target: Tensor, conf: Tensor,
+                            mask: Tensor) -> Tensor:
+    """``C . H(p, q)`` with ``H = -sum_c q_c log p_c``, reduced over the
+    pixels in ``mask`` like ``L_reg`` (Eq. 1)."""
+    ent = -(target * logp).sum(dim=1, keepdim=True)
+    weight = torch.where(mask, conf, torch.zeros_like(conf))
+    return confidence_weighted_mean(ent, weight)
+
+
+class _SegViews(NamedTuple):
+    """Left / right inputs of the segmentation consistency terms: class
+    probabilities and their logs ``(B, C, H, W)``, warping depths ``b`` and
+    confidences ``C`` ``(B, 1, H, W)``."""
+    prob_l: Tensor
+    prob_r: Tensor
+    logp_l: Tensor
+    logp_r: Tensor
+    b_l: Tensor
+    b_r: Tensor
+    c_l: Tensor
+    c_r: Tensor
+
+
 @MODELS.register_module()
 class CrossViewDepthConsistencyLoss(_CrossViewBase):
     """Cross-view depth consistency ``L_d,c`` of Pseudo-MTL (Eq. 3-6).
@@ -351,10 +402,8 @@ class CrossViewDepthConsistencyLoss(_CrossViewBase):
 
         def warp_pseudo(pseudo, b, direction):
             """Warp a pseudo depth and its validity (all neighbours > 0)."""
-            both, mask = warp(
-                torch.cat([pseudo, (pseudo > 0).to(pseudo.dtype)], dim=1), b,
-                direction)
-            return both[:, :1], mask & (both[:, 1:] > _VALID_THR)
+            return _warp_with_validity(pseudo, pseudo > 0, b, focal, baseline,
+                                       direction)
 
         values = {}
         if 'lr' in self.terms or 'l' in self.terms:
@@ -506,6 +555,17 @@ class CrossViewSegConsistencyLoss(_CrossViewBase):
             dict[str, Tensor]: ``{f'{loss_name}_{t}': loss_weight * alpha_t
             * L_s,t}`` for the enabled terms; the sum is ``L_s,c``.
         """
+        views = self._views(seg_l, seg_r, pseudo_l, pseudo_r, conf_l, conf_r,
+                            pred_depth_l, pred_depth_r)
+        return self._output(
+            self._sub_terms(views, label_l, label_r, focal, baseline))
+
+    def _views(self, seg_l: Tensor, seg_r: Tensor, pseudo_l: Optional[Tensor],
+               pseudo_r: Optional[Tensor], conf_l: Optional[Tensor],
+               conf_r: Optional[Tensor], pred_depth_l: Optional[Tensor],
+               pred_depth_r: Optional[Tensor]) -> _SegViews:
+        """Check the inputs of :meth:`forward` and gather per view the
+        probabilities, their logs, the warping depth and the confidence."""
         owner = type(self).__name__
         if seg_l.dim() != 4 or seg_r.shape != seg_l.shape:
             raise ValueError(f'{owner}: seg_l {tuple(seg_l.shape)} and seg_r '
@@ -520,56 +580,52 @@ class CrossViewSegConsistencyLoss(_CrossViewBase):
         ref = b_l.to(seg_l.dtype)
         c_l = self._confidence(conf_l, ref, 'conf_l')
         c_r = self._confidence(conf_r, ref, 'conf_r')
-        num_classes = seg_l.shape[1]
-        eps = self.eps
-
         if self.use_softmax:
             prob_l, prob_r = seg_l.softmax(dim=1), seg_r.softmax(dim=1)
             logp_l, logp_r = seg_l.log_softmax(dim=1), seg_r.log_softmax(1)
         else:
             prob_l, prob_r = seg_l, seg_r
-            logp_l = seg_l.clamp(min=eps).log()
-            logp_r = seg_r.clamp(min=eps).log()
+            logp_l = seg_l.clamp(min=self.eps).log()
+            logp_r = seg_r.clamp(min=self.eps).log()
+        return _SegViews(prob_l, prob_r, logp_l, logp_r, b_l, b_r, c_l, c_r)
+
+    def _sub_terms(self, v: _SegViews, label_l: Optional[Tensor],
+                   label_r: Optional[Tensor], focal: Scalar,
+                   baseline: Scalar) -> Dict[str, Tensor]:
+        """``L_s,t`` (Eq. 8-10) of the enabled terms ``t``, unweighted."""
+        owner = type(self).__name__
+        num_classes, eps = v.prob_l.shape[1], self.eps
+        ce = _weighted_cross_entropy
 
         def warp(x, b, direction):
             return cross_view_warp(
                 x, b, focal, baseline, direction, return_mask=True)
 
-        def ce(logp, target, conf, mask):
-            """``C . H`` reduced over the valid pixels (Eq. 1 style)."""
-            ent = -(target * logp).sum(dim=1, keepdim=True)
-            weight = torch.where(mask, conf, torch.zeros_like(conf))
-            return confidence_weighted_mean(ent, weight)
-
-        def warp_label(one_hot, valid, b, direction):
-            both, mask = warp(
-                torch.cat([one_hot, valid.to(one_hot.dtype)], dim=1), b,
-                direction)
-            return both[:, :-1], mask & (both[:, -1:] > _VALID_THR)
-
         values = {}
         if 'lr' in self.terms or 'l' in self.terms:
-            sr_in_l, m_l = warp(prob_r, b_l, 'r2l')  # G(s_r; b_l)
+            sr_in_l, m_l = warp(v.prob_r, v.b_l, 'r2l')  # G(s_r; b_l)
             log_sr_in_l = sr_in_l.clamp(min=eps).log()
         if 'lr' in self.terms or 'r' in self.terms:
-            sl_in_r, m_r = warp(prob_l, b_r, 'l2r')  # G(s_l; b_r)
+            sl_in_r, m_r = warp(v.prob_l, v.b_r, 'l2r')  # G(s_l; b_r)
             log_sl_in_r = sl_in_r.clamp(min=eps).log()
         if 'l' in self.terms or 'r' in self.terms:
             oh_l, v_l = self._one_hot(
-                _require(label_l, 'label_l', owner), num_classes, seg_l,
+                _require(label_l, 'label_l', owner), num_classes, v.prob_l,
                 'label_l')
             oh_r, v_r = self._one_hot(
-                _require(label_r, 'label_r', owner), num_classes, seg_l,
+                _require(label_r, 'label_r', owner), num_classes, v.prob_l,
                 'label_r')
         if 'lr' in self.terms:  # Eq. 8
-            values['lr'] = ce(logp_l, sr_in_l, c_l, m_l) + ce(
-                log_sl_in_r, prob_r, c_r, m_r)
+            values['lr'] = ce(v.logp_l, sr_in_l, v.c_l, m_l) + ce(
+                log_sl_in_r, v.prob_r, v.c_r, m_r)
         if 'l' in self.terms:  # Eq. 9
-            gr_in_l, mg_l = warp_label(oh_r, v_r, b_l, 'r2l')
-            values['l'] = ce(log_sr_in_l, oh_l, c_l, m_l & v_l) + ce(
-                logp_l, gr_in_l, c_l, mg_l)
+            gr_in_l, mg_l = _warp_with_validity(oh_r, v_r, v.b_l, focal,
+                                                baseline, 'r2l')
+            values['l'] = ce(log_sr_in_l, oh_l, v.c_l, m_l & v_l) + ce(
+                v.logp_l, gr_in_l, v.c_l, mg_l)
         if 'r' in self.terms:  # Eq. 10
-            gl_in_r, mg_r = warp_label(oh_l, v_l, b_r, 'l2r')
-            values['r'] = ce(log_sl_in_r, oh_r, c_r, m_r & v_r) + ce(
-                logp_r, gl_in_r, c_r, mg_r)
-        return self._output(values)
+            gl_in_r, mg_r = _warp_with_validity(oh_l, v_l, v.b_r, focal,
+                                                baseline, 'l2r')
+            values['r'] = ce(log_sl_in_r, oh_r, v.c_r, m_r & v_r) + ce(
+                v.logp_r, gl_in_r, v.c_r, mg_r)
+        return values

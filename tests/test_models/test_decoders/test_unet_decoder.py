@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmdepthseg.models.decode_heads import UNetDecoder
+from mmdepthseg.models.decoders import UNetDecoder
 
 ENC_CHANNELS = (64, 64, 128, 256, 512)
 
