@@ -250,6 +250,7 @@ def test_single_task_models():
 def test_invalid_configurations_raise():
     with pytest.raises(ValueError, match='depth_head, a seg_head'):
         _build(depth_head=None, seg_head=None)
-    with pytest.raises(NotImplementedError, match='whole'):
-        _build(
-            test_cfg=dict(mode='slide', crop_size=(64, 64), stride=(32, 32)))
+    with pytest.raises(ValueError, match='MultiTaskSegmentor.*tiles'):
+        _build(test_cfg=dict(mode='tiles'))
+    with pytest.raises(KeyError, match='crop_size and stride'):
+        _build(test_cfg=dict(mode='slide', crop_size=(64, 64)))

@@ -186,7 +186,7 @@ def test_paper_configuration_builds_and_predicts_at_the_input_size():
     assert discs['seg'].classifier.out_channels == 3
     model.eval()
     with torch.no_grad():
-        preds = model._generate(torch.randn(1, 3, 40, 48))
+        preds = model.decode(torch.randn(1, 3, 40, 48), None)
     assert preds['seg'].shape == (1, 19, 40, 48)
     assert preds['depth'].shape == (1, 1, 40, 48)
 
@@ -276,7 +276,7 @@ def test_supervised_losses_use_only_the_samples_that_label_the_task(semimtl):
     inputs, samples = data['inputs'], data['data_samples']
     with torch.no_grad():
         losses = model.loss(inputs, samples)
-        preds = model._generate(inputs)
+        preds = model.decode(inputs, None)
     labels = torch.stack([samples[i].gt_sem_seg.data[0] for i in (1, 3)])
     ce = F.cross_entropy(preds['seg'][[1, 3]], labels, ignore_index=255)
     assert losses['loss_seg'].item() == pytest.approx(ce.item(), rel=1e-5)
@@ -643,7 +643,7 @@ def test_each_per_domain_update_sees_only_its_domain():
             if s.metainfo['domain'] == domain
         ]
         with torch.no_grad():
-            return model._generate(data['inputs'][index])['depth']
+            return model.decode(data['inputs'][index], None)['depth']
 
     cached = {}
     for update in ('per_domain', 'pooled'):
