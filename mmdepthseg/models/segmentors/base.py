@@ -287,7 +287,7 @@ class BaseDepthSegmentor(BaseSegmentor):
         return torch.cat([inputs, inputs.flip(-1)])
 
     def _merge_mirror(
-        self, seg_logits: Optional[Tensor], depth: Optional[Tensor]
+            self, seg_logits: Optional[Tensor], depth: Optional[Tensor]
     ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """Undo :meth:`_with_mirror`: the ``2B`` depths (images, then
         mirrors) become ``B`` blended in disparity space (``1 / depth``,
@@ -361,8 +361,8 @@ class BaseDepthSegmentor(BaseSegmentor):
                     f"flip_direction must be 'horizontal' or 'vertical' "
                     f'when flip is True, got {direction!r} '
                     f"(image {img_meta.get('img_path')})")
-            pred = pred.flip(dims=(3, ) if direction == 'horizontal' else (
-                2, ))
+            pred = pred.flip(
+                dims=(3, ) if direction == 'horizontal' else (2, ))
         if 'ori_shape' in img_meta:
             pred = resize(
                 pred,
@@ -376,8 +376,8 @@ class BaseDepthSegmentor(BaseSegmentor):
         """``seg_logits`` and ``pred_sem_seg`` of one ``(1, C, H, W)`` map:
         argmax, or for one channel a sigmoid and the head's threshold."""
         head = self._task_module('seg')
-        logits = self._restore_geometry(
-            logits, img_meta, getattr(head, 'align_corners', False))
+        logits = self._restore_geometry(logits, img_meta,
+                                        getattr(head, 'align_corners', False))
         if logits.shape[0] > 1:
             pred = logits.argmax(dim=0, keepdim=True)
         else:

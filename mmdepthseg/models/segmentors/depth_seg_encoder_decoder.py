@@ -5,8 +5,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 from mmengine.config import ConfigDict
 from mmseg.models.segmentors import EncoderDecoder
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         SampleList, add_prefix)
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
+                         add_prefix)
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS

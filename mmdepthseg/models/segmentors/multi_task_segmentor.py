@@ -71,8 +71,9 @@ class MultiTaskSegmentor(BaseDepthSegmentor):
     @property
     def tasks(self) -> Tuple[str, ...]:
         """tuple[str]: ``'depth'`` / ``'seg'`` for the heads present."""
-        return tuple(task for task in ('depth', 'seg')
-                     if getattr(self, f'{task}_head') is not None)
+        return tuple(
+            task for task in ('depth', 'seg')
+            if getattr(self, f'{task}_head') is not None)
 
     def decode(self, inputs: Tensor,
                batch_img_metas: list) -> Dict[str, Tensor]:
