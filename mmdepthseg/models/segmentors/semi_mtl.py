@@ -163,8 +163,8 @@ class SemiMTL(MultiTaskSegmentor):
             ``dict(type='TaskDiscriminator')``.
         neck (dict, optional): Neck config. Default: None.
         train_cfg (dict, optional): Training config. Default: None.
-        test_cfg (dict, optional): Testing config (``mode='whole'``).
-            Default: None.
+        test_cfg (dict, optional): Testing config (whole / slide
+            inference, see :class:`BaseDepthSegmentor`). Default: None.
         data_preprocessor (dict, optional): Data preprocessor config. Set
             its ``depth_pad_val=float('nan')`` if batches can be padded:
             0 is a valid depth target here. Default: None.
