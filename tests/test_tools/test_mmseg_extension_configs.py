@@ -165,3 +165,66 @@ def test_example_types_resolve_in_the_scope_they_are_built_in(path):
                 assert scoped.get(
                     part['type']) is not None, (part['type'],
                                                 part.get('_scope_'))
+
+
+CPU_VARIANTS = sorted(
+    glob.glob(
+        osp.join(REPO_ROOT, 'configs', 'mmseg_extensions', '*_cpu-*.py')))
+
+
+def test_every_example_has_a_cpu_variant():
+    """Each full-size example (``mmseg::`` base, real data) has a CPU
+    variant that inherits it: same name up to the schedule and data."""
+    examples = [p for p in EXAMPLES if 'synthetic' not in p]
+    assert len(examples) == 4 and len(CPU_VARIANTS) == 4
+    for example in examples:
+        stem = osp.basename(example).split('_depth_')[0]
+        slide = example.endswith('_slide.py')
+        assert [
+            p for p in CPU_VARIANTS
+            if osp.basename(p).split('_depth_')[0] == stem
+            and p.endswith('_slide.py') == slide
+        ], example
+
+
+@pytest.mark.slow  # 12-25 s each (training, then evaluation)
+@pytest.mark.parametrize('path', CPU_VARIANTS, ids=osp.basename)
+def test_cpu_variant_trains_and_tools_test_reports_both_tasks(
+        path, synthetic_cityscapes, synthetic_nyu, tmp_path, capfd):
+    """Each CPU variant (the example's ``mmseg::`` model at CPU size) trains
+    two iterations on generated data and ``tools/test.py`` (its ``main``,
+    in this process to spare an interpreter start) prints mIoU and the
+    depth metrics in one table."""
+    import runpy
+
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(path)
+    assert cfg.model.type == 'mmdepthseg.DepthSegEncoderDecoder'
+    # mmseg's backbone, inherited through the example
+    assert cfg.model.backbone.type in ('ResNetV1c', 'MixVisionTransformer')
+    if path.endswith('_slide.py'):
+        assert cfg.model.test_cfg.mode == 'slide'
+    root = synthetic_nyu if 'nyu' in path else synthetic_cityscapes
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+        cfg[loader].num_workers = 0
+    cfg.test_dataloader.dataset.indices = 2
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_cfg.max_iters = 2
+    cfg.train_cfg.val_interval = 1000
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.work_dir = str(tmp_path)
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_path)
+    Runner.from_cfg(Config.fromfile(cfg_path)).train()
+    capfd.readouterr()
+    test_main = runpy.run_path(osp.join(REPO_ROOT, 'tools', 'test.py'))['main']
+    test_main([
+        cfg_path,
+        str(tmp_path / 'iter_2.pth'), '--work-dir',
+        str(tmp_path / 'test')
+    ])
+    out, err = capfd.readouterr()
+    table = _results_table(out + err)
+    assert {'mIoU', 'abs_rel', 'rmse', 'a1'} <= set(table), table
+    assert all(np.isfinite(v) for v in table.values()), table

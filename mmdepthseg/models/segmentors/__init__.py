@@ -1,4 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
+from .base import BaseDepthSegmentor
 from .depth_seg_encoder_decoder import DepthSegEncoderDecoder
 from .fsre_depth import FSREDepth
 from .multi_task_segmentor import MultiTaskSegmentor
@@ -8,6 +9,6 @@ from .sosd_net import SOSDNet
 from .tta import DepthSegTTAModel
 
 __all__ = [
-    'MultiTaskSegmentor', 'FSREDepth', 'PseudoMTL', 'SOSDNet', 'SemiMTL',
-    'DepthSegTTAModel', 'DepthSegEncoderDecoder'
+    'BaseDepthSegmentor', 'MultiTaskSegmentor', 'FSREDepth', 'PseudoMTL',
+    'SOSDNet', 'SemiMTL', 'DepthSegTTAModel', 'DepthSegEncoderDecoder'
 ]

@@ -11,12 +11,12 @@ from torch import Tensor
 from mmdepthseg.registry import MODELS
 from ..layers.geometry import disp_to_depth, reprojection_grids
 from ..utils import stack_pixel_field
-from .multi_task_segmentor import MultiTaskSegmentor
+from .base import BaseDepthSegmentor
 
 
 @MODELS.register_module()
-class FSREDepth(MultiTaskSegmentor):
-    """FSRE-Depth (Jung et al., ICCV 2021), on the multi-task segmentor.
+class FSREDepth(BaseDepthSegmentor):
+    """FSRE-Depth (Jung et al., ICCV 2021).
 
     A shared encoder feeds :class:`~mmdepthseg.models.decode_heads.
     FSREDualDecoder` (depth and segmentation decoders joined by cross-task
@@ -84,8 +84,11 @@ class FSREDepth(MultiTaskSegmentor):
             Default: None (the input size).
         ignore_index (int): Label of unlabelled pixels. Default: 255.
         train_cfg, test_cfg, data_preprocessor, init_cfg: As for
-            :class:`MultiTaskSegmentor`.
+            :class:`BaseDepthSegmentor`.
     """
+
+    #: Self-supervised depth is up to scale: evaluated after median scaling.
+    depth_kind = 'relative'
 
     def __init__(self,
                  backbone: ConfigType,
@@ -139,11 +142,10 @@ class FSREDepth(MultiTaskSegmentor):
             pose_input_size)
         self.ignore_index = ignore_index
 
-    def _init_heads(self, depth_head: OptConfigType,
-                    seg_head: OptConfigType) -> None:
-        """FSRE decodes with one dual decoder instead of two heads."""
-        self.depth_head = None
-        self.seg_head = None
+    @property
+    def tasks(self) -> Tuple[str, ...]:
+        """tuple[str]: The dual decoder predicts both."""
+        return ('depth', 'seg')
 
     def _depth(self, disp: Tensor) -> Tensor:
         return disp_to_depth(disp, self.min_depth, self.max_depth)[1]
@@ -281,22 +283,14 @@ class FSREDepth(MultiTaskSegmentor):
                 for weight, feat in zip(weights, feats.values()))
         return losses
 
-    def predict(self,
-                inputs: Tensor,
-                data_samples: Optional[SampleList] = None) -> SampleList:
-        """Depth (relative scale: self-supervised) and segmentation.
-
-        Returns:
-            list[SegDataSample]: ``pred_depth_map`` (from the finest
-            disparity, in the 0.1-100 range of the training scale; evaluate
-            with median scaling), ``seg_logits`` and ``pred_sem_seg`` at
-            ``ori_shape`` (``test_cfg.depth_resize`` and
-            ``flip_post_process``: see :class:`MultiTaskSegmentor`).
-        """
-        out = self.decoder(self.extract_feat(self._with_mirror(inputs)))
-        seg_logits, depth = self._merge_mirror(out['seg_logits'],
-                                               self._depth(out['disps'][0]))
-        return self.postprocess_result(seg_logits, data_samples, depth)
+    def decode(self, inputs: Tensor,
+               batch_img_metas: List[dict]) -> Dict[str, Tensor]:
+        """Depth from the finest disparity (relative scale, in the
+        0.1-100 range of the training scale) and the logits, at the input
+        size."""
+        out = self.decoder(self.extract_feat(inputs))
+        return dict(
+            depth=self._depth(out['disps'][0]), seg=out['seg_logits'])
 
     def _forward(self,
                  inputs: Tensor,

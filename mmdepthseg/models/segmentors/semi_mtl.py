@@ -163,8 +163,8 @@ class SemiMTL(MultiTaskSegmentor):
             ``dict(type='TaskDiscriminator')``.
         neck (dict, optional): Neck config. Default: None.
         train_cfg (dict, optional): Training config. Default: None.
-        test_cfg (dict, optional): Testing config (``mode='whole'``).
-            Default: None.
+        test_cfg (dict, optional): Testing config (whole / slide
+            inference, see :class:`BaseDepthSegmentor`). Default: None.
         data_preprocessor (dict, optional): Data preprocessor config. Set
             its ``depth_pad_val=float('nan')`` if batches can be padded:
             0 is a valid depth target here. Default: None.
@@ -233,9 +233,6 @@ class SemiMTL(MultiTaskSegmentor):
         })
         self.lambda_intra = lambda_intra
         self.lambda_inter = lambda_inter
-        self.tasks = tuple(
-            t for t in TASKS
-            if (self.seg_head if t == 'seg' else self.depth_head) is not None)
         if mode == 'stl' and len(self.tasks) != 1:
             raise ValueError("SemiMTL: mode='stl' takes exactly one of "
                              f'seg_head / depth_head, got {self.tasks}')
@@ -251,6 +248,13 @@ class SemiMTL(MultiTaskSegmentor):
             self.discriminators = self._build_discriminators(discriminator)
         self.discriminator_inputs: Optional[Dict[str, Dict[str,
                                                            Tensor]]] = None
+
+    @property
+    def tasks(self) -> Tuple[str, ...]:
+        """tuple[str]: The tasks of the heads present, in :data:`TASKS`
+        order (``'seg'`` first)."""
+        return tuple(task for task in TASKS
+                     if getattr(self, f'{task}_head') is not None)
 
     def _build_discriminators(self,
                               discriminator: ConfigType) -> DiscriminatorDict:
@@ -284,12 +288,17 @@ class SemiMTL(MultiTaskSegmentor):
     # ------------------------------------------------------------------
     # Generator
     # ------------------------------------------------------------------
-    def _generate(self, inputs: Tensor) -> Dict[str, Tensor]:
-        """Predict every task at the input size.
+    def decode(self,
+               inputs: Tensor,
+               batch_img_metas: Optional[List[dict]] = None
+               ) -> Dict[str, Tensor]:
+        """Predict every task at the input size (the heads are only called,
+        as a DDP-wrapped child allows).
 
         Args:
             inputs (Tensor): ``(B, 3, H, W)`` (view-stacked inputs use the
                 first view).
+            batch_img_metas (list[dict], optional): Unused.
 
         Returns:
             dict[str, Tensor]: ``'seg'``: logits ``(B, C, H, W)``;
@@ -509,6 +518,62 @@ class SemiMTL(MultiTaskSegmentor):
         return inter_domain_loss(logits, self.inter_mode, domains,
                                  labelled_domains, valid)
 
+    def _adversarial_losses(
+            self, inputs: Tensor, data_samples: SampleList,
+            preds: Dict[str, Tensor], domains: Tensor,
+            labelled: Dict[str, Tensor], labelled_domains: Dict[str,
+                                                                List[int]],
+            losses: Dict[str, Tensor]) -> Dict[str, Dict[str, Tensor]]:
+        """Add ``L_intra`` / ``L_inter`` of every task to ``losses`` (the
+        discriminators frozen) and return the discriminator inputs (see
+        :meth:`_generator_losses`)."""
+        d_inputs = {
+            task: self._prediction_to_discriminator(task, preds[task])
+            for task in self.tasks
+        }
+        with self._frozen_discriminators():
+            d_logits = self.discriminators(d_inputs)
+        inside = self._inside_image(data_samples, inputs.shape[2:],
+                                    inputs.device)
+        cache = dict()
+        for task in self.tasks:
+            mask = labelled[task]
+            gt, gt_valid = None, None
+            pred_valid = inside.clone()
+            if mask.any():
+                index = mask.nonzero().squeeze(1).tolist()
+                gt, gt_valid = self._gt_to_discriminator(
+                    task, [data_samples[i] for i in index], d_inputs[task])
+                gt_valid = gt_valid & inside[mask]
+                if self.mode != 'da':
+                    pred_valid[mask] = gt_valid
+            if mask.any() and self.mode != 'da':
+                losses[f'loss_adv_intra_{task}'] = self.lambda_intra * \
+                    intra_domain_loss(d_logits[task][mask], pred_valid[mask])
+            if not mask.all() and (self.mode != 'da'
+                                   or labelled_domains[task]):
+                losses[f'loss_adv_inter_{task}'] = self.lambda_inter * \
+                    self._inter_loss(task, d_logits[task][~mask],
+                                     domains[~mask], labelled_domains[task],
+                                     pred_valid[~mask])
+            if self.mode == 'da':
+                # source predictions -> 0, target predictions -> 1
+                labels = (~mask).long()
+                groups, gt, gt_valid = labels, None, None
+            elif self.mode == 'semisd':
+                labels, groups = torch.ones_like(domains), domains
+            else:
+                labels, groups = domains, domains
+            cache[task] = dict(
+                pred=d_inputs[task].detach(),
+                pred_domains=domains,
+                pred_labels=labels,
+                pred_groups=groups,
+                pred_valid=pred_valid,
+                gt=gt,
+                gt_valid=gt_valid)
+        return cache
+
     def _generator_losses(
         self,
         inputs: Tensor,
@@ -542,7 +607,7 @@ class SemiMTL(MultiTaskSegmentor):
                 task: sorted(set(domains[mask].tolist()))
                 for task, mask in labelled.items()
             }
-        preds = self._generate(inputs)
+        preds = self.decode(inputs)
         losses: Dict[str, Tensor] = dict()
         for task in self.tasks:
             index = labelled[task].nonzero().squeeze(1)
@@ -553,53 +618,9 @@ class SemiMTL(MultiTaskSegmentor):
                         [data_samples[i] for i in index.tolist()]))
         cache = None
         if self.with_discriminators:
-            d_inputs = {
-                task: self._prediction_to_discriminator(task, preds[task])
-                for task in self.tasks
-            }
-            with self._frozen_discriminators():
-                d_logits = self.discriminators(d_inputs)
-            inside = self._inside_image(data_samples, inputs.shape[2:],
-                                        inputs.device)
-            cache = dict()
-            for task in self.tasks:
-                mask = labelled[task]
-                gt, gt_valid = None, None
-                pred_valid = inside.clone()
-                if mask.any():
-                    index = mask.nonzero().squeeze(1).tolist()
-                    gt, gt_valid = self._gt_to_discriminator(
-                        task, [data_samples[i] for i in index], d_inputs[task])
-                    gt_valid = gt_valid & inside[mask]
-                    if self.mode != 'da':
-                        pred_valid[mask] = gt_valid
-                if mask.any() and self.mode != 'da':
-                    losses[f'loss_adv_intra_{task}'] = self.lambda_intra * \
-                        intra_domain_loss(d_logits[task][mask],
-                                          pred_valid[mask])
-                if not mask.all() and (self.mode != 'da'
-                                       or labelled_domains[task]):
-                    losses[f'loss_adv_inter_{task}'] = self.lambda_inter * \
-                        self._inter_loss(task, d_logits[task][~mask],
-                                         domains[~mask],
-                                         labelled_domains[task],
-                                         pred_valid[~mask])
-                if self.mode == 'da':
-                    # source predictions -> 0, target predictions -> 1
-                    labels = (~mask).long()
-                    groups, gt, gt_valid = labels, None, None
-                elif self.mode == 'semisd':
-                    labels, groups = torch.ones_like(domains), domains
-                else:
-                    labels, groups = domains, domains
-                cache[task] = dict(
-                    pred=d_inputs[task].detach(),
-                    pred_domains=domains,
-                    pred_labels=labels,
-                    pred_groups=groups,
-                    pred_valid=pred_valid,
-                    gt=gt,
-                    gt_valid=gt_valid)
+            cache = self._adversarial_losses(inputs, data_samples, preds,
+                                             domains, labelled,
+                                             labelled_domains, losses)
         if not allow_empty and not any('loss' in key for key in losses):
             raise ValueError(
                 f'SemiMTL (mode={self.mode!r}): no sample of the batch labels '
@@ -833,25 +854,3 @@ class SemiMTL(MultiTaskSegmentor):
         wrapper.update_params(sum(losses.values()))
         self.discriminator_inputs = None
         return {key: value.detach() for key, value in losses.items()}
-
-    # ------------------------------------------------------------------
-    # Inference
-    # ------------------------------------------------------------------
-    def predict(self,
-                inputs: Tensor,
-                data_samples: Optional[SampleList] = None) -> SampleList:
-        """Predict segmentation and the depth target at the original size.
-
-        Args:
-            inputs (Tensor): ``(B, 3, H, W)``.
-            data_samples (list[SegDataSample], optional): Samples with
-                ``img_shape`` / ``ori_shape`` (and flip) metainfo.
-
-        Returns:
-            list[SegDataSample]: With ``seg_logits``, ``pred_sem_seg`` and
-            ``pred_depth_map`` (the regression target's units) for the
-            heads present, at ``ori_shape``.
-        """
-        preds = self._generate(inputs)
-        return self.postprocess_result(
-            preds.get('seg'), data_samples, depth=preds.get('depth'))

@@ -11,7 +11,7 @@ from torch import Tensor
 from mmdepthseg.registry import MODELS
 from ..layers.geometry import depth_to_disparity
 from ..utils import stack_pixel_field
-from .multi_task_segmentor import MultiTaskSegmentor
+from .base import BaseDepthSegmentor
 
 DEPTH_MODES = ('depth', 'disparity')
 
@@ -41,7 +41,7 @@ def focal_baseline(img_metas: Sequence[dict], like: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class SOSDNet(MultiTaskSegmentor):
+class SOSDNet(BaseDepthSegmentor):
     """SOSD-Net (He et al.): Xception-65, context neck and :class:`SOSDHead`.
 
     SOSD-Net: Joint Semantic Object Segmentation and Depth Estimation from
@@ -57,7 +57,7 @@ class SOSDNet(MultiTaskSegmentor):
 
         loss():    extract_feat() = neck(backbone(view 0)) -> decode_head(
                    tasks=active_tasks) -> L1 depth (Eq. 7) / CE (Eq. 6)
-        predict(): decode_head() -> upsample -> metres -> postprocess_result()
+        decode():  decode_head() -> upsample -> metres (at the input size)
 
     Losses: ``loss_depth`` is ``depth_loss`` (L1 over valid pixels, Eq. 7)
     on depth in metres, or in ``depth_mode='disparity'`` on disparity in
@@ -68,7 +68,7 @@ class SOSDNet(MultiTaskSegmentor):
     tasks in :attr:`active_tasks` are computed, which the EM alternating
     training hook switches between ``('depth',)`` and ``('seg',)``.
 
-    Predictions follow :class:`MultiTaskSegmentor`: ``pred_depth_map`` in
+    Predictions follow :class:`BaseDepthSegmentor`: ``pred_depth_map`` in
     metres (disparity converted back), ``seg_logits`` and ``pred_sem_seg``
     at ``ori_shape``.
 
@@ -90,7 +90,7 @@ class SOSDNet(MultiTaskSegmentor):
             (metres). Default: 1e-3.
         max_depth (float, optional): And to at most this. Default: None.
         train_cfg, test_cfg, data_preprocessor, init_cfg: As for
-            :class:`MultiTaskSegmentor`.
+            :class:`BaseDepthSegmentor`.
     """
 
     def __init__(self,
@@ -140,22 +140,10 @@ class SOSDNet(MultiTaskSegmentor):
         self.max_depth = max_depth
         self.active_tasks = self.decode_head.tasks
 
-    def _init_heads(self, depth_head: OptConfigType,
-                    seg_head: OptConfigType) -> None:
-        """No separate task heads: the joint ``decode_head`` is built in
-        ``__init__``."""
-        self.depth_head = None
-        self.seg_head = None
-
     @property
-    def with_depth_head(self) -> bool:
-        """bool: Whether the model predicts depth."""
-        return 'depth' in self.decode_head.tasks
-
-    @property
-    def with_seg_head(self) -> bool:
-        """bool: Whether the model predicts semantic segmentation."""
-        return 'seg' in self.decode_head.tasks
+    def tasks(self) -> Tuple[str, ...]:
+        """tuple[str]: The tasks of the joint head."""
+        return tuple(self.decode_head.tasks)
 
     @property
     def active_tasks(self) -> Tuple[str, ...]:
@@ -242,36 +230,20 @@ class SOSDNet(MultiTaskSegmentor):
                                    depth) / depth.clamp(min=1e-6)
         return depth.clamp(min=self.min_depth, max=self.max_depth)
 
-    def encode_decode(self, inputs: Tensor,
-                      batch_img_metas: List[dict]) -> Tensor:
-        """Segmentation logits ``(B, C, H, W)`` at the input size."""
-        if not self.with_seg_head:
-            raise RuntimeError('SOSDNet.encode_decode needs a head with the '
-                               "'seg' task")
-        return self._upsampled(inputs, inputs.shape[2:], ('seg', ))['seg']
-
-    def predict(self,
-                inputs: Tensor,
-                data_samples: OptSampleList = None) -> SampleList:
-        """Predict depth (metres) and segmentation at the original size.
-
-        Args:
-            inputs (Tensor): ``(B, 3V, H, W)``.
-            data_samples (list[SegDataSample], optional): Samples with
-                ``img_shape``, ``ori_shape`` (and flip) metainfo; disparity
-                mode also needs ``intrinsics`` and ``baseline``.
-
-        Returns:
-            list[SegDataSample]: With ``seg_logits``, ``pred_sem_seg`` and
-            ``pred_depth_map`` at ``ori_shape`` for the tasks of the head.
-        """
-        batch_img_metas = self._batch_img_metas(inputs, data_samples)
-        outs = self._upsampled(inputs, inputs.shape[2:],
-                               self.decode_head.tasks)
-        depth = outs['depth']
-        if depth is not None:
-            depth = self.to_metres(depth, batch_img_metas)
-        return self.postprocess_result(outs['seg'], data_samples, depth)
+    def decode(self, inputs: Tensor,
+               batch_img_metas: List[dict]) -> Dict[str, Tensor]:
+        """The head's outputs upsampled to the input size, depth in metres
+        (disparity mode reads ``intrinsics`` and ``baseline`` of the
+        metas)."""
+        maps = {
+            task: out
+            for task, out in self._upsampled(inputs, inputs.shape[2:],
+                                             self.tasks).items()
+            if out is not None
+        }
+        if 'depth' in maps:
+            maps['depth'] = self.to_metres(maps['depth'], batch_img_metas)
+        return maps
 
     def _forward(self,
                  inputs: Tensor,

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from mmengine.registry import DefaultScope
-from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
+from test_models.test_segmentors.batch import (packed_batch, random_depth,
+                                               random_labels)
 
 from mmdepthseg.models.decode_heads.base_depth_head import BaseDepthHead
 from mmdepthseg.models.segmentors import DepthSegEncoderDecoder
@@ -99,25 +99,14 @@ def _build(**overrides):
 def _batch(height, width, num=2, seed=0):
     """A batch as mmseg's ``PackSegInputs`` packs it: uint8 ``(3, H, W)``
     inputs, ``gt_sem_seg`` and ``gt_depth_map`` ``(1, H, W)``."""
-    gen = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(num):
-        inputs.append(
-            torch.randint(
-                0, 256, (3, height, width), dtype=torch.uint8, generator=gen))
-        sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(
-                0, NUM_CLASSES, (1, height, width), generator=gen))
-        sample.gt_depth_map = PixelData(
-            data=1 + 9 * torch.rand(1, height, width, generator=gen))
-        sample.set_metainfo(
-            dict(
-                ori_shape=(height, width),
-                img_shape=(height, width),
-                reduce_zero_label=False))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+    shape = (1, height, width)
+    return packed_batch(
+        num, (height, width),
+        seed=seed,
+        fields=dict(
+            gt_sem_seg=random_labels(NUM_CLASSES, shape),
+            gt_depth_map=random_depth(1., 10., shape)),
+        metainfo=dict(reduce_zero_label=False))
 
 
 def test_builds_from_mmseg_vocabulary():

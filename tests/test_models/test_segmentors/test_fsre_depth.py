@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
+from test_models.test_segmentors.batch import packed_batch, random_labels
 
 from mmdepthseg.registry import MODELS
 
@@ -24,27 +24,17 @@ def _model(**overrides):
 
 
 def _batch(model, views=('t', 't-1', 't+1'), batch=2, training=True):
-    rng = np.random.default_rng(0)
-    inputs, samples = [], []
     K = np.array([[0.58 * W, 0, W / 2], [0, 1.92 * H, H / 2], [0, 0, 1]],
                  dtype=np.float32)
-    for _ in range(batch):
-        img = torch.from_numpy(
-            rng.integers(0, 255, (3 * len(views), H, W), dtype=np.uint8))
-        s = SegDataSample()
-        s.set_metainfo(
-            dict(
-                view_names=views,
-                intrinsics=K,
-                img_shape=(H, W),
-                ori_shape=(2 * H, 2 * W)))
-        s.unaug_img = PixelData(data=img.clone())
-        s.gt_sem_seg = PixelData(
-            data=torch.from_numpy(rng.integers(0, 3, (1, H, W))))
-        inputs.append(img)
-        samples.append(s)
-    return model.data_preprocessor(
-        dict(inputs=inputs, data_samples=samples), training)
+    data = packed_batch(
+        batch, (H, W),
+        views=len(views),
+        fields=dict(gt_sem_seg=random_labels(3, (1, H, W))),
+        metainfo=dict(
+            view_names=views, intrinsics=K, ori_shape=(2 * H, 2 * W)))
+    for img, sample in zip(data['inputs'], data['data_samples']):
+        sample.unaug_img = PixelData(data=img.clone())
+    return model.data_preprocessor(data, training)
 
 
 def test_four_loss_terms_and_gradients_reach_every_part():

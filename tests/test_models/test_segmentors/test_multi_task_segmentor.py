@@ -9,6 +9,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+from test_models.test_segmentors.batch import (packed_batch, random_depth,
+                                               random_labels)
 
 from mmdepthseg.models.segmentors import MultiTaskSegmentor
 from mmdepthseg.registry import MODELS
@@ -44,35 +46,27 @@ def baseline():
 
 def _raw_batch(num=2, views=2, height=60, width=120, ori_shape=None, seed=0):
     """A batch as ``PackMultiViewInputs`` emits it (data contract)."""
-    gen = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(num):
-        inputs.append(
-            torch.randint(
-                0,
-                256, (3 * views, height, width),
-                dtype=torch.uint8,
-                generator=gen))
-        depth = 2.0 + 28.0 * torch.rand(views, height, width, generator=gen)
-        depth[:, :5] = 0  # invalid (sky)
-        labels = torch.randint(
-            0, NUM_CLASSES, (views, height, width), generator=gen)
-        labels[:, -3:] = 255
-        sample = SegDataSample(
-            metainfo=dict(
-                img_path='fake.png',
-                view_names=('l', 'r')[:views],
-                img_shape=(height, width),
-                ori_shape=ori_shape or (height, width),
-                pad_shape=(height, width),
-                scale_factor=(1.0, 1.0),
-                flip=False,
-                flip_direction=None,
-                reduce_zero_label=False))
-        sample.gt_sem_seg = PixelData(data=labels)
-        sample.gt_depth_map = PixelData(data=depth)
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+    shape = (views, height, width)
+    batch = packed_batch(
+        num, (height, width),
+        views=views,
+        seed=seed,
+        fields=dict(
+            gt_depth_map=random_depth(2., 30., shape),
+            gt_sem_seg=random_labels(NUM_CLASSES, shape)),
+        metainfo=dict(
+            img_path='fake.png',
+            view_names=('l', 'r')[:views],
+            ori_shape=ori_shape or (height, width),
+            pad_shape=(height, width),
+            scale_factor=(1.0, 1.0),
+            flip=False,
+            flip_direction=None,
+            reduce_zero_label=False))
+    for sample in batch['data_samples']:
+        sample.gt_depth_map.data[:, :5] = 0  # invalid (sky)
+        sample.gt_sem_seg.data[:, -3:] = 255
+    return batch
 
 
 def _preprocess(model, training, **kwargs):
@@ -250,6 +244,7 @@ def test_single_task_models():
 def test_invalid_configurations_raise():
     with pytest.raises(ValueError, match='depth_head, a seg_head'):
         _build(depth_head=None, seg_head=None)
-    with pytest.raises(NotImplementedError, match='whole'):
-        _build(
-            test_cfg=dict(mode='slide', crop_size=(64, 64), stride=(32, 32)))
+    with pytest.raises(ValueError, match='MultiTaskSegmentor.*tiles'):
+        _build(test_cfg=dict(mode='tiles'))
+    with pytest.raises(KeyError, match='crop_size and stride'):
+        _build(test_cfg=dict(mode='slide', crop_size=(64, 64)))

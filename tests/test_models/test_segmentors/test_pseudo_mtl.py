@@ -4,6 +4,8 @@ import pytest
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+from test_models.test_segmentors.batch import (packed_batch, random_depth,
+                                               random_labels)
 
 from mmdepthseg.registry import MODELS
 
@@ -38,32 +40,19 @@ def _model(**overrides):
 
 
 def _batch(model, views=2, batch=2):
-    rng = np.random.default_rng(0)
-    inputs, samples = [], []
-    for _ in range(batch):
-        img = torch.from_numpy(
-            rng.integers(0, 255, (3 * views, H, W), dtype=np.uint8))
-        s = SegDataSample()
-        s.set_metainfo(
-            dict(
-                view_names=('l', 'r')[:views],
-                intrinsics=np.array([[100., 0, W / 2], [0, 100., H / 2],
-                                     [0, 0, 1]]),
-                baseline=0.5,
-                img_shape=(H, W),
-                ori_shape=(H, W)))
-        s.gt_pseudo_depth = PixelData(
-            data=torch.from_numpy(
-                rng.uniform(5, 50, (2, H, W)).astype(np.float32)))
-        s.gt_confidence = PixelData(
-            data=torch.from_numpy(
-                rng.uniform(0, 1, (2, H, W)).astype(np.float32)))
-        s.gt_sem_seg = PixelData(
-            data=torch.from_numpy(rng.integers(0, 7, (2, H, W))))
-        inputs.append(img)
-        samples.append(s)
-    return model.data_preprocessor(
-        dict(inputs=inputs, data_samples=samples), True)
+    data = packed_batch(
+        batch, (H, W),
+        views=views,
+        fields=dict(
+            gt_pseudo_depth=random_depth(5., 50., (2, H, W)),
+            gt_confidence=random_depth(0., 1., (2, H, W)),
+            gt_sem_seg=random_labels(7, (2, H, W))),
+        metainfo=dict(
+            view_names=('l', 'r')[:views],
+            intrinsics=np.array([[100., 0, W / 2], [0, 100., H / 2],
+                                 [0, 0, 1]]),
+            baseline=0.5))
+    return model.data_preprocessor(data, True)
 
 
 def test_eq11_terms_are_logged_and_train_the_network():

@@ -11,6 +11,8 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
+from test_models.test_segmentors.batch import (packed_batch, random_depth,
+                                               random_labels)
 
 from mmdepthseg.models.segmentors.semi_mtl import SemiMTL
 from mmdepthseg.registry import MODELS
@@ -83,32 +85,38 @@ def semimtl():
 def _batch(domains_tasks=TWO_DOMAINS, seed=0, size=SIZE, ori_shape=None):
     """Packed samples with ``domain`` / ``labelled_tasks`` metainfo and only
     the labelled tasks' ground truth (SemiMTL contract)."""
-    gen = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for domain, tasks in domains_tasks:
-        inputs.append(
-            torch.randint(
-                0, 256, (3, size, size), dtype=torch.uint8, generator=gen))
-        sample = SegDataSample(
-            metainfo=dict(
-                img_path=f'domain{domain}.png',
-                domain=domain,
-                labelled_tasks=tasks,
-                img_shape=(size, size),
-                ori_shape=ori_shape or (size, size),
-                flip=False))
-        if 'seg' in tasks:
-            labels = torch.randint(
-                0, NUM_CLASSES, (1, size, size), generator=gen)
-            labels[:, :4] = 255
-            sample.gt_sem_seg = PixelData(data=labels)
-        if 'depth' in tasks:
-            depth = torch.rand(1, size, size, generator=gen)
-            depth[:, -4:] = NAN
-            depth[:, :2] = 0.0  # sky: inverse depth 0, a valid target
-            sample.gt_depth_map = PixelData(data=depth)
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+    shape = (1, size, size)
+
+    def fields(i):
+        tasks = domains_tasks[i][1]
+        return dict(
+            gt_sem_seg=random_labels(NUM_CLASSES, shape)
+            if 'seg' in tasks else lambda gen: None,
+            gt_depth_map=random_depth(0., 1., shape)
+            if 'depth' in tasks else lambda gen: None)
+
+    def metainfo(i):
+        domain, tasks = domains_tasks[i]
+        return dict(
+            img_path=f'domain{domain}.png',
+            domain=domain,
+            labelled_tasks=tasks,
+            ori_shape=ori_shape or (size, size),
+            flip=False)
+
+    batch = packed_batch(
+        len(domains_tasks), (size, size),
+        seed=seed,
+        fields=fields,
+        metainfo=metainfo)
+    for sample in batch['data_samples']:
+        if 'gt_sem_seg' in sample:
+            sample.gt_sem_seg.data[:, :4] = 255
+        if 'gt_depth_map' in sample:
+            sample.gt_depth_map.data[:, -4:] = NAN
+            # sky: inverse depth 0, a valid target
+            sample.gt_depth_map.data[:, :2] = 0.0
+    return batch
 
 
 def _optim(model, g_lr=0.01, d_lr=1e-4):
@@ -186,7 +194,7 @@ def test_paper_configuration_builds_and_predicts_at_the_input_size():
     assert discs['seg'].classifier.out_channels == 3
     model.eval()
     with torch.no_grad():
-        preds = model._generate(torch.randn(1, 3, 40, 48))
+        preds = model.decode(torch.randn(1, 3, 40, 48), None)
     assert preds['seg'].shape == (1, 19, 40, 48)
     assert preds['depth'].shape == (1, 1, 40, 48)
 
@@ -276,7 +284,7 @@ def test_supervised_losses_use_only_the_samples_that_label_the_task(semimtl):
     inputs, samples = data['inputs'], data['data_samples']
     with torch.no_grad():
         losses = model.loss(inputs, samples)
-        preds = model._generate(inputs)
+        preds = model.decode(inputs, None)
     labels = torch.stack([samples[i].gt_sem_seg.data[0] for i in (1, 3)])
     ce = F.cross_entropy(preds['seg'][[1, 3]], labels, ignore_index=255)
     assert losses['loss_seg'].item() == pytest.approx(ce.item(), rel=1e-5)
@@ -643,7 +651,7 @@ def test_each_per_domain_update_sees_only_its_domain():
             if s.metainfo['domain'] == domain
         ]
         with torch.no_grad():
-            return model._generate(data['inputs'][index])['depth']
+            return model.decode(data['inputs'][index], None)['depth']
 
     cached = {}
     for update in ('per_domain', 'pooled'):

@@ -8,7 +8,8 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmengine.structures import PixelData
-from mmseg.structures import SegDataSample
+from test_models.test_segmentors.batch import (packed_batch, random_depth,
+                                               random_labels)
 
 # registers SOSDContextNeck / SOSDHead
 import mmdepthseg.models.decode_heads.sosd_head  # noqa: F401
@@ -100,26 +101,23 @@ def _samples(num=2,
              baseline=0.5,
              ori_shape=(H, W),
              seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    samples = []
-    for _ in range(num):
-        s = SegDataSample(
-            metainfo=dict(
-                img_path='fake.png',
-                img_shape=(H, W),
-                ori_shape=ori_shape,
-                intrinsics=np.array([[fx, 0, W / 2], [0, fx, H /
-                                                      2], [0, 0, 1]],
-                                    dtype=np.float32),
-                baseline=baseline))
-        d = depth if depth is not None else \
-            1. + 9. * torch.rand(1, H, W, generator=gen)
-        lab = labels if labels is not None else \
-            torch.randint(0, NUM_CLASSES, (1, H, W), generator=gen)
-        s.gt_depth_map = PixelData(data=d.clone())
-        s.gt_sem_seg = PixelData(data=lab.clone())
-        samples.append(s)
-    return samples
+    shape = (1, H, W)
+    fields = dict(
+        gt_depth_map=random_depth(1., 10., shape) if depth is None else
+        (lambda gen: depth.clone()),
+        gt_sem_seg=random_labels(NUM_CLASSES, shape) if labels is None else
+        (lambda gen: labels.clone()))
+    K = np.array([[fx, 0, W / 2], [0, fx, H / 2], [0, 0, 1]],
+                 dtype=np.float32)
+    return packed_batch(
+        num, (H, W),
+        seed=seed,
+        fields=fields,
+        metainfo=dict(
+            img_path='fake.png',
+            ori_shape=ori_shape,
+            intrinsics=K,
+            baseline=baseline))['data_samples']
 
 
 def _inputs(num=2, seed=0):
