@@ -68,9 +68,9 @@ def model_depth_kind(model: nn.Module) -> Optional[str]:
     """The kind of depth a model class declares (its ``depth_kind``
     attribute: ``'metric'`` or ``'relative'``).
 
-    Models without the attribute fall back to the rule it replaces:
-    FSRE-Depth (self-supervised) is ``'relative'``, any other model
-    undeclared (None).
+    Every segmentor of the package declares it (``'relative'`` for the
+    self-supervised FSRE-Depth); a model without the attribute (e.g. a
+    plain mmseg segmentor) is undeclared (None).
 
     Args:
         model (nn.Module): The built model.
@@ -80,8 +80,7 @@ def model_depth_kind(model: nn.Module) -> Optional[str]:
     """
     kind = getattr(model, 'depth_kind', None)
     if kind is None:
-        from mmdepthseg.models.segmentors.fsre_depth import FSREDepth
-        return 'relative' if isinstance(model, FSREDepth) else None
+        return None
     if kind not in MODEL_DEPTH_KINDS:
         raise ValueError(f'{type(model).__name__}.depth_kind must be one of '
                          f'{MODEL_DEPTH_KINDS}, got {kind!r}')

@@ -17,6 +17,7 @@ from torch import nn
 
 from mmdepthseg.datasets.kitti_raw import MONODEPTH2_NORMALISED_K
 from mmdepthseg.datasets.utils import normalised_to_absolute_intrinsics
+from mmdepthseg.structures import view_names_for_frame_ids
 
 #: Stereo baseline of the synthetic samples (KITTI's rig), metres.
 KITTI_BASELINE = 0.54
@@ -46,23 +47,8 @@ def _dataset_cfg(cfg: Config) -> Optional[dict]:
     return None
 
 
-def view_names_from_frame_ids(frame_ids: Sequence[Any],
-                              side: str = 'l') -> Tuple[str, ...]:
-    """View names of KITTI-style ``frame_ids`` (as ``KittiRawDataset``).
-
-    Args:
-        frame_ids (Sequence[int | str]): e.g. ``(0, -1, 1)`` or ``(0, 's')``.
-        side (str): Reference camera, ``'l'`` or ``'r'``. Defaults to 'l'.
-
-    Returns:
-        tuple[str]: e.g. ``('t', 't-1', 't+1')``, ``('l', 'r')``.
-    """
-    temporal = any(isinstance(f, int) and f != 0 for f in frame_ids)
-    other = 'r' if side == 'l' else 'l'
-    if not temporal:
-        return tuple(side if f == 0 else other for f in frame_ids)
-    return tuple('s' if f == 's' else ('t' if f == 0 else f't{f:+d}')
-                 for f in frame_ids)
+#: Kept under its old name for callers of the benchmark package.
+view_names_from_frame_ids = view_names_for_frame_ids
 
 
 def infer_view_names(cfg: Config,

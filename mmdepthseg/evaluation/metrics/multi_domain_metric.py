@@ -14,10 +14,10 @@ from mmseg.evaluation import IoUMetric
 from prettytable import PrettyTable
 
 from mmdepthseg.registry import METRICS
+from mmdepthseg.structures.keys import TASKS
 from ..functional import (PAPER_COLUMN_NAMES, aggregate_depth_metric,
                           depth_metrics)
 
-TASKS = ('seg', 'depth')
 SEG_KEYS = ('pAcc', 'mIoU')
 #: Depth keys (the names of :data:`~..functional.DEPTH_METRICS`); the
 #: printed table shows them under the paper's column names (AbR, RMSE, δ).

@@ -14,6 +14,8 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from mmdepthseg.structures import (read_flip_direction, read_img_shape,
+                                   read_padding_size)
 from ..layers.geometry import flip_post_process_disparity
 
 #: Spaces in which a depth prediction is resized to the original image size.
@@ -345,22 +347,15 @@ class BaseDepthSegmentor(BaseSegmentor):
         Returns:
             Tensor: ``(C, H_ori, W_ori)``.
         """
-        padding = img_meta.get('img_padding_size',
-                               img_meta.get('padding_size'))
-        if padding is not None:
-            left, right, top, bottom = (int(p) for p in padding)
-            h, w = pred.shape[2:]
-            pred = pred[:, :, top:h - bottom, left:w - right]
-        if 'img_shape' in img_meta:
-            h, w = (int(s) for s in tuple(img_meta['img_shape'])[:2])
-            pred = pred[:, :, :h, :w]
-        if img_meta.get('flip', False):
-            direction = img_meta.get('flip_direction', None)
-            if direction not in ('horizontal', 'vertical'):
-                raise ValueError(
-                    f"flip_direction must be 'horizontal' or 'vertical' "
-                    f'when flip is True, got {direction!r} '
-                    f"(image {img_meta.get('img_path')})")
+        left, right, top, bottom = read_padding_size(
+            img_meta, ('img_padding_size', 'padding_size'))
+        h, w = pred.shape[2:]
+        pred = pred[:, :, top:h - bottom, left:w - right]
+        shape = read_img_shape(img_meta, required=False)
+        if shape is not None:
+            pred = pred[:, :, :shape[0], :shape[1]]
+        direction = read_flip_direction(img_meta)
+        if direction is not None:
             pred = pred.flip(
                 dims=(3, ) if direction == 'horizontal' else (2, ))
         if 'ori_shape' in img_meta:

@@ -10,6 +10,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from mmdepthseg.structures import read_padding_size
 from .multi_task_segmentor import MultiTaskSegmentor
 
 
@@ -148,9 +149,7 @@ class DepthSegEncoderDecoder(MultiTaskSegmentor, EncoderDecoder):
         for sample in data_samples:
             if 'gt_depth_map' not in sample:
                 continue
-            left, right, top, bottom = (
-                int(p)
-                for p in sample.metainfo.get('padding_size', (0, 0, 0, 0)))
+            left, right, top, bottom = read_padding_size(sample)
             if not any((left, right, top, bottom)):
                 continue
             depth = sample.gt_depth_map.data

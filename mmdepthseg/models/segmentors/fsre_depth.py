@@ -9,6 +9,8 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from mmdepthseg.structures import (read_view_names, stack_intrinsics,
+                                   stack_stereo_transforms)
 from ..layers.geometry import disp_to_depth, reprojection_grids
 from ..utils import stack_pixel_field
 from .base import BaseDepthSegmentor
@@ -160,7 +162,7 @@ class FSREDepth(BaseDepthSegmentor):
         setting). The pose network reads the frames at
         ``pose_input_size`` when it is set.
         """
-        view_names = tuple(data_samples[0].view_names)
+        view_names = read_view_names(data_samples[0])
         frames = inputs
         if self.pose_input_size is not None and \
                 tuple(inputs.shape[-2:]) != self.pose_input_size:
@@ -177,11 +179,7 @@ class FSREDepth(BaseDepthSegmentor):
                     self.pose_net(frames[:, :3], source,
                                   name.startswith('t-')))
             elif name == 's':
-                poses.append(
-                    torch.stack([
-                        torch.as_tensor(ds.stereo_T, dtype=torch.float32)
-                        for ds in data_samples
-                    ]).to(inputs))
+                poses.append(stack_stereo_transforms(data_samples, inputs))
             else:
                 raise ValueError(
                     "FSREDepth expects source views named 't-k', 't+k' or "
@@ -250,10 +248,7 @@ class FSREDepth(BaseDepthSegmentor):
         """
         poses = self._source_poses(inputs, data_samples)
         out = self.decoder(self.extract_feat(inputs))
-        K = torch.stack([
-            torch.as_tensor(ds.intrinsics, dtype=torch.float32)
-            for ds in data_samples
-        ]).to(inputs)
+        K = stack_intrinsics(data_samples, inputs)
         unaug = stack_pixel_field(data_samples, 'unaug_img').to(inputs)
         target = unaug[:, :3]
         sources = [unaug[:, 3 * j:3 * j + 3] for j in range(1, len(poses) + 1)]

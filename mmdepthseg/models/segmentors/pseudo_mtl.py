@@ -8,6 +8,8 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from mmdepthseg.structures import (read_view_names, sample_name,
+                                   stack_baselines, stack_focal_lengths)
 from ..losses.cross_view_loss import DEPTH_UNITS, depth_in_unit
 from ..utils import stack_pixel_field
 from .multi_task_segmentor import MultiTaskSegmentor
@@ -177,12 +179,12 @@ class PseudoMTL(MultiTaskSegmentor):
         """(B,) bool: samples whose views are ordered (right, left)."""
         flags = []
         for ds in data_samples:
-            names = tuple(ds.metainfo.get('view_names', ('l', 'r')))
+            names = read_view_names(ds, default=('l', 'r'))
             if names not in (('l', 'r'), ('r', 'l')):
                 raise ValueError(
                     "PseudoMTL trains on stereo pairs with view_names ('l', "
                     f"'r') or ('r', 'l'), got {names} (sample "
-                    f"{ds.metainfo.get('img_path')})")
+                    f'{sample_name(ds)})')
             flags.append(names == ('r', 'l'))
         return torch.tensor(flags, dtype=torch.bool)
 
@@ -210,10 +212,8 @@ class PseudoMTL(MultiTaskSegmentor):
         out = self._both_views(inputs)
         pseudo = field('gt_pseudo_depth').to(inputs)
         conf = field('gt_confidence').to(inputs)
-        focal = inputs.new_tensor(
-            [float(ds.intrinsics[0][0]) for ds in data_samples])
-        baseline = inputs.new_tensor(
-            [float(ds.baseline) for ds in data_samples])
+        focal = stack_focal_lengths(data_samples, inputs)
+        baseline = stack_baselines(data_samples, inputs)
         views = dict(
             pseudo_l=pseudo[:, :1],
             pseudo_r=pseudo[:, 1:],

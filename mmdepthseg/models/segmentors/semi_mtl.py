@@ -15,6 +15,9 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from mmdepthseg.structures import (read_domain, read_labelled_tasks,
+                                   read_padding_size, sample_name)
+from mmdepthseg.structures.keys import TASK_GT_FIELDS, TASKS
 # Imported for their registration (the default configs name them).
 from ..decode_heads.conv_depth_head import ConvDepthHead  # noqa: F401
 from ..discriminators.task_discriminator import (  # noqa: F401
@@ -25,12 +28,11 @@ from ..losses.berhu_loss import BerHuLoss  # noqa: F401
 from ..utils import stack_pixel_field
 from .multi_task_segmentor import MultiTaskSegmentor
 
-TASKS = ('seg', 'depth')
 MODES = ('stl', 'jtl', 'semisd', 'semimtl', 'da')
 #: ``'per_domain'``: Algorithm 1 (one generator update per domain's
 #: mini-batch); ``'pooled'``: one update on the whole batch.
 GENERATOR_UPDATES = ('per_domain', 'pooled')
-_GT_FIELDS = dict(seg='gt_sem_seg', depth='gt_depth_map')
+_GT_FIELDS = TASK_GT_FIELDS
 
 
 @MODELS.register_module()
@@ -337,37 +339,28 @@ class SemiMTL(MultiTaskSegmentor):
         domains = []
         labelled = {task: [] for task in self.tasks}
         for i, sample in enumerate(data_samples):
-            meta = sample.metainfo
-            if 'labelled_tasks' in meta:
-                tasks = meta['labelled_tasks']
-                tasks = (tasks, ) if isinstance(tasks, str) else tuple(tasks)
-                bad = set(tasks) - set(TASKS)
-                if bad:
-                    raise ValueError(
-                        f'data sample {i} ({meta.get("img_path")}): '
-                        f'labelled_tasks holds unknown tasks {sorted(bad)}; '
-                        f'tasks are {TASKS}')
-            else:
+            name = sample_name(sample)
+            tasks = read_labelled_tasks(sample, required=False)
+            if tasks is None:
                 tasks = tuple(t for t in TASKS if _GT_FIELDS[t] in sample)
             for task in self.tasks:
                 has = task in tasks
                 if has and _GT_FIELDS[task] not in sample:
                     raise KeyError(
-                        f'data sample {i} ({meta.get("img_path")}) labels '
+                        f'data sample {i} ({name}) labels '
                         f'{task!r} but has no {_GT_FIELDS[task]!r}')
                 labelled[task].append(has)
-            if 'domain' in meta:
-                domain = meta['domain']
-                if int(domain) != domain or not \
-                        1 <= domain <= self.num_domains:
+            domain = read_domain(sample, required=False)
+            if domain is not None:
+                if domain > self.num_domains:
                     raise ValueError(
-                        f'data sample {i} ({meta.get("img_path")}): domain '
+                        f'data sample {i} ({name}): domain '
                         f'must be an int in [1, {self.num_domains}] '
                         f'(num_domains), got {domain!r}')
-                domains.append(int(domain))
+                domains.append(domain)
             elif self.with_discriminators:
                 raise KeyError(
-                    f'data sample {i} ({meta.get("img_path")}) has no '
+                    f'data sample {i} ({name}) has no '
                     f"'domain' metainfo, which mode={self.mode!r} needs")
             else:
                 domains.append(0)
@@ -393,7 +386,7 @@ class SemiMTL(MultiTaskSegmentor):
         order (samples without ``domain`` metainfo form one group)."""
         groups: Dict[int, List[int]] = dict()
         for i, sample in enumerate(data_samples):
-            groups.setdefault(int(sample.metainfo.get('domain', 0)),
+            groups.setdefault(read_domain(sample, required=False) or 0,
                               []).append(i)
         return [groups[k] for k in sorted(groups)]
 
@@ -479,8 +472,7 @@ class SemiMTL(MultiTaskSegmentor):
                             dtype=torch.bool,
                             device=device)
         for i, sample in enumerate(data_samples):
-            left, right, top, bottom = sample.metainfo.get(
-                'padding_size', (0, 0, 0, 0))
+            left, right, top, bottom = read_padding_size(sample)
             if left or right or top or bottom:
                 inside[i] = False
                 inside[i, top:h - bottom, left:w - right] = True

@@ -9,6 +9,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from mmdepthseg.registry import MODELS
+from mmdepthseg.structures import stack_fx_baselines
 from ..layers.geometry import depth_to_disparity
 from ..utils import stack_pixel_field
 from .base import BaseDepthSegmentor
@@ -27,17 +28,7 @@ def focal_baseline(img_metas: Sequence[dict], like: Tensor) -> Tensor:
     Returns:
         Tensor: ``(B, 1, 1, 1)``, pixels x metres.
     """
-    values = []
-    for i, meta in enumerate(img_metas):
-        if 'intrinsics' not in meta or 'baseline' not in meta:
-            raise KeyError(
-                f"SOSDNet with depth_mode='disparity' needs metainfo "
-                f"'intrinsics' and 'baseline' (see docs/en/data_contract.md); "
-                f"sample {i} ({meta.get('img_path', '?')}) has "
-                f'{sorted(meta)}')
-        fx = float(meta['intrinsics'][0][0])
-        values.append(fx * float(meta['baseline']))
-    return like.new_tensor(values).view(-1, 1, 1, 1)
+    return stack_fx_baselines(img_metas, like).view(-1, 1, 1, 1)
 
 
 @MODELS.register_module()
