@@ -30,8 +30,8 @@ test-fast: $(STAMP)
 # the learning tests once more with the oneDNN kernels of an older CPU
 # (AVX2 only): a margin that holds only for this machine's rounding fails
 # here before it fails on someone else's machine
-# (the methods' learning tests; the own-video test trains FSRE-Depth again)
-LEARNING_TESTS := $(filter-out %/test_own_video_learns.py,$(wildcard tests/test_tools/test_*_learns.py))
+# (the methods' learning tests; not the own-video one, which trains FSRE-Depth again)
+LEARNING_TESTS := $(wildcard tests/test_models/test_segmentors/test_*_learns.py)
 test-numerics: $(STAMP)
 	ONEDNN_MAX_CPU_ISA=AVX2 $(PY) -m pytest $(LEARNING_TESTS) $(PYTEST_ARGS)
 

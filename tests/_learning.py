@@ -1,7 +1,7 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """The learning tests' harness (importable as ``_learning``).
 
-Shared by ``tests/test_tools/test_*_learns.py`` and
+Shared by ``tests/test_models/test_segmentors/test_*_learns.py`` and
 ``tests/learning_spread.py``:
 
 - the generated datasets of the learning tests (the session fixtures of

@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_fsre_20e.py'
 ]
 # MMCV's initialisation of the decoders (the KITTI configs use PyTorch's
-# default, as the released code): tests/test_tools/test_fsre_learns.py
+# default, as the released code): tests/test_models/test_segmentors/test_fsre_learns.py
 # measures the trained error against the untrained model's, and PyTorch's
 # init starts from a near-constant depth (median-scaled abs_rel 0.56 vs
 # 3.2 at 64x192) while the trained error is the same (0.383 vs 0.384)
