@@ -13,14 +13,13 @@ import pytest
 from _helpers import REPO_ROOT
 from mmengine.config import Config
 
-import mmdepthseg.datasets.converters.video as video_conv
+import mmdepthseg.converters.video as video_conv
+from mmdepthseg.converters.video import (median_flow, motion_image,
+                                         prepare_own_video, select_samples,
+                                         split_train_val)
 from mmdepthseg.datasets.camera_files import read_camera_file
-from mmdepthseg.datasets.converters.video import (median_flow, motion_image,
-                                                  prepare_own_video,
-                                                  select_samples,
-                                                  split_train_val)
-from mmdepthseg.datasets.synthetic.video import write_street_video
 from mmdepthseg.registry import DATASETS
+from mmdepthseg.synthetic.video import write_street_video
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'video.py')
 H, W = 48, 160

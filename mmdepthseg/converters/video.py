@@ -41,11 +41,15 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar
 
+from mmdepthseg.datasets.camera_files import (INTRINSICS_NAMES, CameraFile,
+                                              find_camera_file,
+                                              read_camera_file,
+                                              undistorted_intrinsics)
+from mmdepthseg.datasets.video_frames import (IMAGE_EXTENSIONS,
+                                              VIDEO_EXTENSIONS, FrameSource,
+                                              find_camera_source, natural_key,
+                                              video_fps)
 from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
-from ..camera_files import (INTRINSICS_NAMES, CameraFile, find_camera_file,
-                            read_camera_file, undistorted_intrinsics)
-from ..video_frames import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSource,
-                            find_camera_source, natural_key, video_fps)
 
 #: Width (pixels) frames are resized to for the motion test.
 MOTION_WIDTH = 256

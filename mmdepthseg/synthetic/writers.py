@@ -27,9 +27,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from mmdepthseg.datasets.png_codecs import encode_depth_png
 from mmdepthseg.utils.io import (atomic_write_bytes, atomic_write_text,
                                  write_image)
-from ..png_codecs import encode_depth_png
 from .aerial_scene import CITY_STYLES, AerialScene, labels_to_colours
 from .indoor_scene import IndoorScene
 from .street_scene import StreetScene, euler_to_rotation, stereo_right_pose
@@ -804,7 +804,7 @@ def write_isprs(root: str,
         ndsm   uint8 TIFF, height / 0.1 m (SYNTHETIC_NDSM_STEP)
 
     Cut them into patches with ``tools/dataset_converters/isprs.py`` (or
-    :func:`mmdepthseg.datasets.converters.isprs.convert_isprs`) using the
+    :func:`mmdepthseg.converters.isprs.convert_isprs`) using the
     ``splits`` of the summary.
 
     Args:

@@ -17,14 +17,17 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar, track_parallel_progress, track_progress
 
+from mmdepthseg.datasets.utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
+                                       check_kitti_split_folders,
+                                       kitti_improved_gt_path,
+                                       kitti_velo_to_image, load_kitti_calib,
+                                       read_image, read_kitti_depth_png,
+                                       read_kitti_split,
+                                       read_kitti_split_lines,
+                                       read_velodyne_points,
+                                       velodyne_to_depth_map)
+from mmdepthseg.datasets.validation import check_depth_values
 from mmdepthseg.utils.io import atomic_open, atomic_write_bytes
-from ..utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
-                     check_kitti_split_folders, kitti_improved_gt_path,
-                     kitti_velo_to_image, load_kitti_calib, read_image,
-                     read_kitti_depth_png, read_kitti_split,
-                     read_kitti_split_lines, read_velodyne_points,
-                     velodyne_to_depth_map)
-from ..validation import check_depth_values
 
 #: Split files FSRE-Depth (and most KITTI depth work) needs, relative to the
 #: splits folder.

@@ -55,10 +55,10 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import track_parallel_progress, track_progress
 
+from mmdepthseg.datasets.isprs import (ISPRS_COLOURS, NDSM_PNG_OFFSET,
+                                       NDSM_PNG_SCALE, encode_ndsm_png)
+from mmdepthseg.datasets.utils import DATASET_PREP_HINT
 from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
-from ..isprs import (ISPRS_COLOURS, NDSM_PNG_OFFSET, NDSM_PNG_SCALE,
-                     encode_ndsm_png)
-from ..utils import DATASET_PREP_HINT
 
 #: Ground sample distance (metres) of each city's tiles.
 ISPRS_GSD: Dict[str, float] = dict(potsdam=0.05, vaihingen=0.09)
