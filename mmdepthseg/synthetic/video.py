@@ -13,17 +13,43 @@ Video codec: OpenCV's ``VideoWriter`` with FourCC ``'mp4v'`` (MPEG-4 part 2)
 into ``.mp4``, which OpenCV's FFmpeg backend writes and reads back frame-
 exactly (checked in the tests); where that codec is missing, ``'MJPG'`` into
 ``.avi`` is used instead (the returned summary names the file).
+
+Layouts of a sequence ``<name>`` under the output root:
+
+``layout='footage'`` (input of ``tools/dataset_converters/video.py``)::
+
+    <name>.mp4                  the video ('mp4v'; '.avi' MJPG where mp4v
+                                cannot be written)
+    <name>.json                 camera file (pixels), found next to the
+                                video by the split tool
+    <name>/frame_<i+1:06d>.png  the same frames as images (1-based names),
+                                + intrinsics.json
+    <name>_right.mp4, <name>_right/   with ``stereo``
+    <name>_labels/frame_<i+1:06d>.png trainIds (left camera)
+    <name>_depth/frame_<i+1:06d>.png  depth, uint16 m * 256
+
+``layout='dataset'`` (read by ``OwnVideoDataset``)::
+
+    <name>/intrinsics.json
+    <name>/image_02/<i:010d>.png (+ image_03 with ``stereo``)
+    <name>/semantic_02/<i:010d>.png (+ semantic_03)
+    <name>/depth_02/<i:010d>.png    uint16 m * 256 (0 = sky)
+    <name>/image_02.mp4             with ``write_video`` (the dataset reads
+                                    the folder when both exist: pass
+                                    ``write_frames=False`` to train on the
+                                    video)
 """
 import json
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from mmdepthseg.datasets.png_codecs import encode_depth_png
 from mmdepthseg.utils.io import atomic_write_text, write_image
 from .street_scene import StreetScene, stereo_right_pose
-from .writers import _progress_bar, _sub_seed, encode_depth_png
+from .writers.common import RenderCamera, advance, progress_bar, sub_seed
 
 #: (FourCC, file ending) tried in this order by :func:`open_video_writer`.
 VIDEO_CODECS: Tuple[Tuple[str, str],
@@ -81,6 +107,75 @@ def street_video_positions(num_frames: int, step: float,
     return np.cumsum(moving) * float(step)
 
 
+class _SequencePaths(NamedTuple):
+    """Where the files of one sequence go (camera 2 = left, 3 = right)."""
+    seq_dir: Optional[str]
+    frames_dirs: Dict[int, str]
+    labels_dirs: Dict[int, str]
+    depth_dir: str
+    video_stems: Dict[int, str]
+    camera_file: str
+    frame_name: Callable[[int], str]  # frame index -> file stem
+
+
+def _footage_paths(root: str, name: str,
+                   cams: Sequence[int]) -> _SequencePaths:
+    suffix = {2: '', 3: '_right'}
+    return _SequencePaths(
+        seq_dir=None,
+        frames_dirs={c: osp.join(root, name + suffix[c])
+                     for c in cams},
+        labels_dirs={2: osp.join(root, f'{name}_labels')},
+        depth_dir=osp.join(root, f'{name}_depth'),
+        video_stems={c: osp.join(root, name + suffix[c])
+                     for c in cams},
+        camera_file=osp.join(root, f'{name}.json'),
+        frame_name=lambda i: f'frame_{i + 1:06d}')
+
+
+def _dataset_paths(root: str, name: str,
+                   cams: Sequence[int]) -> _SequencePaths:
+    seq_dir = osp.join(root, name)
+    return _SequencePaths(
+        seq_dir=seq_dir,
+        frames_dirs={c: osp.join(seq_dir, f'image_{c:02d}')
+                     for c in cams},
+        labels_dirs={c: osp.join(seq_dir, f'semantic_{c:02d}')
+                     for c in cams},
+        depth_dir=osp.join(seq_dir, 'depth_02'),
+        video_stems={c: osp.join(seq_dir, f'image_{c:02d}')
+                     for c in cams},
+        camera_file=osp.join(seq_dir, 'intrinsics.json'),
+        frame_name=lambda i: f'{i:010d}')
+
+
+def default_video_intrinsics(height: int, width: int) -> np.ndarray:
+    """The synthetic footage's camera: ``fx = fy = 0.56 W``, principal
+    point off the centre at ``(0.505 W, 0.49 H)``.
+
+    Returns:
+        np.ndarray: (3, 3) pixel intrinsics.
+    """
+    return np.array([[0.56 * width, 0.0, 0.505 * width],
+                     [0.0, 0.56 * width, 0.49 * height], [0.0, 0.0, 1.0]])
+
+
+def _camera_file_text(K: np.ndarray, width: int, height: int,
+                      baseline: Optional[float]) -> str:
+    """The JSON camera file (pixels; ``baseline`` with stereo)."""
+    camera = dict(
+        fx=float(K[0, 0]),
+        fy=float(K[1, 1]),
+        cx=float(K[0, 2]),
+        cy=float(K[1, 2]),
+        width=int(width),
+        height=int(height),
+        units='pixels')
+    if baseline is not None:
+        camera['baseline'] = float(baseline)
+    return json.dumps(camera, indent=2) + '\n'
+
+
 def write_street_video(root: str,
                        name: str = 'drive',
                        seed: int = 0,
@@ -101,32 +196,10 @@ def write_street_video(root: str,
                        progress: bool = False) -> dict:
     """Render a drive and write it as footage or in the own-video layout.
 
-    ``layout='footage'`` (input of ``tools/dataset_converters/video.py``)::
-
-        root/<name>.mp4                  the video ('mp4v'; '.avi' MJPG
-                                         where mp4v cannot be written)
-        root/<name>.json                 camera file (pixels), found next to
-                                         the video by the split tool
-        root/<name>/frame_<i+1:06d>.png  the same frames as images (1-based
-                                         names), + intrinsics.json
-        root/<name>_right.mp4, root/<name>_right/   with ``stereo``
-        root/<name>_labels/frame_<i+1:06d>.png      trainIds (left camera)
-        root/<name>_depth/frame_<i+1:06d>.png       depth, uint16 m * 256
-
-    ``layout='dataset'`` (read by ``OwnVideoDataset``)::
-
-        root/<name>/intrinsics.json
-        root/<name>/image_02/<i:010d>.png (+ image_03 with ``stereo``)
-        root/<name>/semantic_02/<i:010d>.png (+ semantic_03)
-        root/<name>/depth_02/<i:010d>.png    uint16 m * 256 (0 = sky)
-        root/<name>/image_02.mp4             with ``write_video`` (the
-                                             dataset reads the folder when
-                                             both exist: pass
-                                             ``write_frames=False`` to
-                                             train on the video)
-
-    Every frame gets seeded Gaussian sensor noise (``noise_std`` grey
-    levels), so frames of a still stretch differ as a real camera's do.
+    The two layouts are described in this module's docstring
+    (:mod:`mmdepthseg.synthetic.video`). Every frame gets seeded Gaussian
+    sensor noise (``noise_std`` grey levels), so frames of a still stretch
+    differ as a real camera's do.
 
     Args:
         root (str): Output folder.
@@ -138,9 +211,8 @@ def write_street_video(root: str,
             one stretch ``(15, 8)``.
         height (int): Frame height. Defaults to 96.
         width (int): Frame width. Defaults to 320.
-        K (np.ndarray, optional): (3, 3) pixel intrinsics; defaults to a
-            camera with ``fx = fy = 0.56 W`` and a principal point off the
-            centre (``(0.505 W, 0.49 H)``).
+        K (np.ndarray, optional): (3, 3) pixel intrinsics; defaults to
+            :func:`default_video_intrinsics`.
         fps (float): Frame rate of the video. Defaults to 10.
         step (float): Metres driven per moving frame. Defaults to 1.0.
         noise_std (float): Sensor noise (grey levels). Defaults to 2.
@@ -164,68 +236,89 @@ def write_street_video(root: str,
         ``camera_file``, ``labels_dir``, ``depth_dir``, ``seq_dir``
         (dataset layout).
     """
+    _check_video_args(layout, num_frames)
+    K = np.asarray(
+        default_video_intrinsics(height, width) if K is None else K,
+        dtype=np.float64)
+    positions = street_video_positions(num_frames, step, still)
+    scene = StreetScene(
+        seed=sub_seed(seed, 31), length=max(50.0, positions[-1] + 10.0))
+    cams = (2, 3) if stereo else (2, )
+    paths = (_footage_paths if layout == 'footage' else _dataset_paths)(
+        root, name, cams)
+    camera_text = _camera_file_text(K, width, height,
+                                    baseline if stereo else None)
+    atomic_write_text(paths.camera_file, camera_text)
+    if layout == 'footage' and write_frames:
+        atomic_write_text(
+            osp.join(paths.frames_dirs[2], 'intrinsics.json'), camera_text)
+    videos = _render_sequence(
+        scene, positions, paths, RenderCamera(K, height, width, antialias),
+        baseline, np.random.default_rng(sub_seed(seed, 37)), noise_std,
+        fps if write_video else None, write_frames,
+        progress_bar(num_frames, progress))
+    summary = dict(
+        name=name,
+        num_frames=num_frames,
+        K=K.tolist(),
+        height=height,
+        width=width,
+        fps=fps,
+        still=[tuple(s) for s in still])
+    summary.update(_sequence_summary(positions, paths, videos))
+    return summary
+
+
+def _check_video_args(layout: str, num_frames: int) -> None:
     if layout not in ('footage', 'dataset'):
         raise ValueError(f"layout must be 'footage' or 'dataset', got "
                          f'{layout!r}')
     if num_frames < 3:
         raise ValueError(f'num_frames must be >= 3, got {num_frames}')
-    if K is None:
-        K = np.array([[0.56 * width, 0.0, 0.505 * width],
-                      [0.0, 0.56 * width, 0.49 * height], [0.0, 0.0, 1.0]])
-    K = np.asarray(K, dtype=np.float64)
-    positions = street_video_positions(num_frames, step, still)
-    scene = StreetScene(
-        seed=_sub_seed(seed, 31), length=max(50.0, positions[-1] + 10.0))
+
+
+def _sequence_summary(positions: np.ndarray, paths: _SequencePaths,
+                      videos: Dict[int, str]) -> dict:
+    """The part of :func:`write_street_video`'s summary that describes the
+    motion and the files written."""
+    return dict(
+        still_pairs=[
+            i for i in range(len(positions) - 1)
+            if positions[i + 1] == positions[i]
+        ],
+        positions=positions.tolist(),
+        video=videos.get(2),
+        video_right=videos.get(3),
+        frames_dir=paths.frames_dirs[2],
+        frames_dir_right=paths.frames_dirs.get(3),
+        camera_file=paths.camera_file,
+        labels_dir=paths.labels_dirs[2],
+        depth_dir=paths.depth_dir,
+        seq_dir=paths.seq_dir)
+
+
+def _render_sequence(scene: StreetScene, positions: np.ndarray,
+                     paths: _SequencePaths, camera: RenderCamera,
+                     baseline: float, rng: np.random.Generator,
+                     noise_std: float, fps: Optional[float],
+                     write_frames: bool, bar) -> Dict[int, str]:
+    """Render every frame of every camera of ``paths`` and write it.
+
+    A still frame (same position as the one before) reuses the rendering
+    of its predecessor; its noise is drawn anew.
+
+    Returns:
+        dict: camera -> the video file written (none without ``fps``).
+    """
+    cams = sorted(paths.frames_dirs)
     poses = np.concatenate(
         [scene.camera_trajectory(1, start=float(z)) for z in positions])
-    camera = dict(
-        fx=float(K[0, 0]),
-        fy=float(K[1, 1]),
-        cx=float(K[0, 2]),
-        cy=float(K[1, 2]),
-        width=int(width),
-        height=int(height),
-        units='pixels')
-    if stereo:
-        camera['baseline'] = float(baseline)
-    camera_text = json.dumps(camera, indent=2) + '\n'
-
-    cams = (2, 3) if stereo else (2, )
-    if layout == 'footage':
-        seq_dir = None
-        suffix = {2: '', 3: '_right'}
-        frames_dirs = {c: osp.join(root, name + suffix[c]) for c in cams}
-        labels_dirs = {2: osp.join(root, f'{name}_labels')}
-        depth_dir = osp.join(root, f'{name}_depth')
-        video_stems = {c: osp.join(root, name + suffix[c]) for c in cams}
-        camera_file = osp.join(root, f'{name}.json')
-        atomic_write_text(camera_file, camera_text)
-        if write_frames:
-            atomic_write_text(
-                osp.join(frames_dirs[2], 'intrinsics.json'), camera_text)
-
-        def frame_name(i: int) -> str:
-            return f'frame_{i + 1:06d}'
-    else:
-        seq_dir = osp.join(root, name)
-        frames_dirs = {c: osp.join(seq_dir, f'image_{c:02d}') for c in cams}
-        labels_dirs = {c: osp.join(seq_dir, f'semantic_{c:02d}') for c in cams}
-        depth_dir = osp.join(seq_dir, 'depth_02')
-        video_stems = {c: osp.join(seq_dir, f'image_{c:02d}') for c in cams}
-        camera_file = osp.join(seq_dir, 'intrinsics.json')
-        atomic_write_text(camera_file, camera_text)
-
-        def frame_name(i: int) -> str:
-            return f'{i:010d}'
-
     writers: Dict[int, cv2.VideoWriter] = {}
     videos: Dict[int, str] = {}
-    if write_video:
+    if fps is not None:
         for c in cams:
-            writers[c], videos[c] = open_video_writer(video_stems[c], fps,
-                                                      width, height)
-    rng = np.random.default_rng(_sub_seed(seed, 37))
-    bar = _progress_bar(num_frames, progress)
+            writers[c], videos[c] = open_video_writer(
+                paths.video_stems[c], fps, camera.width, camera.height)
     rendered: Dict[int, dict] = {}  # camera -> frame at this position
     try:
         for i, pose in enumerate(poses):
@@ -236,48 +329,42 @@ def write_street_video(root: str,
                     cam_pose = pose if c == 2 else stereo_right_pose(
                         pose, baseline)
                     rendered[c] = scene.render(
-                        cam_pose, K, height, width, antialias=antialias)
-                frame = rendered[c]
-                noisy = frame['img'].astype(np.float64) + rng.normal(
-                    0.0, noise_std, frame['img'].shape)
-                img = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
-                bgr = np.ascontiguousarray(img[..., ::-1])
-                stem = frame_name(i)
-                if write_frames:
-                    write_image(osp.join(frames_dirs[c], stem + '.png'), bgr)
-                if c in labels_dirs:
-                    write_image(
-                        osp.join(labels_dirs[c], stem + '.png'),
-                        frame['label'])
-                if c == 2:
-                    write_image(
-                        osp.join(depth_dir, stem + '.png'),
-                        encode_depth_png(frame['depth'], DEPTH_SCALE))
+                        cam_pose,
+                        camera.K,
+                        camera.height,
+                        camera.width,
+                        antialias=camera.antialias)
+                bgr = _noisy_bgr(rendered[c]['img'], rng, noise_std)
+                _write_frame_files(paths, c, paths.frame_name(i), bgr,
+                                   rendered[c], write_frames)
                 if c in writers:
                     writers[c].write(bgr)
-            if bar is not None:
-                bar.update()
+            advance(bar)
     finally:
         for w in writers.values():
             w.release()
-    still_pairs: List[int] = [
-        i for i in range(num_frames - 1) if positions[i + 1] == positions[i]
-    ]
-    return dict(
-        name=name,
-        num_frames=num_frames,
-        K=K.tolist(),
-        height=height,
-        width=width,
-        fps=fps,
-        still=[tuple(s) for s in still],
-        still_pairs=still_pairs,
-        positions=positions.tolist(),
-        video=videos.get(2),
-        video_right=videos.get(3),
-        frames_dir=frames_dirs[2],
-        frames_dir_right=frames_dirs.get(3),
-        camera_file=camera_file,
-        labels_dir=labels_dirs[2],
-        depth_dir=depth_dir,
-        seq_dir=seq_dir)
+    return videos
+
+
+def _noisy_bgr(img: np.ndarray, rng: np.random.Generator,
+               noise_std: float) -> np.ndarray:
+    """RGB ``img`` plus Gaussian sensor noise, as a BGR uint8 image."""
+    noisy = img.astype(np.float64) + rng.normal(0.0, noise_std, img.shape)
+    img = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(img[..., ::-1])
+
+
+def _write_frame_files(paths: _SequencePaths, cam: int, stem: str,
+                       bgr: np.ndarray, frame: dict,
+                       write_frames: bool) -> None:
+    """The image, label map and depth PNG of one camera's frame (those the
+    layout has)."""
+    if write_frames:
+        write_image(osp.join(paths.frames_dirs[cam], stem + '.png'), bgr)
+    if cam in paths.labels_dirs:
+        write_image(
+            osp.join(paths.labels_dirs[cam], stem + '.png'), frame['label'])
+    if cam == 2:
+        write_image(
+            osp.join(paths.depth_dir, stem + '.png'),
+            encode_depth_png(frame['depth'], DEPTH_SCALE))
