@@ -48,7 +48,7 @@ import logging
 import os
 import os.path as osp
 import re
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -58,7 +58,7 @@ from mmengine.utils import track_parallel_progress, track_progress
 from mmdepthseg.datasets.isprs import (ISPRS_COLOURS, NDSM_PNG_OFFSET,
                                        NDSM_PNG_SCALE, encode_ndsm_png)
 from mmdepthseg.datasets.utils import DATASET_PREP_HINT
-from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
+from mmdepthseg.utils.io import atomic_write_text, write_image
 
 #: Ground sample distance (metres) of each city's tiles.
 ISPRS_GSD: Dict[str, float] = dict(potsdam=0.05, vaihingen=0.09)
@@ -458,13 +458,6 @@ def read_label_tile(path: str, tolerance: int = 0) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Conversion
 # ---------------------------------------------------------------------------
-def _encode_png(arr: np.ndarray, path: str) -> None:
-    ok, buf = cv2.imencode('.png', np.ascontiguousarray(arr))
-    if not ok:
-        raise OSError(f'could not encode {path}')
-    atomic_write_bytes(path, buf.tobytes())
-
-
 def _marker_path(out_dir: str, split: str, tile: str) -> str:
     return osp.join(out_dir, MARKER_DIR, split, tile + '.json')
 
@@ -516,75 +509,17 @@ def convert_tile(task: dict) -> dict:
             size=old['size'],
             skipped=True,
             warnings=[])
-
-    img = read_image_tile(files['img'])
-    h, w = img.shape[:2]
-    maps = {}
-    if 'label' in files:
-        maps['label'] = read_label_tile(files['label'],
-                                        params['label_tolerance'])
-    if 'ndsm' in files:
-        ndsm, valid = normalise_ndsm(
-            _read(files['ndsm']),
-            params['ndsm_norm'],
-            params['ndsm_range'],
-            params['ndsm_nodata'],
-            name=files['ndsm'])
-        maps['ndsm'] = ndsm
-    warnings = []  # converted all the same: reported and counted
-    if 'label' in maps and not maps['label'].any():
-        warnings.append(
-            f'{files["label"]}: no pixel has an ISPRS class colour (all '
-            'boundary or unknown colours): its label patches are all ignored')
-    if 'ndsm' in maps and not valid.any():
-        warnings.append(f'{files["ndsm"]}: no valid nDSM pixel (all nodata or '
-                        'non-finite): its height patches are all invalid')
-    for modality, m in maps.items():
-        if m.shape[:2] != (h, w):
-            raise ValueError(
-                f'{files[modality]}: {modality} size {m.shape[1]}x'
-                f'{m.shape[0]} differs from the image tile {files["img"]} '
-                f'({w}x{h}, w x h)')
-
-    size = resampled_size(h, w, params['src_gsd'], params['dst_gsd'])
-    if size != (h, w):
-        dsize = (size[1], size[0])
-        img = cv2.resize(
-            img, dsize, interpolation=_INTERP[params['img_interp']])
-        if 'label' in maps:
-            maps['label'] = cv2.resize(
-                maps['label'], dsize, interpolation=cv2.INTER_NEAREST_EXACT)
-        if 'ndsm' in maps:
-            maps['ndsm'], valid = resize_ndsm(maps['ndsm'], valid, size)
-    if 'ndsm' in maps:
-        maps['ndsm'] = encode_ndsm_png(maps['ndsm'], valid)
-
+    img, maps, valid, warnings = _read_tile(files, params)
+    size = resampled_size(img.shape[0], img.shape[1], params['src_gsd'],
+                          params['dst_gsd'])
+    img, maps = _resample_tile(img, maps, valid, size, params['img_interp'])
     patch = params['patch_size']
-    ys, xs = patch_grid(size[0], size[1], patch, params['overlap'])
     arrays = dict(img=_pad_to(img, patch, 0))
     arrays.update({m: _pad_to(a, patch, 0) for m, a in maps.items()})
-    digits = max(4, len(str(max(size))))
-    names = []
-    for y in ys:  # one vectorised gather per row of patches
-        rows = {
-            m: extract_patches(a, [y], xs, patch)[0]
-            for m, a in arrays.items()
-        }
-        for j, x in enumerate(xs):
-            name = f'{tile}_{y:0{digits}d}_{x:0{digits}d}'
-            for m, patches in rows.items():
-                _encode_png(
-                    patches[j],
-                    osp.join(out_dir, OUT_DIRS[m], split, name + '.png'))
-            names.append(name)
-
-    # Patches of an earlier run with other parameters that no longer exist.
+    names = _write_patches(arrays, size, patch, params['overlap'], out_dir,
+                           split, tile)
     if old is not None:
-        for name in set(old.get('patches', [])) - set(names):
-            for m in OUT_DIRS:
-                stale = osp.join(out_dir, OUT_DIRS[m], split, name + '.png')
-                if osp.isfile(stale):
-                    os.remove(stale)
+        _remove_stale_patches(old, names, out_dir, split)
     marker = dict(
         tile=tile,
         split=split,
@@ -601,6 +536,103 @@ def convert_tile(task: dict) -> dict:
         size=list(size),
         skipped=False,
         warnings=warnings)
+
+
+def _read_tile(files: Dict[str, str], params: dict) -> tuple:
+    """Read and check the raw files of a tile.
+
+    Returns:
+        tuple: The image ``(h, w, 3)`` uint8, the maps (``label``: 0..6
+        indices, ``ndsm``: normalised heights, those in ``files``), the
+        nDSM's valid mask (None without an nDSM) and warnings about a
+        label tile without class colours / an nDSM without valid pixels.
+    """
+    img = read_image_tile(files['img'])
+    h, w = img.shape[:2]
+    maps, valid = {}, None
+    if 'label' in files:
+        maps['label'] = read_label_tile(files['label'],
+                                        params['label_tolerance'])
+    if 'ndsm' in files:
+        maps['ndsm'], valid = normalise_ndsm(
+            _read(files['ndsm']),
+            params['ndsm_norm'],
+            params['ndsm_range'],
+            params['ndsm_nodata'],
+            name=files['ndsm'])
+    warnings = []  # converted all the same: reported and counted
+    if 'label' in maps and not maps['label'].any():
+        warnings.append(
+            f'{files["label"]}: no pixel has an ISPRS class colour (all '
+            'boundary or unknown colours): its label patches are all ignored')
+    if 'ndsm' in maps and not valid.any():
+        warnings.append(f'{files["ndsm"]}: no valid nDSM pixel (all nodata or '
+                        'non-finite): its height patches are all invalid')
+    for modality, m in maps.items():
+        if m.shape[:2] != (h, w):
+            raise ValueError(
+                f'{files[modality]}: {modality} size {m.shape[1]}x'
+                f'{m.shape[0]} differs from the image tile {files["img"]} '
+                f'({w}x{h}, w x h)')
+    return img, maps, valid, warnings
+
+
+def _resample_tile(img: np.ndarray, maps: Dict[str, np.ndarray],
+                   valid: Optional[np.ndarray], size: Tuple[int, int],
+                   img_interp: str) -> Tuple[np.ndarray, dict]:
+    """Resample a tile to ``size`` ``(h, w)`` (labels: nearest) and encode
+    its nDSM as PNG values (:func:`encode_ndsm_png`)."""
+    maps = dict(maps)
+    if size != img.shape[:2]:
+        dsize = (size[1], size[0])
+        img = cv2.resize(img, dsize, interpolation=_INTERP[img_interp])
+        if 'label' in maps:
+            maps['label'] = cv2.resize(
+                maps['label'], dsize, interpolation=cv2.INTER_NEAREST_EXACT)
+        if 'ndsm' in maps:
+            maps['ndsm'], valid = resize_ndsm(maps['ndsm'], valid, size)
+    if 'ndsm' in maps:
+        maps['ndsm'] = encode_ndsm_png(maps['ndsm'], valid)
+    return img, maps
+
+
+def _write_patches(arrays: Dict[str, np.ndarray], size: Tuple[int, int],
+                   patch: int, overlap: float, out_dir: str, split: str,
+                   tile: str) -> List[str]:
+    """Cut the padded ``arrays`` (modality -> array) of a tile of ``size``
+    into patches and write them as PNG files
+    (``<out_dir>/<modality's folder>/<split>/<name>.png``).
+
+    Returns:
+        list[str]: The patch names ``<tile>_<y>_<x>``.
+    """
+    ys, xs = patch_grid(size[0], size[1], patch, overlap)
+    digits = max(4, len(str(max(size))))
+    names = []
+    for y in ys:  # one vectorised gather per row of patches
+        rows = {
+            m: extract_patches(a, [y], xs, patch)[0]
+            for m, a in arrays.items()
+        }
+        for j, x in enumerate(xs):
+            name = f'{tile}_{y:0{digits}d}_{x:0{digits}d}'
+            for m, patches in rows.items():
+                write_image(
+                    osp.join(out_dir, OUT_DIRS[m], split, name + '.png'),
+                    np.ascontiguousarray(patches[j]))
+            names.append(name)
+    return names
+
+
+def _remove_stale_patches(old: dict, names: List[str], out_dir: str,
+                          split: str) -> None:
+    """Remove the patches of an earlier run (``old`` marker) with other
+    parameters that this run did not write."""
+    for name in set(old.get('patches', [])) - set(names):
+        for m in OUT_DIRS:
+            stale = osp.join(out_dir, OUT_DIRS[m], split, name + '.png')
+            if osp.isfile(stale):
+                os.remove(stale)
 
 
 def convert_isprs(raw_root: str,
@@ -668,34 +700,11 @@ def convert_isprs(raw_root: str,
         they hold no class colour / no valid nDSM pixel, each also logged)
         and ``ndsm_png`` (``scale``, ``offset``).
     """
-    if splits is None:
-        if city not in ISPRS_SPLITS:
-            raise ValueError(f'no default tile lists for city {city!r}: give '
-                             'splits=dict(train=[...], val=[...])')
-        splits = ISPRS_SPLITS[city]
-    if src_gsd is None:
-        if city not in ISPRS_GSD:
-            raise ValueError(f'no default GSD for city {city!r}: give src_gsd')
-        src_gsd = ISPRS_GSD[city]
-    if img_interp not in _INTERP:
-        raise ValueError(f'img_interp must be one of {sorted(_INTERP)}, got '
-                         f'{img_interp!r}')
-    if patch_size <= 0:
-        raise ValueError(f'patch_size must be > 0, got {patch_size}')
-    patch_stride(patch_size, overlap)  # validates the overlap
-    if ndsm_norm not in ('global', 'tile'):
-        raise ValueError(
-            f"ndsm_norm must be 'global' or 'tile', got {ndsm_norm!r}")
-    all_patterns = dict(ISPRS_RAW_PATTERNS.get(city, {}))
-    all_patterns.update(patterns or {})
+    splits, src_gsd = _city_defaults(city, splits, src_gsd)
+    _check_conversion_args(img_interp, patch_size, overlap, ndsm_norm)
     wanted = ['img'] + (['label'] if with_labels else []) + (['ndsm'] if
                                                              with_ndsm else [])
-    missing = [m for m in wanted if m not in all_patterns]
-    if missing:
-        raise ValueError(f'no file pattern for {missing} of city {city!r}: '
-                         'give patterns=dict(img=..., label=..., ndsm=...)')
-    use_patterns = {m: all_patterns[m] for m in wanted}
-
+    use_patterns = _modality_patterns(city, patterns, wanted)
     files = check_isprs_tiles(raw_root, city, splits, use_patterns)
     params = dict(
         src_gsd=float(src_gsd),
@@ -726,8 +735,64 @@ def convert_isprs(raw_root: str,
         results = track_progress(convert_tile, tasks)
     else:
         results = [convert_tile(t) for t in tasks]
+    summary = _conversion_summary(city, out_dir, params, splits, results)
+    for warning in summary['warnings']:
+        print_log(warning, logger='current', level=logging.WARNING)
+    atomic_write_text(
+        osp.join(out_dir, SUMMARY_FILE),
+        json.dumps(summary, indent=1) + '\n')
+    return summary
 
-    summary = dict(
+
+def _city_defaults(
+    city: str, splits: Optional[Dict[str, Sequence[str]]],
+    src_gsd: Optional[float]
+) -> Tuple[Dict[str, Sequence[str]], float]:
+    """``splits`` and ``src_gsd``, the city's defaults where not given."""
+    if splits is None:
+        if city not in ISPRS_SPLITS:
+            raise ValueError(f'no default tile lists for city {city!r}: give '
+                             'splits=dict(train=[...], val=[...])')
+        splits = ISPRS_SPLITS[city]
+    if src_gsd is None:
+        if city not in ISPRS_GSD:
+            raise ValueError(f'no default GSD for city {city!r}: give src_gsd')
+        src_gsd = ISPRS_GSD[city]
+    return splits, src_gsd
+
+
+def _check_conversion_args(img_interp: str, patch_size: int, overlap: float,
+                           ndsm_norm: str) -> None:
+    if img_interp not in _INTERP:
+        raise ValueError(f'img_interp must be one of {sorted(_INTERP)}, got '
+                         f'{img_interp!r}')
+    if patch_size <= 0:
+        raise ValueError(f'patch_size must be > 0, got {patch_size}')
+    patch_stride(patch_size, overlap)  # validates the overlap
+    if ndsm_norm not in ('global', 'tile'):
+        raise ValueError(
+            f"ndsm_norm must be 'global' or 'tile', got {ndsm_norm!r}")
+
+
+def _modality_patterns(city: str, patterns: Optional[Dict[str, PatternSpec]],
+                       wanted: Sequence[str]) -> Dict[str, PatternSpec]:
+    """The raw file pattern of every ``wanted`` modality: the city's
+    defaults (:data:`ISPRS_RAW_PATTERNS`) updated by ``patterns``."""
+    all_patterns = dict(ISPRS_RAW_PATTERNS.get(city, {}))
+    all_patterns.update(patterns or {})
+    missing = [m for m in wanted if m not in all_patterns]
+    if missing:
+        raise ValueError(f'no file pattern for {missing} of city {city!r}: '
+                         'give patterns=dict(img=..., label=..., ndsm=...)')
+    return {m: all_patterns[m] for m in wanted}
+
+
+def _conversion_summary(city: str, out_dir: str, params: dict,
+                        splits: Dict[str, Sequence[str]],
+                        results: List[dict]) -> dict:
+    """The summary of :func:`convert_isprs` from the results of
+    :func:`convert_tile`."""
+    return dict(
         city=city,
         out_dir=out_dir,
         params=params,
@@ -744,9 +809,3 @@ def convert_isprs(raw_root: str,
         skipped=[r['tile'] for r in results if r['skipped']],
         warnings=[w for r in results for w in r['warnings']],
         ndsm_png=dict(scale=NDSM_PNG_SCALE, offset=NDSM_PNG_OFFSET))
-    for warning in summary['warnings']:
-        print_log(warning, logger='current', level=logging.WARNING)
-    atomic_write_text(
-        osp.join(out_dir, SUMMARY_FILE),
-        json.dumps(summary, indent=1) + '\n')
-    return summary

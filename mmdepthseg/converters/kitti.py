@@ -13,7 +13,6 @@ import re
 import zipfile
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 from mmengine.utils import ProgressBar, track_parallel_progress, track_progress
 
@@ -27,7 +26,7 @@ from mmdepthseg.datasets.utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
                                        read_velodyne_points,
                                        velodyne_to_depth_map)
 from mmdepthseg.datasets.validation import check_depth_values
-from mmdepthseg.utils.io import atomic_open, atomic_write_bytes
+from mmdepthseg.utils.io import atomic_open, atomic_write_bytes, write_image
 
 #: Split files FSRE-Depth (and most KITTI depth work) needs, relative to the
 #: splits folder.
@@ -183,10 +182,7 @@ def convert_png_to_jpeg(png_path: str, quality: int = 92) -> bool:
     if osp.exists(jpg_path):
         return False
     img = read_image(png_path)  # checked: 8-bit colour (grey converted)
-    ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise OSError(f'JPEG encoding failed for {png_path}')
-    atomic_write_bytes(jpg_path, buf.tobytes())
+    write_image(jpg_path, img, jpeg_quality=quality)
     return True
 
 

@@ -35,7 +35,7 @@ import os
 import os.path as osp
 import warnings
 from collections import deque
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -49,7 +49,8 @@ from mmdepthseg.datasets.video_frames import (IMAGE_EXTENSIONS,
                                               VIDEO_EXTENSIONS, FrameSource,
                                               find_camera_source, natural_key,
                                               video_fps)
-from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
+from mmdepthseg.utils.io import (atomic_write_bytes, atomic_write_text,
+                                 write_image)
 
 #: Width (pixels) frames are resized to for the motion test.
 MOTION_WIDTH = 256
@@ -322,15 +323,6 @@ def camera_json(camera: CameraFile,
     return json.dumps(data, indent=2) + '\n', parsed
 
 
-def _encode(frame: np.ndarray, ext: str) -> bytes:
-    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if ext in ('.jpg', '.jpeg') \
-        else []
-    ok, buf = cv2.imencode(ext, frame, params)
-    if not ok:
-        raise OSError(f'cannot encode a {ext} frame')
-    return buf.tobytes()
-
-
 def import_sequence(source: str,
                     seq_dir: str,
                     cam: int = 2,
@@ -363,6 +355,26 @@ def import_sequence(source: str,
     src = FrameSource(source)
     out_dir = osp.join(seq_dir, f'image_{cam:02d}')
     marker_path = osp.join(seq_dir, _IMPORT_MARKER.format(cam=cam))
+    settings = _import_settings(src, stride, ext, undistort)
+    finished = _finished_import(marker_path, settings, out_dir, seq_dir)
+    if finished is not None:
+        if bar is not None:
+            for _ in range(len(src)):
+                bar.update()
+        return finished
+    atomic_write_text(marker_path,
+                      json.dumps(dict(settings=settings, done=False)))
+    written = _write_frames(src, out_dir, stride, ext,
+                            _undistort_maps(src, undistort), bar)
+    atomic_write_text(
+        marker_path,
+        json.dumps(dict(settings=settings, done=True, frames=written)))
+    return written
+
+
+def _import_settings(src: FrameSource, stride: int, ext: str,
+                     undistort: Optional[Tuple[CameraFile, float]]) -> dict:
+    """What an import marker records (as JSON reads it back)."""
     settings = dict(
         source=_source_stamp(src),
         stride=stride,
@@ -372,68 +384,63 @@ def import_sequence(source: str,
             distortion=None if undistort[0].distortion is None else
             undistort[0].distortion.tolist(),
             alpha=undistort[1]))
-    settings = json.loads(json.dumps(settings))
-    if osp.isfile(marker_path):
-        with open(marker_path) as f:
-            marker = json.load(f)
-        if marker.get('settings') != settings:
-            raise ValueError(
-                f'{out_dir} was imported from {marker["settings"]["source"]} '
-                f'with other settings ({marker_path}); delete {seq_dir} or '
-                'choose another --out-dir')
-        if marker.get('done'):
-            if bar is not None:
-                for _ in range(len(src)):
-                    bar.update()
-            return int(marker['frames'])
-    atomic_write_text(marker_path,
-                      json.dumps(dict(settings=settings, done=False)))
+    return json.loads(json.dumps(settings))
 
-    maps = None
-    if undistort is not None and undistort[0].distortion is not None:
-        w, h = src.size()
-        cam_file, alpha = undistort
-        k = cam_file.pixel_intrinsics(w, h)
-        new_k = undistorted_intrinsics(k, cam_file.distortion, w, h, alpha)
-        maps = cv2.initUndistortRectifyMap(k, cam_file.distortion, None, new_k,
-                                           (w, h), cv2.CV_32FC1)
+
+def _finished_import(marker_path: str, settings: dict, out_dir: str,
+                     seq_dir: str) -> Optional[int]:
+    """The frame count of a finished import with ``settings`` (None: there
+    is work to do); an import with other settings is refused."""
+    if not osp.isfile(marker_path):
+        return None
+    with open(marker_path) as f:
+        marker = json.load(f)
+    if marker.get('settings') != settings:
+        raise ValueError(
+            f'{out_dir} was imported from {marker["settings"]["source"]} '
+            f'with other settings ({marker_path}); delete {seq_dir} or '
+            'choose another --out-dir')
+    return int(marker['frames']) if marker.get('done') else None
+
+
+def _undistort_maps(
+    src: FrameSource, undistort: Optional[Tuple[CameraFile, float]]
+) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """``cv2.remap`` maps that undistort the frames of ``src`` (None
+    without ``undistort`` or distortion coefficients)."""
+    if undistort is None or undistort[0].distortion is None:
+        return None
+    w, h = src.size()
+    cam_file, alpha = undistort
+    k = cam_file.pixel_intrinsics(w, h)
+    new_k = undistorted_intrinsics(k, cam_file.distortion, w, h, alpha)
+    return cv2.initUndistortRectifyMap(k, cam_file.distortion, None, new_k,
+                                       (w, h), cv2.CV_32FC1)
+
+
+def _write_frames(src: FrameSource, out_dir: str, stride: int, ext: str,
+                  maps: Optional[Tuple[np.ndarray, np.ndarray]],
+                  bar: Optional[ProgressBar]) -> int:
+    """Write every ``stride``-th frame of ``src`` that is not there yet.
+
+    Returns:
+        int: The number of frames of the sequence.
+    """
     written = 0
     capture = cv2.VideoCapture(src.path) if src.is_video else None
     try:
         for index in range(len(src)):
             keep = index % stride == 0
             target = osp.join(out_dir, f'{written:010d}{ext}')
-            done = keep and osp.isfile(target)
+            todo = keep and not osp.isfile(target)
             if capture is not None:
-                frame = None
-                ok = capture.grab()
+                ok, frame = _next_video_frame(capture, src, index, todo)
                 if not ok:
-                    # containers may over-report their length by a frame or
-                    # two: the frames decoded are the video
-                    warnings.warn(f'{src.path}: decoding stopped at frame '
-                                  f'{index} of the {len(src)} it reports')
                     break
-                if keep and not done:
-                    ok, frame = capture.retrieve()
-                    if not ok:
-                        raise OSError(f'cannot decode frame {index} of video '
-                                      f'{src.path}')
-            if keep and not done:
-                if capture is None:
-                    path = src.file(index)
-                    if maps is None and path.lower().endswith(ext):
-                        with open(path, 'rb') as f:
-                            atomic_write_bytes(target, f.read())
-                        frame = None
-                    else:
-                        frame = cv2.imread(path, cv2.IMREAD_COLOR)
-                        if frame is None:
-                            raise OSError(f'cannot decode image file {path}')
-                if frame is not None:
-                    if maps is not None:
-                        frame = cv2.remap(frame, maps[0], maps[1],
-                                          cv2.INTER_LINEAR)
-                    atomic_write_bytes(target, _encode(frame, ext))
+                if todo:
+                    _write_frame(target, frame, maps)
+            elif todo:
+                _write_frame_file(src.file(index), target, ext, maps)
             if keep:
                 written += 1
             if bar is not None:
@@ -441,10 +448,52 @@ def import_sequence(source: str,
     finally:
         if capture is not None:
             capture.release()
-    atomic_write_text(
-        marker_path,
-        json.dumps(dict(settings=settings, done=True, frames=written)))
     return written
+
+
+def _next_video_frame(capture: cv2.VideoCapture, src: FrameSource,
+                      index: int,
+                      decode: bool) -> Tuple[bool, Optional[np.ndarray]]:
+    """Advance ``capture`` by a frame, decoding it if asked.
+
+    Returns:
+        tuple: ``(False, None)`` where decoding stopped early (containers
+        may over-report their length by a frame or two: the frames decoded
+        are the video, with a warning), else ``(True, frame or None)``.
+    """
+    if not capture.grab():
+        warnings.warn(f'{src.path}: decoding stopped at frame '
+                      f'{index} of the {len(src)} it reports')
+        return False, None
+    if not decode:
+        return True, None
+    ok, frame = capture.retrieve()
+    if not ok:
+        raise OSError(f'cannot decode frame {index} of video {src.path}')
+    return True, frame
+
+
+def _write_frame(target: str, frame: np.ndarray,
+                 maps: Optional[Tuple[np.ndarray, np.ndarray]]) -> None:
+    """Write a decoded BGR frame (undistorted with ``maps``), encoded by
+    the ending of ``target`` (JPEG quality 95)."""
+    if maps is not None:
+        frame = cv2.remap(frame, maps[0], maps[1], cv2.INTER_LINEAR)
+    write_image(target, frame, jpeg_quality=95)
+
+
+def _write_frame_file(path: str, target: str, ext: str,
+                      maps: Optional[Tuple[np.ndarray, np.ndarray]]) -> None:
+    """Copy an image file of a frame folder: byte for byte when it has the
+    wanted ending and needs no undistortion, else decoded and encoded."""
+    if maps is None and path.lower().endswith(ext):
+        with open(path, 'rb') as f:
+            atomic_write_bytes(target, f.read())
+        return
+    frame = cv2.imread(path, cv2.IMREAD_COLOR)
+    if frame is None:
+        raise OSError(f'cannot decode image file {path}')
+    _write_frame(target, frame, maps)
 
 
 # ---------------------------------------------------------------------------
@@ -521,64 +570,89 @@ def import_sources(sources: Sequence[str],
                          f'{ext!r}')
     if stride is not None and target_fps is not None:
         raise ValueError('give --stride or --fps, not both')
-    plans = []
-    names = set()
+    plans: List[_SourcePlan] = []
     for i, source in enumerate(sources):
-        if not (osp.isdir(source) or osp.isfile(source)):
-            raise FileNotFoundError(f'source not found: {source}')
-        if osp.isfile(
-                source) and not source.lower().endswith(VIDEO_EXTENSIONS):
-            raise ValueError(f'{source} is neither a frame folder nor a '
-                             f'video ({", ".join(VIDEO_EXTENSIONS)})')
-        name = _sequence_name(source)
-        if name in names:
-            raise ValueError(f'two sources are named {name!r}: rename one')
-        names.add(name)
-        cam_path = intrinsics or find_source_camera_file(source)
-        if cam_path is None:
-            raise FileNotFoundError(
-                f'no camera file for {source}: pass --intrinsics FILE or put '
-                f'{find_source_camera_stem(source)}.json next to it (fx, fy, '
-                'cx, cy; see docs/en/own_video.md)')
-        camera = read_camera_file(cam_path)
-        if baseline is not None:
-            camera = CameraFile(camera.path, camera.K, camera.normalised,
-                                camera.size, camera.distortion, baseline)
-        right = right_sources[i] if right_sources else None
-        if right is not None and camera.baseline is None:
-            raise ValueError(f'{cam_path}: stereo footage needs the baseline '
-                             '(metres) in the camera file or --baseline')
-        if right is not None and camera.distortion is not None:
-            raise ValueError(f'{cam_path}: stereo footage must be rectified '
-                             '(no distortion coefficients)')
-        plans.append((source, right, name, camera,
-                      _stride_for(source, stride, target_fps, source_fps)))
-
-    total = 0
-    for source, right, _, _, _ in plans:
-        for src in (source, right):
-            if src is not None:
-                total += len(FrameSource(src))
+        plans.append(
+            _plan_source(source, right_sources[i] if right_sources else None,
+                         [p.name for p in plans], intrinsics, baseline,
+                         (stride, target_fps, source_fps)))
+    total = sum(
+        len(FrameSource(src)) for plan in plans
+        for src in (plan.source, plan.right) if src is not None)
     bar = ProgressBar(total) if progress and total else None
-    for source, right, name, camera, k in plans:
-        seq_dir = osp.join(out_dir, name)
-        first = FrameSource(source)
-        if not len(first):
-            raise FileNotFoundError(f'no frame in {source}')
-        w, h = first.size()
-        text, _ = camera_json(camera, w, h, undistort, undistort_alpha)
-        cam_undistort = (camera, undistort_alpha) if undistort else None
-        n_left = import_sequence(source, seq_dir, 2, k, ext, cam_undistort,
-                                 bar)
-        if right is not None:
-            n_right = import_sequence(right, seq_dir, 3, k, ext, None, bar)
-            if n_right != n_left:
-                raise ValueError(f'{source} gives {n_left} frames but its '
-                                 f'right camera {right} {n_right}')
-        atomic_write_text(osp.join(seq_dir, 'intrinsics.json'), text)
+    for plan in plans:
+        _import_plan(plan, osp.join(out_dir, plan.name), ext, undistort,
+                     undistort_alpha, bar)
     if bar is not None:
         print()
-    return [p[2] for p in plans]
+    return [plan.name for plan in plans]
+
+
+class _SourcePlan(NamedTuple):
+    """One source to import: its right camera, sequence name, camera and
+    frame stride."""
+    source: str
+    right: Optional[str]
+    name: str
+    camera: CameraFile
+    stride: int
+
+
+def _plan_source(source: str, right: Optional[str], taken: List[str],
+                 intrinsics: Optional[str], baseline: Optional[float],
+                 frame_rate: Tuple[Optional[int], Optional[float],
+                                   Optional[float]]) -> _SourcePlan:
+    """Check a source (and its right camera), name it (not one of the
+    ``taken`` names), read its camera file and choose its stride
+    (``frame_rate``: ``stride``, ``target_fps``, ``source_fps``, see
+    :func:`import_sources`)."""
+    if not (osp.isdir(source) or osp.isfile(source)):
+        raise FileNotFoundError(f'source not found: {source}')
+    if osp.isfile(source) and not source.lower().endswith(VIDEO_EXTENSIONS):
+        raise ValueError(f'{source} is neither a frame folder nor a '
+                         f'video ({", ".join(VIDEO_EXTENSIONS)})')
+    name = _sequence_name(source)
+    if name in taken:
+        raise ValueError(f'two sources are named {name!r}: rename one')
+    cam_path = intrinsics or find_source_camera_file(source)
+    if cam_path is None:
+        raise FileNotFoundError(
+            f'no camera file for {source}: pass --intrinsics FILE or put '
+            f'{find_source_camera_stem(source)}.json next to it (fx, fy, '
+            'cx, cy; see docs/en/own_video.md)')
+    camera = read_camera_file(cam_path)
+    if baseline is not None:
+        camera = CameraFile(camera.path, camera.K, camera.normalised,
+                            camera.size, camera.distortion, baseline)
+    if right is not None and camera.baseline is None:
+        raise ValueError(f'{cam_path}: stereo footage needs the baseline '
+                         '(metres) in the camera file or --baseline')
+    if right is not None and camera.distortion is not None:
+        raise ValueError(f'{cam_path}: stereo footage must be rectified '
+                         '(no distortion coefficients)')
+    return _SourcePlan(source, right, name, camera,
+                       _stride_for(source, *frame_rate))
+
+
+def _import_plan(plan: _SourcePlan, seq_dir: str, ext: str, undistort: bool,
+                 undistort_alpha: float, bar: Optional[ProgressBar]) -> None:
+    """Import a source (and its right camera) into ``seq_dir`` and write
+    its ``intrinsics.json`` (see :func:`import_sources`)."""
+    first = FrameSource(plan.source)
+    if not len(first):
+        raise FileNotFoundError(f'no frame in {plan.source}')
+    w, h = first.size()
+    text, _ = camera_json(plan.camera, w, h, undistort, undistort_alpha)
+    cam_undistort = (plan.camera, undistort_alpha) if undistort else None
+    n_left = import_sequence(plan.source, seq_dir, 2, plan.stride, ext,
+                             cam_undistort, bar)
+    if plan.right is not None:
+        n_right = import_sequence(plan.right, seq_dir, 3, plan.stride, ext,
+                                  None, bar)
+        if n_right != n_left:
+            raise ValueError(f'{plan.source} gives {n_left} frames but its '
+                             f'right camera {plan.right} {n_right}')
+    atomic_write_text(osp.join(seq_dir, 'intrinsics.json'), text)
 
 
 def find_source_camera_stem(source: str) -> str:
@@ -641,13 +715,7 @@ def make_splits(root: str,
         ``dropped_still``, ``dropped_gap``, ``train``, ``val`` and motion
         percentiles (``motion_p10/p50/p90`` of offset ``min |o|``).
     """
-    if sides not in ('l', 'r', 'lr'):
-        raise ValueError(f"sides must be 'l', 'r' or 'lr', got {sides!r}")
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f'val_fraction must be in [0, 1), got '
-                         f'{val_fraction}')
-    if not frame_ids or frame_ids[0] != 0:
-        raise ValueError(f'frame_ids must start with 0, got {frame_ids}')
+    _check_split_args(frame_ids, val_fraction, sides)
     if sequences is None:
         sequences = list_sequences(root, img_dir)
     if not sequences:
@@ -655,63 +723,33 @@ def make_splits(root: str,
                                 f'{img_dir.format(cam=2)}/ or '
                                 f'{img_dir.format(cam=2)}.<video>)')
     offsets = temporal_offsets(frame_ids)
-    sources = {}
-    for name in sequences:
-        seq_dir = osp.join(root, name)
-        read_camera_file(find_camera_file(seq_dir))  # fail early, by name
-        path = find_camera_source(seq_dir, img_dir.format(cam=2))
-        if path is None:
-            raise FileNotFoundError(f'no frames in {seq_dir}: expected '
-                                    f'{img_dir.format(cam=2)}/ or a video')
-        sources[name] = FrameSource(path)
-        if 'r' in sides and find_camera_source(seq_dir,
-                                               img_dir.format(cam=3)) is None:
-            raise FileNotFoundError(f'sides {sides!r} needs a right camera '
-                                    f'{img_dir.format(cam=3)} in {seq_dir}')
+    sources = {
+        name: _sequence_source(osp.join(root, name), img_dir, sides)
+        for name in sequences
+    }
     total = sum(len(s) for s in sources.values()) if offsets else 0
     bar = ProgressBar(total) if progress and total else None
-
-    train_lines, val_lines = [], []
+    lines: Dict[str, List[str]] = dict(train=[], val=[])
     per_sequence = {}
     for name in sequences:
-        src = sources[name]
-        seq_dir = osp.join(root, name)
-        motion = cached_motion(seq_dir, src, offsets, motion_width,
-                               bar) if offsets else {}
-        kept, ends, still = select_samples(
-            len(src), frame_ids, motion, min_motion)
-        train, val, gap = split_train_val(kept, val_fraction,
-                                          max(offsets, default=0))
-        for side in sides:
-            train_lines += [f'{name} {t} {side}' for t in train]
-            val_lines += [f'{name} {t} {side}' for t in val]
-        stats = dict(
-            frames=len(src),
-            kept=len(kept),
-            dropped_end=len(ends),
-            dropped_still=len(still),
-            dropped_gap=gap,
-            train=len(train),
-            val=len(val))
-        if offsets and motion[offsets[0]]:
-            p10, p50, p90 = np.percentile(motion[offsets[0]], (10, 50, 90))
-            stats.update(
-                motion_p10=round(float(p10), 3),
-                motion_p50=round(float(p50), 3),
-                motion_p90=round(float(p90), 3))
-        per_sequence[name] = stats
+        samples, per_sequence[name] = _split_sequence(
+            osp.join(root, name), sources[name], frame_ids, offsets,
+            min_motion, val_fraction, motion_width, bar)
+        for split, indices in samples.items():
+            for side in sides:
+                lines[split] += [f'{name} {t} {side}' for t in indices]
     if bar is not None:
         print()
     split_root = osp.join(root, splits_dir)
     train_file = osp.join(split_root, 'train_files.txt')
     val_file = osp.join(split_root, 'val_files.txt')
-    atomic_write_text(train_file, ''.join(x + '\n' for x in train_lines))
-    atomic_write_text(val_file, ''.join(x + '\n' for x in val_lines))
+    atomic_write_text(train_file, ''.join(x + '\n' for x in lines['train']))
+    atomic_write_text(val_file, ''.join(x + '\n' for x in lines['val']))
     summary = dict(
         train_file=train_file,
         val_file=val_file,
-        num_train=len(train_lines),
-        num_val=len(val_lines),
+        num_train=len(lines['train']),
+        num_val=len(lines['val']),
         frame_ids=list(frame_ids),
         min_motion=min_motion,
         motion_width=motion_width,
@@ -722,6 +760,66 @@ def make_splits(root: str,
         osp.join(split_root, 'summary.json'),
         json.dumps(summary, indent=2) + '\n')
     return summary
+
+
+def _check_split_args(frame_ids: Sequence, val_fraction: float,
+                      sides: str) -> None:
+    if sides not in ('l', 'r', 'lr'):
+        raise ValueError(f"sides must be 'l', 'r' or 'lr', got {sides!r}")
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f'val_fraction must be in [0, 1), got '
+                         f'{val_fraction}')
+    if not frame_ids or frame_ids[0] != 0:
+        raise ValueError(f'frame_ids must start with 0, got {frame_ids}')
+
+
+def _sequence_source(seq_dir: str, img_dir: str, sides: str) -> FrameSource:
+    """The left camera's frames of a sequence, checked early and by name:
+    its camera file, its frames and (for ``sides`` with ``r``) its right
+    camera must exist."""
+    read_camera_file(find_camera_file(seq_dir))  # fail early, by name
+    path = find_camera_source(seq_dir, img_dir.format(cam=2))
+    if path is None:
+        raise FileNotFoundError(f'no frames in {seq_dir}: expected '
+                                f'{img_dir.format(cam=2)}/ or a video')
+    if 'r' in sides and find_camera_source(seq_dir,
+                                           img_dir.format(cam=3)) is None:
+        raise FileNotFoundError(f'sides {sides!r} needs a right camera '
+                                f'{img_dir.format(cam=3)} in {seq_dir}')
+    return FrameSource(path)
+
+
+def _split_sequence(seq_dir: str, src: FrameSource, frame_ids: Sequence,
+                    offsets: List[int], min_motion: float,
+                    val_fraction: float, motion_width: int,
+                    bar: Optional[ProgressBar]) -> Tuple[dict, dict]:
+    """Measure a sequence's motion and choose its train / val samples.
+
+    Returns:
+        tuple[dict, dict]: ``train`` / ``val`` -> frame indices, and the
+        sequence's statistics (see :func:`make_splits`).
+    """
+    motion = cached_motion(seq_dir, src, offsets, motion_width,
+                           bar) if offsets else {}
+    kept, ends, still = select_samples(len(src), frame_ids, motion,
+                                       min_motion)
+    train, val, gap = split_train_val(kept, val_fraction,
+                                      max(offsets, default=0))
+    stats = dict(
+        frames=len(src),
+        kept=len(kept),
+        dropped_end=len(ends),
+        dropped_still=len(still),
+        dropped_gap=gap,
+        train=len(train),
+        val=len(val))
+    if offsets and motion[offsets[0]]:
+        p10, p50, p90 = np.percentile(motion[offsets[0]], (10, 50, 90))
+        stats.update(
+            motion_p10=round(float(p10), 3),
+            motion_p50=round(float(p50), 3),
+            motion_p90=round(float(p90), 3))
+    return dict(train=train, val=val), stats
 
 
 def prepare_own_video(sources: Sequence[str],
