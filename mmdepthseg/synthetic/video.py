@@ -40,8 +40,11 @@ Layouts of a sequence ``<name>`` under the output root:
                                     video)
 """
 import json
+import os
 import os.path as osp
-from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import (Callable, Dict, Iterator, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import cv2
 import numpy as np
@@ -313,14 +316,10 @@ def _render_sequence(scene: StreetScene, positions: np.ndarray,
     cams = sorted(paths.frames_dirs)
     poses = np.concatenate(
         [scene.camera_trajectory(1, start=float(z)) for z in positions])
-    writers: Dict[int, cv2.VideoWriter] = {}
-    videos: Dict[int, str] = {}
-    if fps is not None:
-        for c in cams:
-            writers[c], videos[c] = open_video_writer(
-                paths.video_stems[c], fps, camera.width, camera.height)
+    stems = {c: paths.video_stems[c] for c in cams} if fps is not None else {}
     rendered: Dict[int, dict] = {}  # camera -> frame at this position
-    try:
+    with _atomic_videos(stems, fps, camera.width,
+                        camera.height) as (writers, videos):
         for i, pose in enumerate(poses):
             if i == 0 or positions[i] != positions[i - 1]:
                 rendered = {}  # moved: render again (still frames: once)
@@ -340,10 +339,43 @@ def _render_sequence(scene: StreetScene, positions: np.ndarray,
                 if c in writers:
                     writers[c].write(bgr)
             advance(bar)
-    finally:
-        for w in writers.values():
-            w.release()
     return videos
+
+
+@contextmanager
+def _atomic_videos(
+    stems: Dict[int, str], fps: Optional[float], width: int, height: int
+) -> Iterator[Tuple[Dict[int, cv2.VideoWriter], Dict[int, str]]]:
+    """Video writers (:func:`open_video_writer`) of every camera's
+    ``stems`` that write hidden temporary files (``.<name>.tmp<ext>``,
+    the ending chooses the container), renamed to ``<stem><ext>`` when the
+    block ends and removed if it raises: an interrupted run leaves no
+    truncated video, as :mod:`mmdepthseg.utils.io` does for other files.
+
+    Yields:
+        tuple: camera -> writer, and camera -> the video's final path.
+    """
+    writers: Dict[int, cv2.VideoWriter] = {}
+    temps: Dict[int, str] = {}
+    try:
+        for c, stem in stems.items():
+            hidden = osp.join(
+                osp.dirname(stem), f'.{osp.basename(stem)}.tmp')
+            writers[c], temps[c] = open_video_writer(hidden, fps, width,
+                                                     height)
+        yield writers, {
+            c: stems[c] + osp.splitext(t)[1]
+            for c, t in temps.items()
+        }
+    except BaseException:
+        for c, writer in writers.items():
+            writer.release()
+            if osp.exists(temps[c]):
+                os.remove(temps[c])
+        raise
+    for c, writer in writers.items():
+        writer.release()
+        os.replace(temps[c], stems[c] + osp.splitext(temps[c])[1])
 
 
 def _noisy_bgr(img: np.ndarray, rng: np.random.Generator,
