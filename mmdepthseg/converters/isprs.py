@@ -491,18 +491,9 @@ def convert_isprs(raw_root: str,
                                                              with_ndsm else [])
     use_patterns = _modality_patterns(city, patterns, wanted)
     files = check_isprs_tiles(raw_root, city, splits, use_patterns)
-    params = dict(
-        src_gsd=float(src_gsd),
-        dst_gsd=float(dst_gsd),
-        patch_size=int(patch_size),
-        overlap=float(overlap),
-        ndsm_norm=ndsm_norm,
-        ndsm_range=None
-        if ndsm_range is None else [float(v) for v in ndsm_range],
-        ndsm_nodata=None if ndsm_nodata is None else float(ndsm_nodata),
-        label_tolerance=int(label_tolerance),
-        img_interp=img_interp,
-        modalities=wanted)
+    params = _conversion_params(src_gsd, dst_gsd, patch_size, overlap,
+                                ndsm_norm, ndsm_range, ndsm_nodata,
+                                label_tolerance, img_interp, wanted)
     tasks = [
         dict(
             out_dir=out_dir,
@@ -516,10 +507,10 @@ def convert_isprs(raw_root: str,
     if nproc > 1 and len(tasks) > 1:
         results = track_parallel_progress(
             convert_tile, tasks, nproc, keep_order=True)
-    elif progress:
-        results = track_progress(convert_tile, tasks)
     else:
-        results = [convert_tile(t) for t in tasks]
+        results = track_progress(convert_tile, tasks) if progress else [
+            convert_tile(t) for t in tasks
+        ]
     summary = _conversion_summary(city, out_dir, params, splits, results)
     for warning in summary['warnings']:
         print_log(warning, logger='current', level=logging.WARNING)
@@ -527,6 +518,27 @@ def convert_isprs(raw_root: str,
         osp.join(out_dir, SUMMARY_FILE),
         json.dumps(summary, indent=1) + '\n')
     return summary
+
+
+def _conversion_params(src_gsd: float, dst_gsd: float, patch_size: int,
+                       overlap: float, ndsm_norm: str,
+                       ndsm_range: Optional[Tuple[float, float]],
+                       ndsm_nodata: Optional[float], label_tolerance: int,
+                       img_interp: str, modalities: Sequence[str]) -> dict:
+    """The parameters of a conversion as its markers record them (plain
+    JSON types: a rerun with equal parameters resumes)."""
+    return dict(
+        src_gsd=float(src_gsd),
+        dst_gsd=float(dst_gsd),
+        patch_size=int(patch_size),
+        overlap=float(overlap),
+        ndsm_norm=ndsm_norm,
+        ndsm_range=None
+        if ndsm_range is None else [float(v) for v in ndsm_range],
+        ndsm_nodata=None if ndsm_nodata is None else float(ndsm_nodata),
+        label_tolerance=int(label_tolerance),
+        img_interp=img_interp,
+        modalities=modalities)
 
 
 def _city_defaults(
