@@ -42,7 +42,7 @@ IGNORE_INDEX = 255
 def make_synthetic_cityscapes(root: str) -> str:
     """Cityscapes layout (128x256): train 2 cities x 12 frames, val 1 city
     x 12 frames."""
-    from mmdepthseg.datasets.synthetic import write_cityscapes
+    from mmdepthseg.synthetic import write_cityscapes
     write_cityscapes(
         root,
         seed=0,
@@ -59,7 +59,7 @@ def make_synthetic_cityscapes(root: str) -> str:
 def make_synthetic_kitti(root: str) -> str:
     """KITTI raw tree (96x320): 2 drives x 16 frames with calibration,
     velodyne scans, semantic trees and split files."""
-    from mmdepthseg.datasets.synthetic import write_kitti_raw
+    from mmdepthseg.synthetic import write_kitti_raw
     write_kitti_raw(
         root, seed=0, num_drives=2, frames_per_drive=16, height=96, width=320)
     return root
@@ -77,7 +77,7 @@ def make_synthetic_kitti_pseudo(root: str, kitti_root: str) -> str:
 def make_synthetic_semimtl(root: str) -> str:
     """Cityscapes layout (128x256) for two-domain SemiMTL: ``train`` labels
     segmentation, ``train_extra`` depth; held-out ``val`` / ``val_extra``."""
-    from mmdepthseg.datasets.synthetic import write_cityscapes
+    from mmdepthseg.synthetic import write_cityscapes
     write_cityscapes(
         root,
         seed=0,

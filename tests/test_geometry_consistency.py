@@ -31,11 +31,11 @@ import numpy as np
 import pytest
 import torch
 
-from mmdepthseg.datasets.synthetic import StreetScene, stereo_right_pose
 from mmdepthseg.models.layers.geometry import (backproject_depth,
                                                depth_to_disparity,
                                                project_points, stereo_warp,
                                                view_synthesis)
+from mmdepthseg.synthetic import StreetScene, stereo_right_pose
 
 H, W = 192, 640
 BASELINE = 0.54

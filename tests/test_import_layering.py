@@ -11,7 +11,13 @@ module's package. A lower layer may not import a higher one:
 * ``mmdepthseg.structures`` (the data contract) sits there too: nothing
   from ``datasets``, ``models``, ``evaluation``, ``apis``, ``deployment``;
 * ``mmdepthseg.datasets`` nothing from ``models``, ``apis``, ``deployment``;
-* ``mmdepthseg.models`` nothing from ``datasets``, ``apis``, ``deployment``.
+* ``mmdepthseg.models`` nothing from ``datasets``, ``apis``, ``deployment``;
+* the offline data producers ``mmdepthseg.synthetic`` (scene generator) and
+  ``mmdepthseg.converters`` (dataset converters) nothing from ``models``,
+  ``apis``, ``deployment``;
+* the library layers ``models``, ``evaluation``, ``engine`` and ``utils``
+  nothing from the tooling packages ``synthetic``, ``converters``,
+  ``benchmark``.
 
 ``importlib.import_module('mmdepthseg.x')`` with a literal name counts as an
 import too, so a lazy attribute hook cannot hide one either.
@@ -27,17 +33,29 @@ import pytest
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / 'mmdepthseg'
 
+#: Offline tooling packages: they produce data or measure, the library
+#: layers never need them.
+TOOLING = ('mmdepthseg.synthetic', 'mmdepthseg.converters',
+           'mmdepthseg.benchmark')
+
 # layer -> the packages it must not import.
 FORBIDDEN: Dict[str, Tuple[str, ...]] = {
     'mmdepthseg.utils': ('mmdepthseg.datasets', 'mmdepthseg.models',
-                         'mmdepthseg.evaluation', 'mmdepthseg.apis'),
+                         'mmdepthseg.evaluation', 'mmdepthseg.apis') +
+    TOOLING,
     'mmdepthseg.structures': ('mmdepthseg.datasets', 'mmdepthseg.models',
                               'mmdepthseg.evaluation', 'mmdepthseg.apis',
-                              'mmdepthseg.deployment'),
+                              'mmdepthseg.deployment') + TOOLING,
     'mmdepthseg.datasets': ('mmdepthseg.models', 'mmdepthseg.apis',
                             'mmdepthseg.deployment'),
     'mmdepthseg.models': ('mmdepthseg.datasets', 'mmdepthseg.apis',
-                          'mmdepthseg.deployment'),
+                          'mmdepthseg.deployment') + TOOLING,
+    'mmdepthseg.evaluation': TOOLING,
+    'mmdepthseg.engine': TOOLING,
+    'mmdepthseg.synthetic': ('mmdepthseg.models', 'mmdepthseg.apis',
+                             'mmdepthseg.deployment'),
+    'mmdepthseg.converters': ('mmdepthseg.models', 'mmdepthseg.apis',
+                              'mmdepthseg.deployment'),
 }
 
 
@@ -164,6 +182,36 @@ def test_checker_catches_local_relative_and_lazy_imports(tmp_path,
         'mmdepthseg/utils/a.py:2 -> mmdepthseg.datasets',
         'mmdepthseg/utils/b.py:1 -> mmdepthseg.models',
         'mmdepthseg/utils/b.py:2 -> mmdepthseg.apis.inferencer',
+    ]
+
+
+def test_checker_keeps_tooling_out_of_the_library_layers(
+        tmp_path, monkeypatch):
+    """Library layers may not import the tooling packages, and the data
+    producers may not import the model side (scratch package)."""
+    root = tmp_path / 'mmdepthseg'
+    for sub in ('models', 'engine', 'synthetic', 'converters', 'datasets'):
+        (root / sub).mkdir(parents=True)
+        (root / sub / '__init__.py').write_text('')
+    (root / '__init__.py').write_text('')
+    (root / 'models' / 'a.py').write_text(
+        'from mmdepthseg.benchmark import run\n')
+    (root / 'engine' / 'b.py').write_text(
+        'def f():\n    from ..synthetic import writers\n')
+    (root / 'synthetic' / 'c.py').write_text(
+        'from ..datasets.png_codecs import encode_depth_png\n'
+        'from ..models import utils\n')
+    (root / 'converters' / 'd.py').write_text(
+        'import mmdepthseg.apis\nfrom mmdepthseg.datasets import utils\n')
+    # the old import paths re-export the producers: allowed
+    (root / 'datasets' / 'synthetic.py').write_text(
+        'from mmdepthseg.synthetic import *\n')
+    monkeypatch.setitem(globals(), 'PACKAGE_ROOT', root)
+    assert layering_violations() == [
+        'mmdepthseg/converters/d.py:1 -> mmdepthseg.apis',
+        'mmdepthseg/engine/b.py:2 -> mmdepthseg.synthetic',
+        'mmdepthseg/models/a.py:1 -> mmdepthseg.benchmark',
+        'mmdepthseg/synthetic/c.py:2 -> mmdepthseg.models',
     ]
 
 

@@ -1,5 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-# The synthetic scene generator (``mmdepthseg.datasets.synthetic``) is a
+# The synthetic scene generator (``mmdepthseg.synthetic``) is a
 # standalone module imported on demand, not here: loading datasets must not
 # pull in the renderer.
 from .cityscapes_depth import CityscapesDepthSegDataset

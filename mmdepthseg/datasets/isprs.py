@@ -2,7 +2,7 @@
 """ISPRS Potsdam and Vaihingen: 6-class segmentation and nDSM height.
 
 Reads the patch layout written by ``tools/dataset_converters/isprs.py``
-(:mod:`mmdepthseg.datasets.converters.isprs`): MMSegmentation's
+(:mod:`mmdepthseg.converters.isprs`): MMSegmentation's
 ``img_dir`` / ``ann_dir`` tree plus an ``ndsm_dir`` of 16-bit nDSM PNGs.
 """
 import os.path as osp

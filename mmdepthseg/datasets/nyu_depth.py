@@ -89,7 +89,7 @@ class NYUDepthSegDataset(BaseDepthSegDataset):
     (``intrinsics_normalised=True``), so ``LoadMultiViewImages`` scales
     row 0 by the loaded width and row 1 by the height: exact at the
     calibrated size, and what the synthetic NYU writer renders with at
-    other sizes (:func:`~mmdepthseg.datasets.synthetic.nyu_intrinsics`).
+    other sizes (:func:`~mmdepthseg.synthetic.nyu_intrinsics`).
     SOSD-Net's protocol evaluates depth over all valid pixels of the test
     set on the whole frame: ``DepthMetric(max_depth=10,
     aggregation='pooled')``; the common per-image protocol adds Eigen's NYU

@@ -188,7 +188,7 @@ def write_synthetic_stereo(root: str,
                            split: str = 'training') -> Dict[str, object]:
     """Render street scenes in the KITTI stereo 2015 layout.
 
-    Scene ``k`` is :class:`~mmdepthseg.datasets.synthetic.StreetScene`
+    Scene ``k`` is :class:`~mmdepthseg.synthetic.StreetScene`
     ``seed * 1000 + k`` (so trees of different seeds share no scene), its
     frames ``spacing`` metres apart, with monodepth2's KITTI intrinsics at
     ``width`` x ``height`` and a stereo ``baseline``. Files: ``<split>/
@@ -200,8 +200,8 @@ def write_synthetic_stereo(root: str,
         dict: ``root``, ``frames`` (count), ``fx``, ``baseline``,
         ``scene_seeds``.
     """
-    from mmdepthseg.datasets.synthetic import (StreetScene, kitti_intrinsics,
-                                               stereo_right_pose)
+    from mmdepthseg.synthetic import (StreetScene, kitti_intrinsics,
+                                      stereo_right_pose)
     if num_scenes < 1 or frames_per_scene < 1:
         raise ValueError('num_scenes and frames_per_scene must be >= 1')
     K = kitti_intrinsics(height, width)

@@ -2,7 +2,7 @@
 """Every class of bad input in the dataset readers names its file.
 
 Each test writes a small tree with the synthetic writers of
-``mmdepthseg.datasets.synthetic`` (Synscapes, which has none, with the
+``mmdepthseg.synthetic`` (Synscapes, which has none, with the
 hand-written tree of ``test_synscapes``), corrupts one file and checks that
 the error, or under ``'ignore'`` the logged warning, names that file, the
 key or value and what was expected.
@@ -39,7 +39,7 @@ def _named(path: str, *parts: str) -> str:
 
 @pytest.fixture(scope='module')
 def kitti_tree(tmp_path_factory):
-    from mmdepthseg.datasets.synthetic import write_kitti_raw
+    from mmdepthseg.synthetic import write_kitti_raw
     root = str(tmp_path_factory.mktemp('kitti') / 'tree')
     write_kitti_raw(
         root, num_drives=2, frames_per_drive=4, height=32, width=96)
@@ -48,7 +48,7 @@ def kitti_tree(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def cityscapes_tree(tmp_path_factory):
-    from mmdepthseg.datasets.synthetic import write_cityscapes
+    from mmdepthseg.synthetic import write_cityscapes
     root = str(tmp_path_factory.mktemp('cityscapes') / 'tree')
     write_cityscapes(
         root,
@@ -61,7 +61,7 @@ def cityscapes_tree(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def nyu_tree(tmp_path_factory):
-    from mmdepthseg.datasets.synthetic import write_nyu
+    from mmdepthseg.synthetic import write_nyu
     root = str(tmp_path_factory.mktemp('nyu') / 'tree')
     write_nyu(root, rooms={'train': 1}, views_per_room=2, height=48, width=64)
     return root
@@ -607,7 +607,7 @@ def test_pseudo_seg_names_empty_folders_and_bad_images(tmp_path):
 
 def test_kitti_converter_lists_missing_drives_and_empty_scans(
         kitti_tree, tmp_path):
-    from mmdepthseg.datasets.converters.kitti import export_eigen_gt
+    from mmdepthseg.converters.kitti import export_eigen_gt
     root = _copy(kitti_tree, tmp_path)
     split = osp.join(root, 'splits', 'synthetic', 'test_files.txt')
     with open(split, 'a') as f:
@@ -630,8 +630,8 @@ def test_kitti_converter_lists_missing_drives_and_empty_scans(
 
 
 def test_isprs_converter_reports_tiles_without_valid_ndsm(tmp_path):
-    from mmdepthseg.datasets.converters.isprs import convert_isprs
-    from mmdepthseg.datasets.synthetic import write_isprs
+    from mmdepthseg.converters.isprs import convert_isprs
+    from mmdepthseg.synthetic import write_isprs
     summary = write_isprs(
         str(tmp_path / 'raw'), tiles={'potsdam': {
             'train': 2
@@ -671,7 +671,7 @@ def test_nyu_converter_counts_frames_without_depth(tmp_path, monkeypatch):
     scipy_io = pytest.importorskip('scipy.io')
     from test_tools.test_nyu_converter import _frames, _write_labeled_mat
 
-    from mmdepthseg.datasets.converters import nyu as converter
+    from mmdepthseg.converters import nyu as converter
     frames = _frames()
     frames[3][1][:] = np.nan  # frame 3: no depth at all
     labeled = str(tmp_path / 'labeled.mat')

@@ -180,8 +180,8 @@ def test_errors_name_the_missing_file(isprs_root, tmp_path):
 @pytest.fixture(scope='module')
 def converted(tmp_path_factory):
     """Generated raw tiles of both cities, converted into 64x64 patches."""
-    from mmdepthseg.datasets.converters.isprs import convert_isprs
-    from mmdepthseg.datasets.synthetic.writers import write_isprs
+    from mmdepthseg.converters.isprs import convert_isprs
+    from mmdepthseg.synthetic.writers import write_isprs
     root = tmp_path_factory.mktemp('synthetic_isprs')
     summary = write_isprs(
         str(root / 'raw'),

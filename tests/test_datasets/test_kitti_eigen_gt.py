@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 import pytest
 
+from mmdepthseg.converters import (default_gt_depth, kitti_gt_depth,
+                                   load_gt_depths, prepare_kitti_raw)
 from mmdepthseg.datasets import KittiRawDataset
-from mmdepthseg.datasets.converters import (default_gt_depth, kitti_gt_depth,
-                                            load_gt_depths, prepare_kitti_raw)
 from mmdepthseg.datasets.utils import read_kitti_depth_png
 
 DATE = '2011_09_26'
@@ -284,9 +284,9 @@ def test_improved_gt_configs_load_the_annotations(tmp_path, config):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from mmdepthseg.datasets.synthetic import write_kitti_raw
-    from mmdepthseg.datasets.synthetic.street_scene import StreetScene
     from mmdepthseg.registry import DATASETS
+    from mmdepthseg.synthetic import write_kitti_raw
+    from mmdepthseg.synthetic.street_scene import StreetScene
     init_default_scope('mmdepthseg')
     root = str(tmp_path / 'synthetic_kitti')
     summary = write_kitti_raw(

@@ -10,9 +10,9 @@ import torch
 from mmengine.structures import PixelData
 
 from mmdepthseg.datasets.nyu_depth import NYUDepthSegDataset
-from mmdepthseg.datasets.synthetic.indoor_scene import IndoorScene
-from mmdepthseg.datasets.synthetic.writers import write_nyu
 from mmdepthseg.evaluation.metrics.depth_metric import DepthMetric
+from mmdepthseg.synthetic.indoor_scene import IndoorScene
+from mmdepthseg.synthetic.writers import write_nyu
 
 LOAD = [dict(type='LoadMultiViewImages'), dict(type='LoadDepthSegAnnotations')]
 STEMS = ('bedroom_0001_00000', 'kitchen_0028a_00045')

@@ -11,12 +11,11 @@ import pytest
 
 from mmdepthseg.datasets import KittiRawDataset
 from mmdepthseg.datasets.camera_files import read_camera_file
-from mmdepthseg.datasets.synthetic.video import (open_video_writer,
-                                                 write_street_video)
 from mmdepthseg.datasets.utils import read_image
 from mmdepthseg.datasets.video_frames import (FrameSource, read_uri,
                                               undistort_spec)
 from mmdepthseg.registry import DATASETS
+from mmdepthseg.synthetic.video import open_video_writer, write_street_video
 
 H, W = 96, 320
 # the camera of the hand-computed case, in pixels of the stored 320x96

@@ -22,8 +22,8 @@ SHARED_KEYS = ('frame_ids', 'seg_dir', 'pseudo_depth_dir', 'pseudo_conf_dir',
 def own_stereo_root(tmp_path_factory):
     """A stereo sequence in the own-video layout with labels, depth and
     SGBM pseudo depth for both cameras."""
-    from mmdepthseg.datasets.synthetic.video import write_street_video
     from mmdepthseg.stereo.pseudo_depth import generate_dataset_pseudo_depth
+    from mmdepthseg.synthetic.video import write_street_video
     root = str(tmp_path_factory.mktemp('own_stereo'))
     write_street_video(
         root,

@@ -30,7 +30,7 @@ def _read(path):
 
 @pytest.fixture(scope='module')
 def kitti_pseudo_root(tmp_path_factory):
-    from mmdepthseg.datasets.synthetic import write_kitti_raw
+    from mmdepthseg.synthetic import write_kitti_raw
     root = str(tmp_path_factory.mktemp('kitti_pseudo'))
     write_kitti_raw(
         root, seed=0, num_drives=1, frames_per_drive=3, height=H, width=W)

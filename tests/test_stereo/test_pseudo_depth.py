@@ -11,14 +11,14 @@ import cv2
 import numpy as np
 import pytest
 
-from mmdepthseg.datasets.synthetic import (StreetScene, stereo_right_pose,
-                                           write_cityscapes, write_kitti_raw)
 from mmdepthseg.stereo import (LRConsistencyConfidence, SGBMMatcher,
                                decode_conf_png, decode_depth_png,
                                encode_conf_png, encode_depth_png,
                                generate_dataset_pseudo_depth,
                                lr_consistency_error, pseudo_depth,
                                soft_threshold)
+from mmdepthseg.synthetic import (StreetScene, stereo_right_pose,
+                                  write_cityscapes, write_kitti_raw)
 
 H, W = 96, 320
 # Largest exact disparity of the generated KITTI drive is ~35 px.

@@ -36,7 +36,7 @@ def baseline_cfg() -> Config:
 @pytest.fixture(scope='module')
 def tiny_cityscapes(tmp_path_factory) -> str:
     """Generated Cityscapes layout: 1 train city x 4 frames at 32x64."""
-    from mmdepthseg.datasets.synthetic import write_cityscapes
+    from mmdepthseg.synthetic import write_cityscapes
     root = str(tmp_path_factory.mktemp('tiny_cityscapes'))
     write_cityscapes(
         root,

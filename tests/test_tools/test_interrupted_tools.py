@@ -18,7 +18,7 @@ STALL = osp.join(REPO_ROOT, 'tests', 'test_engine', 'stall_write.py')
 
 @pytest.fixture(scope='module')
 def kitti_raw(tmp_path_factory) -> str:
-    from mmdepthseg.datasets.synthetic import write_kitti_raw
+    from mmdepthseg.synthetic import write_kitti_raw
     root = str(tmp_path_factory.mktemp('kitti_raw_small'))
     write_kitti_raw(
         root, seed=0, num_drives=1, frames_per_drive=6, height=64, width=160)

@@ -1,6 +1,6 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """tools/dataset_converters/isprs.py and its logic
-(mmdepthseg.datasets.converters.isprs) on hand-made and generated tiles."""
+(mmdepthseg.converters.isprs) on hand-made and generated tiles."""
 import json
 import os
 import os.path as osp
@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmdepthseg.datasets.converters import isprs as converter
+from mmdepthseg.converters import isprs as converter
 from mmdepthseg.datasets.isprs import decode_ndsm_png, encode_ndsm_png
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -407,8 +407,8 @@ def test_cli(vaihingen_raw, tmp_path):
 
 def test_end_to_end_on_generated_tiles(tmp_path):
     """Synthetic raw tiles -> converter with its default patterns."""
-    from mmdepthseg.datasets.synthetic.aerial_scene import AerialScene
-    from mmdepthseg.datasets.synthetic.writers import write_isprs
+    from mmdepthseg.synthetic.aerial_scene import AerialScene
+    from mmdepthseg.synthetic.writers import write_isprs
     tiles = dict(potsdam=dict(train=1), vaihingen=dict(train=1, val=1))
     summary = write_isprs(
         str(tmp_path / 'raw'), seed=1, tiles=tiles, tile_size=7.2)

@@ -1,6 +1,6 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
 """tools/dataset_converters/kitti.py and its logic
-(mmdepthseg.datasets.converters.kitti) on a generated KITTI raw tree."""
+(mmdepthseg.converters.kitti) on a generated KITTI raw tree."""
 import os
 import os.path as osp
 import runpy
@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 from _helpers import KITTI_SPLITS, REPO_ROOT
 
-from mmdepthseg.datasets.converters import (REQUIRED_SPLIT_FILES,
-                                            check_kitti_raw_tree,
-                                            convert_kitti_to_jpeg,
-                                            copy_split_files, load_gt_depths,
-                                            prepare_kitti_raw)
+from mmdepthseg.converters import (REQUIRED_SPLIT_FILES, check_kitti_raw_tree,
+                                   convert_kitti_to_jpeg, copy_split_files,
+                                   load_gt_depths, prepare_kitti_raw)
 from mmdepthseg.datasets.utils import (kitti_velo_to_image, load_kitti_calib,
                                        read_kitti_split, read_velodyne_points,
                                        velodyne_to_depth_map)
@@ -27,7 +25,7 @@ H, W = 64, 160
 
 @pytest.fixture(scope='module')
 def raw_root(tmp_path_factory) -> str:
-    from mmdepthseg.datasets.synthetic import write_kitti_raw
+    from mmdepthseg.synthetic import write_kitti_raw
     root = str(tmp_path_factory.mktemp('kitti_raw'))
     write_kitti_raw(
         root, seed=0, num_drives=1, frames_per_drive=6, height=H, width=W)

@@ -106,7 +106,7 @@ EXAMPLES = sorted(
 
 @pytest.fixture(scope='module')
 def synthetic_nyu(tmp_path_factory):
-    from mmdepthseg.datasets.synthetic import write_nyu
+    from mmdepthseg.synthetic import write_nyu
     root = str(tmp_path_factory.mktemp('synthetic_nyu'))
     write_nyu(
         root,

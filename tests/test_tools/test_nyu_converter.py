@@ -1,5 +1,5 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""tools/dataset_converters/nyu.py (mmdepthseg.datasets.converters.nyu) on
+"""tools/dataset_converters/nyu.py (mmdepthseg.converters.nyu) on
 a tiny nyu_depth_v2_labeled.mat written in the official HDF5 layout."""
 import json
 import os
@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
+from mmdepthseg.converters import nyu as converter
+from mmdepthseg.converters.nyu40_mapping import NYU894_TO_40
 from mmdepthseg.datasets import NYUDepthSegDataset
-from mmdepthseg.datasets.converters import nyu as converter
-from mmdepthseg.datasets.converters.nyu40_mapping import NYU894_TO_40
 
 h5py = pytest.importorskip('h5py')
 scipy_io = pytest.importorskip('scipy.io')

@@ -17,7 +17,7 @@ from _helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmdepthseg.datasets.synthetic.video import write_street_video
+from mmdepthseg.synthetic.video import write_street_video
 
 pytestmark = pytest.mark.slow
 

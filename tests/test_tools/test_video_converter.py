@@ -13,14 +13,14 @@ import pytest
 from _helpers import REPO_ROOT
 from mmengine.config import Config
 
-import mmdepthseg.datasets.converters.video as video_conv
+import mmdepthseg.converters.video_motion as video_motion
+from mmdepthseg.converters.video import prepare_own_video
+from mmdepthseg.converters.video_motion import (median_flow, motion_image,
+                                                select_samples,
+                                                split_train_val)
 from mmdepthseg.datasets.camera_files import read_camera_file
-from mmdepthseg.datasets.converters.video import (median_flow, motion_image,
-                                                  prepare_own_video,
-                                                  select_samples,
-                                                  split_train_val)
-from mmdepthseg.datasets.synthetic.video import write_street_video
 from mmdepthseg.registry import DATASETS
+from mmdepthseg.synthetic.video import write_street_video
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'video.py')
 H, W = 48, 160
@@ -128,7 +128,7 @@ def test_rerun_reuses_frames_and_motion(footage, tmp_path, monkeypatch):
     def no_decoding(*args, **kwargs):
         raise AssertionError('motion measured again')
 
-    monkeypatch.setattr(video_conv, 'compute_motion', no_decoding)
+    monkeypatch.setattr(video_motion, 'compute_motion', no_decoding)
     again = _tool_main(args + ['--val-fraction', '0.25'])
     assert os.stat(frame).st_mtime_ns == stamp
     # 16 samples: 2 (round(1.6)) then 4 held out, 2 dropped between

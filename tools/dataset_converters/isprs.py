@@ -7,7 +7,7 @@ resamples them to 9 cm (Potsdam: 5 cm -> 9 cm), normalises the nDSM to
 ignore) and writes 512x512 patches with a 50 % overlapping sliding window
 to ``OUT/{img_dir,ann_dir,ndsm_dir}/{train,val}`` (the official train /
 test tiles; the test tiles become ``val``). Resumable: finished tiles are
-skipped. See ``mmdepthseg.datasets.converters.isprs`` and
+skipped. See ``mmdepthseg.converters.isprs`` and
 ``docs/en/dataset_formats.md``.
 
 Examples::
@@ -26,7 +26,7 @@ to the names of your release).
 import argparse
 import json
 
-from mmdepthseg.datasets.converters.isprs import convert_isprs
+from mmdepthseg.converters.isprs import convert_isprs
 
 
 def parse_args(argv=None) -> argparse.Namespace:

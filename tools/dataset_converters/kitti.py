@@ -15,7 +15,7 @@ Steps, in order:
 4. with ``--export-gt SPLIT``: write the ground-truth depth of every line of
    ``OUT/splits/SPLIT/test_files.txt`` into ``OUT/gt_depths_SPLIT.npz``
    (keys ``files`` and ``depth_00000``, ...; see
-   ``mmdepthseg.datasets.converters.kitti``). By default this is what
+   ``mmdepthseg.converters.kitti``). By default this is what
    monodepth2's ``export_gt_depth.py`` writes, the ground truth of the
    published KITTI tables: for ``eigen`` (and any split but
    ``eigen_benchmark``) the velodyne scan projected into camera 2 (3 for
@@ -35,7 +35,7 @@ Example::
 """
 import argparse
 
-from mmdepthseg.datasets.converters import prepare_kitti_raw
+from mmdepthseg.converters import prepare_kitti_raw
 
 
 def parse_args() -> argparse.Namespace:

@@ -13,7 +13,7 @@ classes of Gupta et al. and writes::
 which ``NYUDepthSegDataset`` (``configs/_base_/datasets/nyu_sosd.py``)
 reads. Resumable (frames whose files exist are skipped, ``--overwrite``
 rewrites them), atomic, with a progress bar. See
-``mmdepthseg.datasets.converters.nyu``.
+``mmdepthseg.converters.nyu``.
 
 Example::
 
@@ -26,7 +26,7 @@ Example::
 import argparse
 import json
 
-from mmdepthseg.datasets.converters.nyu import convert_nyu
+from mmdepthseg.converters.nyu import convert_nyu
 
 
 def parse_args(argv=None) -> argparse.Namespace:

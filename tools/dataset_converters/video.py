@@ -27,8 +27,7 @@ import argparse
 import json
 from typing import List, Optional, Sequence, Union
 
-from mmdepthseg.datasets.converters.video import (DEFAULT_MIN_MOTION,
-                                                  prepare_own_video)
+from mmdepthseg.converters.video import DEFAULT_MIN_MOTION, prepare_own_video
 
 
 def _frame_id(text: str) -> Union[int, str]:

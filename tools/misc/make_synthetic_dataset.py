@@ -34,15 +34,15 @@ import sys
 import time
 
 try:
-    from mmdepthseg.datasets.synthetic import (write_cityscapes, write_isprs,
-                                               write_kitti_raw, write_nyu,
-                                               write_street_video)
+    from mmdepthseg.synthetic import (write_cityscapes, write_isprs,
+                                      write_kitti_raw, write_nyu,
+                                      write_street_video)
 except ImportError:  # running from a source tree that is not installed
     sys.path.insert(
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    from mmdepthseg.datasets.synthetic import (write_cityscapes, write_isprs,
-                                               write_kitti_raw, write_nyu,
-                                               write_street_video)
+    from mmdepthseg.synthetic import (write_cityscapes, write_isprs,
+                                      write_kitti_raw, write_nyu,
+                                      write_street_video)
 
 #: Default (height, width) per layout.
 DEFAULT_SIZES = dict(
@@ -146,7 +146,7 @@ def _make_isprs(args: argparse.Namespace) -> dict:
         tile_size=args.tile_size,
         progress=True)
     if not args.no_convert:
-        from mmdepthseg.datasets.converters.isprs import convert_isprs
+        from mmdepthseg.converters.isprs import convert_isprs
         summary['patches'] = {}
         for city, info in summary['cities'].items():
             print(f'\nconverting {city}')

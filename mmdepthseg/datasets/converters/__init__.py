@@ -1,17 +1,21 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""Dataset preparation logic behind ``tools/dataset_converters/``."""
-from .isprs import check_isprs_tiles, convert_isprs
-from .kitti import (CALIB_FILES, REQUIRED_SPLIT_FILES, SPLITS_SOURCE,
-                    check_kitti_raw_tree, convert_kitti_to_jpeg,
-                    convert_png_to_jpeg, copy_split_files, default_gt_depth,
-                    export_eigen_gt, gt_depth_key, kitti_gt_depth,
-                    list_kitti_colour_images, load_gt_depths,
-                    prepare_kitti_raw)
+"""Old import path of :mod:`mmdepthseg.converters`, kept for compatibility.
 
-__all__ = [
-    'convert_isprs', 'check_isprs_tiles', 'CALIB_FILES',
-    'REQUIRED_SPLIT_FILES', 'SPLITS_SOURCE', 'check_kitti_raw_tree',
-    'convert_kitti_to_jpeg', 'convert_png_to_jpeg', 'copy_split_files',
-    'default_gt_depth', 'export_eigen_gt', 'gt_depth_key', 'kitti_gt_depth',
-    'list_kitti_colour_images', 'load_gt_depths', 'prepare_kitti_raw'
-]
+The dataset converters are offline tooling (the logic behind
+``tools/dataset_converters/``): they live in the top-level package
+:mod:`mmdepthseg.converters`. This package re-exports its names, and its old
+submodule paths (``mmdepthseg.datasets.converters.kitti``, ``.isprs``,
+``.nyu``, ``.nyu40_mapping``, ``.video``) name the very modules of
+:mod:`mmdepthseg.converters`, so old imports, and monkeypatches made through
+them, keep working. Importing :mod:`mmdepthseg.datasets` does not load it.
+"""
+import sys
+
+from mmdepthseg.converters import *  # noqa: F401,F403
+from mmdepthseg.converters import __all__  # noqa: F401
+from mmdepthseg.converters import isprs, kitti, nyu, nyu40_mapping, video
+
+for _module in (isprs, kitti, nyu, nyu40_mapping, video):
+    sys.modules[__name__ + _module.__name__[len('mmdepthseg.converters'):]] \
+        = _module
+del _module

@@ -1,35 +1,22 @@
 # Copyright (c) mmdepthseg contributors. All rights reserved.
-"""Synthetic street, indoor and aerial scenes written in real dataset
-layouts.
+"""Old import path of :mod:`mmdepthseg.synthetic`, kept for compatibility.
 
-Light on purpose: numpy and OpenCV only (no torch, no mmseg), so data can be
-generated before, and independently of, the training stack.
+The synthetic scene generator produces data, it is no dataset: it lives in
+the top-level package :mod:`mmdepthseg.synthetic`. This package re-exports
+its names, and its old submodule paths (``mmdepthseg.datasets.synthetic.
+writers``, ``.video``, ...) name the very modules of
+:mod:`mmdepthseg.synthetic`, so old imports, and monkeypatches made through
+them, keep working. Importing :mod:`mmdepthseg.datasets` does not load it.
 """
-from .aerial_scene import (CITY_STYLES, ISPRS_CLASS_NAMES, ISPRS_LABEL_COLOURS,
-                           AerialScene, AerialStyle, labels_to_colours)
-from .indoor_scene import NYU40_IDS, ROOM_TYPES, IndoorScene
-from .street_scene import (BUILDING, CAR, PERSON, POLE, ROAD, SIDEWALK, SKY,
-                           TERRAIN, VEGETATION, StreetScene, euler_to_rotation,
-                           stereo_right_pose)
-from .video import open_video_writer, write_street_video
-from .writers import (CITYSCAPES_TRAINID_TO_LABELID, SYNTHETIC_ISPRS_FILES,
-                      SYNTHETIC_NDSM_STEP, cityscapes_intrinsics,
-                      encode_cityscapes_disparity, encode_depth_png,
-                      encode_ndsm_8bit, kitti_calibration, kitti_intrinsics,
-                      nyu_intrinsics, synthetic_isprs_tile_ids,
-                      trainid_to_labelid, write_cityscapes, write_isprs,
-                      write_kitti_raw, write_nyu)
+import sys
 
-__all__ = [
-    'StreetScene', 'stereo_right_pose', 'euler_to_rotation', 'write_kitti_raw',
-    'write_cityscapes', 'kitti_intrinsics', 'kitti_calibration',
-    'cityscapes_intrinsics', 'encode_cityscapes_disparity',
-    'trainid_to_labelid', 'CITYSCAPES_TRAINID_TO_LABELID', 'ROAD', 'SIDEWALK',
-    'BUILDING', 'POLE', 'VEGETATION', 'TERRAIN', 'SKY', 'PERSON', 'CAR',
-    'IndoorScene', 'ROOM_TYPES', 'NYU40_IDS', 'write_nyu', 'nyu_intrinsics',
-    'encode_depth_png', 'AerialScene', 'AerialStyle', 'CITY_STYLES',
-    'ISPRS_CLASS_NAMES', 'ISPRS_LABEL_COLOURS', 'labels_to_colours',
-    'write_isprs', 'SYNTHETIC_ISPRS_FILES', 'SYNTHETIC_NDSM_STEP',
-    'encode_ndsm_8bit', 'synthetic_isprs_tile_ids', 'write_street_video',
-    'open_video_writer'
-]
+from mmdepthseg.synthetic import *  # noqa: F401,F403
+from mmdepthseg.synthetic import __all__  # noqa: F401
+from mmdepthseg.synthetic import (aerial_scene, indoor_scene, raycast,
+                                  street_scene, video, writers)
+
+for _module in (aerial_scene, indoor_scene, raycast, street_scene, video,
+                writers):
+    sys.modules[__name__ + _module.__name__[len('mmdepthseg.synthetic'):]] \
+        = _module
+del _module

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from mmdepthseg.datasets.synthetic import (StreetScene, kitti_intrinsics,
-                                           stereo_right_pose)
 from mmdepthseg.models.losses.cross_view_loss import (
     CrossViewDepthConsistencyLoss, CrossViewSegConsistencyLoss,
     cross_view_warp)
 from mmdepthseg.registry import MODELS
+from mmdepthseg.synthetic import (StreetScene, kitti_intrinsics,
+                                  stereo_right_pose)
 
 H, W, BASELINE, NUM_CLASSES = 96, 320, 0.54, 19
 

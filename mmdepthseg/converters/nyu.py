@@ -36,14 +36,13 @@ renamed; a frame whose three files exist is skipped unless
 import json
 import logging
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
-import cv2
 import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import track_progress
 
-from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
+from mmdepthseg.utils.io import atomic_write_text, write_image
 from .nyu40_mapping import NYU894_TO_40
 
 #: Number of raw classes of the labelled release.
@@ -199,13 +198,6 @@ def _frame_paths(out_dir: str, split: str, stem: str,
         label=osp.join(out_dir, NYU_FOLDERS['label'], split, stem + '.png'))
 
 
-def _encode(ext: str, array: np.ndarray, params: Sequence[int] = ()) -> bytes:
-    ok, buf = cv2.imencode(ext, array, list(params))
-    if not ok:  # pragma: no cover - cv2 failure
-        raise RuntimeError(f'could not encode a {ext} image')
-    return buf.tobytes()
-
-
 def depth_to_millimetres(depth: np.ndarray) -> np.ndarray:
     """Metres -> uint16 millimetres (``round(1000 d)``, 0 if invalid).
 
@@ -261,9 +253,6 @@ def convert_nyu(labeled_mat: str,
     if not osp.isfile(labeled_mat):
         raise FileNotFoundError(f'{labeled_mat}: no such file (the labelled '
                                 'NYUv2 release, nyu_depth_v2_labeled.mat)')
-    img_params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] \
-        if img_ext == '.jpg' else []
-
     with h5py.File(labeled_mat, 'r') as f:
         num_frames, height, width = _check_arrays(f, labeled_mat)
         for split, idx in splits.items():
@@ -273,44 +262,12 @@ def convert_nyu(labeled_mat: str,
                     f'the {num_frames} frames of {labeled_mat}')
         tasks = [(split, int(i)) for split in ('train', 'test')
                  for i in splits[split]]
-        empty_depth: List[int] = []
-
-        def convert_frame(task: Tuple[str, int]) -> bool:
-            split, index = task
-            paths = _frame_paths(out_dir, split, nyu_frame_stem(index),
-                                 img_ext)
-            if not overwrite and all(osp.isfile(p) for p in paths.values()):
-                return False
-            k = index - 1
-            rgb = np.asarray(f['images'][k]).transpose(2, 1, 0)
-            depth = np.asarray(f['depths'][k]).T
-            raw = np.asarray(f['labels'][k]).T.astype(np.int64)
-            if raw.min() < 0 or raw.max() > NYU_NUM_RAW_CLASSES:
-                raise ValueError(
-                    f'{labeled_mat}: labels of frame {index} hold ids in '
-                    f'[{raw.min()}, {raw.max()}], expected 0..'
-                    f'{NYU_NUM_RAW_CLASSES}')
-            if not (np.isfinite(depth) & (depth > 0)).any():
-                # kept (its labels are fine), reported and counted
-                empty_depth.append(index)
-                print_log(
-                    f'{labeled_mat}: frame {index} has no valid depth pixel '
-                    f'(all 0 / NaN); {paths["depth"]} is written all 0 '
-                    '(invalid)',
-                    logger='current',
-                    level=logging.WARNING)
-            bgr = np.ascontiguousarray(rgb[..., ::-1])
-            atomic_write_bytes(paths['img'], _encode(img_ext, bgr, img_params))
-            atomic_write_bytes(paths['depth'],
-                               _encode('.png', depth_to_millimetres(depth)))
-            atomic_write_bytes(paths['label'], _encode('.png', lut[raw]))
-            return True
-
+        convert_frame = _FrameConverter(f, labeled_mat, out_dir, lut, img_ext,
+                                        jpeg_quality, overwrite)
         if progress:
             written = track_progress(convert_frame, tasks)
         else:
             written = [convert_frame(t) for t in tasks]
-
     for split, size in NYU_SPLIT_SIZES.items():
         if len(splits[split]) != size:
             print(f'note: {split} has {len(splits[split])} frames; the '
@@ -326,7 +283,7 @@ def convert_nyu(labeled_mat: str,
             for s, v in splits.items()
         },
         written=int(sum(written)),
-        frames_without_depth=sorted(empty_depth),
+        frames_without_depth=sorted(convert_frame.empty_depth),
         skipped=int(len(written) - sum(written)),
         img_ext=img_ext,
         folders=NYU_FOLDERS)
@@ -334,3 +291,71 @@ def convert_nyu(labeled_mat: str,
         osp.join(out_dir, 'nyu_conversion.json'),
         json.dumps(summary, indent=1) + '\n')
     return summary
+
+
+class _FrameConverter:
+    """Writes the files of one frame of an open labelled ``.mat`` file
+    (the task of :func:`convert_nyu`'s progress loop).
+
+    Args:
+        mat (h5py.File): The open ``nyu_depth_v2_labeled.mat``.
+        labeled_mat (str): Its path (for messages).
+        out_dir (str): Output root.
+        lut (np.ndarray): 894 -> 40 lookup table (index 0: unlabelled).
+        img_ext (str): ``'.jpg'`` or ``'.png'``.
+        jpeg_quality (int): JPEG quality.
+        overwrite (bool): Rewrite frames whose files exist.
+
+    Attributes:
+        empty_depth (list[int]): Frames written without any valid depth
+            pixel (one-based indices).
+    """
+
+    def __init__(self, mat, labeled_mat: str, out_dir: str, lut: np.ndarray,
+                 img_ext: str, jpeg_quality: int, overwrite: bool) -> None:
+        self.mat = mat
+        self.labeled_mat = labeled_mat
+        self.out_dir = out_dir
+        self.lut = lut
+        self.img_ext = img_ext
+        self.jpeg_quality = int(jpeg_quality)
+        self.overwrite = overwrite
+        self.empty_depth: List[int] = []
+
+    def __call__(self, task: Tuple[str, int]) -> bool:
+        """Convert frame ``task = (split, one-based index)``; False if its
+        files exist (and are not to be overwritten)."""
+        split, index = task
+        paths = _frame_paths(self.out_dir, split, nyu_frame_stem(index),
+                             self.img_ext)
+        if not self.overwrite and all(osp.isfile(p) for p in paths.values()):
+            return False
+        rgb, depth, raw = self._read(index)
+        if not (np.isfinite(depth) & (depth > 0)).any():
+            # kept (its labels are fine), reported and counted
+            self.empty_depth.append(index)
+            print_log(
+                f'{self.labeled_mat}: frame {index} has no valid depth pixel '
+                f'(all 0 / NaN); {paths["depth"]} is written all 0 '
+                '(invalid)',
+                logger='current',
+                level=logging.WARNING)
+        write_image(
+            paths['img'], rgb, rgb=True, jpeg_quality=self.jpeg_quality)
+        write_image(paths['depth'], depth_to_millimetres(depth))
+        write_image(paths['label'], self.lut[raw])
+        return True
+
+    def _read(self, index: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """RGB ``(H, W, 3)``, depth ``(H, W)`` in metres and raw labels
+        ``(H, W)`` int64 of a frame (MATLAB's axes reversed back)."""
+        k = index - 1
+        rgb = np.asarray(self.mat['images'][k]).transpose(2, 1, 0)
+        depth = np.asarray(self.mat['depths'][k]).T
+        raw = np.asarray(self.mat['labels'][k]).T.astype(np.int64)
+        if raw.min() < 0 or raw.max() > NYU_NUM_RAW_CLASSES:
+            raise ValueError(
+                f'{self.labeled_mat}: labels of frame {index} hold ids in '
+                f'[{raw.min()}, {raw.max()}], expected 0..'
+                f'{NYU_NUM_RAW_CLASSES}')
+        return rgb, depth, raw

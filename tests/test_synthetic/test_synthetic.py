@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmdepthseg.datasets.synthetic import (StreetScene, stereo_right_pose,
-                                           write_cityscapes, write_kitti_raw)
+from mmdepthseg.synthetic import (StreetScene, stereo_right_pose,
+                                  write_cityscapes, write_kitti_raw)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -13,12 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from mmdepthseg.datasets.synthetic.aerial_scene import (CITY_STYLES,
-                                                        ISPRS_LABEL_COLOURS,
-                                                        AerialScene,
-                                                        labels_to_colours)
-from mmdepthseg.datasets.synthetic.writers import (SYNTHETIC_ISPRS_FILES,
-                                                   write_isprs)
+from mmdepthseg.synthetic.aerial_scene import (CITY_STYLES,
+                                               ISPRS_LABEL_COLOURS,
+                                               AerialScene, labels_to_colours)
+from mmdepthseg.synthetic.writers import SYNTHETIC_ISPRS_FILES, write_isprs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GSD = 0.2  # coarse rendering keeps the tests fast
@@ -178,7 +176,7 @@ def test_labels_to_colours():
     # The generator's class ids and colours are the datasets' (and
     # MMSegmentation's PotsdamDataset's) classes and palette.
     from mmdepthseg.datasets.isprs import ISPRS_CLASSES, ISPRS_COLOURS
-    from mmdepthseg.datasets.synthetic import aerial_scene
+    from mmdepthseg.synthetic import aerial_scene
     assert ISPRS_LABEL_COLOURS == ISPRS_COLOURS
     assert aerial_scene.ISPRS_CLASS_NAMES == ISPRS_CLASSES
     assert (aerial_scene.IMPERVIOUS, aerial_scene.BUILDING,

@@ -48,17 +48,20 @@ import logging
 import os
 import os.path as osp
 import re
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import track_parallel_progress, track_progress
 
-from mmdepthseg.utils.io import atomic_write_bytes, atomic_write_text
-from ..isprs import (ISPRS_COLOURS, NDSM_PNG_OFFSET, NDSM_PNG_SCALE,
-                     encode_ndsm_png)
-from ..utils import DATASET_PREP_HINT
+from mmdepthseg.datasets.isprs import (NDSM_PNG_OFFSET, NDSM_PNG_SCALE,
+                                       encode_ndsm_png)
+from mmdepthseg.datasets.utils import DATASET_PREP_HINT
+from mmdepthseg.utils.io import atomic_write_text, write_image
+from .isprs_arrays import (extract_patches, normalise_ndsm, pad_to_patch,
+                           patch_grid, patch_starts, patch_stride,
+                           resampled_size, resize_ndsm, rgb_labels_to_index)
 
 #: Ground sample distance (metres) of each city's tiles.
 ISPRS_GSD: Dict[str, float] = dict(potsdam=0.05, vaihingen=0.09)
@@ -106,224 +109,6 @@ SUMMARY_FILE = 'isprs_conversion.json'
 _INTERP = dict(area=cv2.INTER_AREA, bilinear=cv2.INTER_LINEAR)
 
 PatternSpec = Union[str, Sequence[str]]
-
-
-# ---------------------------------------------------------------------------
-# Pure array operations
-# ---------------------------------------------------------------------------
-def patch_starts(length: int, size: int, stride: int) -> np.ndarray:
-    """Start offsets of a sliding window along one axis.
-
-    Windows start every ``stride`` pixels; if the last one does not reach
-    the border, one more window is placed flush with it (start
-    ``length - size``). An axis shorter than the window gets one window at
-    0 (the tile is padded).
-
-    Args:
-        length (int): Axis length (pixels).
-        size (int): Window size.
-        stride (int): Step between windows.
-
-    Returns:
-        np.ndarray: (N,) int64 start offsets, increasing.
-    """
-    if size <= 0 or stride <= 0:
-        raise ValueError(f'size and stride must be > 0, got {size}, {stride}')
-    if length <= size:
-        return np.zeros(1, dtype=np.int64)
-    starts = np.arange(0, length - size + 1, stride, dtype=np.int64)
-    if starts[-1] + size < length:
-        starts = np.append(starts, length - size)
-    return starts
-
-
-def patch_stride(size: int, overlap: float) -> int:
-    """Window step for an overlap fraction: ``size - round(size * overlap)``
-    (256 for 512-pixel patches with 50 % overlap)."""
-    if not 0 <= overlap < 1:
-        raise ValueError(f'overlap must be in [0, 1), got {overlap}')
-    return size - int(round(size * overlap))
-
-
-def patch_grid(height: int,
-               width: int,
-               size: int = 512,
-               overlap: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
-    """Top-left rows and columns of the sliding-window patches of a tile.
-
-    Args:
-        height (int): Tile height.
-        width (int): Tile width.
-        size (int): Patch size. Defaults to 512.
-        overlap (float): Overlap of neighbouring patches. Defaults to 0.5.
-
-    Returns:
-        tuple[np.ndarray, np.ndarray]: ``ys`` and ``xs``; the patches are
-        all pairs ``(y, x)``.
-    """
-    stride = patch_stride(size, overlap)
-    return (patch_starts(height, size,
-                         stride), patch_starts(width, size, stride))
-
-
-def extract_patches(arr: np.ndarray, ys: Sequence[int], xs: Sequence[int],
-                    size: int) -> np.ndarray:
-    """Gather square patches with one fancy-indexing operation.
-
-    Args:
-        arr (np.ndarray): (H, W, ...) array, at least ``max(ys) + size``
-            by ``max(xs) + size``.
-        ys (Sequence[int]): Top rows of the patches.
-        xs (Sequence[int]): Left columns of the patches.
-        size (int): Patch size.
-
-    Returns:
-        np.ndarray: (len(ys), len(xs), size, size, ...) with
-        ``out[i, j] = arr[ys[i]:ys[i] + size, xs[j]:xs[j] + size]``.
-    """
-    offsets = np.arange(size)
-    rows = np.asarray(ys, dtype=np.int64)[:, None] + offsets  # (ny, size)
-    cols = np.asarray(xs, dtype=np.int64)[:, None] + offsets  # (nx, size)
-    return arr[rows[:, None, :, None], cols[None, :, None, :]]
-
-
-def rgb_labels_to_index(label_rgb: np.ndarray,
-                        tolerance: int = 0) -> np.ndarray:
-    """Colour-coded ISPRS labels (RGB) -> MMSegmentation's 0..6 indices.
-
-    The 6 class colours are the 0/255 corners of the RGB cube (white,
-    blue, cyan, green, yellow, red); a pixel belongs to the class whose
-    colour is within ``tolerance`` in every channel, otherwise (black
-    boundary, magenta, mixed colours) it gets 0.
-
-    Args:
-        label_rgb (np.ndarray): (H, W, 3) uint8, RGB order.
-        tolerance (int): Largest per-channel deviation accepted, in
-            [0, 127]. Defaults to 0 (exact colours).
-
-    Returns:
-        np.ndarray: (H, W) uint8: class ``k`` of :data:`ISPRS_COLOURS` ->
-        ``k + 1``, anything else 0.
-    """
-    if label_rgb.ndim != 3 or label_rgb.shape[2] != 3:
-        raise ValueError('expected an (H, W, 3) colour label tile, got '
-                         f'shape {label_rgb.shape}')
-    if not 0 <= tolerance < 128:
-        raise ValueError(f'tolerance must be in [0, 127], got {tolerance}')
-    label_rgb = label_rgb.astype(np.int16)
-    bits = label_rgb >= 128  # nearest corner of the RGB cube
-    close = np.all(np.abs(label_rgb - 255 * bits) <= tolerance, axis=2)
-    corner = bits[..., 0] * 4 + bits[..., 1] * 2 + bits[..., 2]
-    lut = np.zeros(8, dtype=np.uint8)
-    for k, (r, g, b) in enumerate(ISPRS_COLOURS):
-        lut[(r // 255) * 4 + (g // 255) * 2 + (b // 255)] = k + 1
-    return np.where(close, lut[corner], 0).astype(np.uint8)
-
-
-def normalise_ndsm(ndsm: np.ndarray,
-                   mode: str = 'global',
-                   value_range: Optional[Tuple[float, float]] = None,
-                   nodata: Optional[float] = None,
-                   name: str = 'nDSM') -> Tuple[np.ndarray, np.ndarray]:
-    """Normalise an nDSM tile to [0, 1].
-
-    Args:
-        ndsm (np.ndarray): (H, W) heights as stored (any dtype), or (H, W,
-            C) grey values stored in C equal channels (averaged).
-        mode (str): ``'global'``: ``clip((v - lo) / (hi - lo), 0, 1)``
-            with ``value_range = (lo, hi)`` (default ``(0, dtype max)``
-            for integer tiles); ``'tile'``: the tile's valid min / max.
-        value_range (tuple[float, float], optional): ``(lo, hi)`` of the
-            global mode; required for float tiles.
-        nodata (float, optional): Stored value marking missing data.
-        name (str): Name used in error messages (the file).
-
-    Returns:
-        tuple[np.ndarray, np.ndarray]: (H, W) float32 heights in [0, 1]
-        (0 where invalid) and the (H, W) bool validity mask.
-    """
-    raw = np.asarray(ndsm)
-    if raw.ndim == 3:
-        raw = raw.mean(axis=2)
-    if raw.ndim != 2:
-        raise ValueError(f'{name}: expected a single-channel nDSM, got shape '
-                         f'{np.shape(ndsm)}')
-    values = raw.astype(np.float64)
-    valid = np.isfinite(values)
-    if nodata is not None:
-        valid &= values != nodata
-    if mode == 'global':
-        if value_range is None:
-            if not np.issubdtype(np.asarray(ndsm).dtype, np.integer):
-                raise ValueError(
-                    f'{name}: the nDSM is stored as {np.asarray(ndsm).dtype}'
-                    ' (heights in metres?): give ndsm_range=(lo, hi) for the '
-                    "global normalisation or use ndsm_norm='tile'")
-            value_range = (0.0, float(np.iinfo(np.asarray(ndsm).dtype).max))
-        lo, hi = (float(v) for v in value_range)
-    elif mode == 'tile':
-        if valid.any():
-            lo, hi = float(values[valid].min()), float(values[valid].max())
-        else:
-            lo, hi = 0.0, 1.0
-    else:
-        raise ValueError(f"ndsm_norm must be 'global' or 'tile', got {mode!r}")
-    if hi <= lo:
-        if mode == 'global':
-            raise ValueError(f'ndsm_range must have hi > lo, got {(lo, hi)}')
-        hi = lo + 1.0  # a flat tile is all ground
-    h = np.clip((np.where(valid, values, lo) - lo) / (hi - lo), 0.0, 1.0)
-    return h.astype(np.float32), valid
-
-
-def resize_ndsm(ndsm: np.ndarray, valid: np.ndarray,
-                size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
-    """Bilinear resampling that ignores invalid pixels.
-
-    Normalised convolution: ``resize(h * m) / resize(m)`` with the validity
-    mask ``m``; an output pixel is valid when at least half of its
-    interpolation weight lies on valid input pixels.
-
-    Args:
-        ndsm (np.ndarray): (H, W) float heights.
-        valid (np.ndarray): (H, W) bool.
-        size (tuple[int, int]): Output (h, w).
-
-    Returns:
-        tuple[np.ndarray, np.ndarray]: (h, w) float32 heights (0 where
-        invalid) and bool validity.
-    """
-    dsize = (int(size[1]), int(size[0]))
-    m = valid.astype(np.float32)
-    num = cv2.resize(
-        np.where(valid, ndsm, 0).astype(np.float32),
-        dsize,
-        interpolation=cv2.INTER_LINEAR)
-    den = cv2.resize(m, dsize, interpolation=cv2.INTER_LINEAR)
-    ok = den >= 0.5
-    out = np.where(ok, num / np.maximum(den, 1e-6), 0.0)
-    return out.astype(np.float32), ok
-
-
-def resampled_size(height: int, width: int, src_gsd: float,
-                   dst_gsd: float) -> Tuple[int, int]:
-    """Tile size after resampling from ``src_gsd`` to ``dst_gsd`` (metres
-    per pixel): ``round(n * src_gsd / dst_gsd)`` per axis (6000 px at 5 cm
-    -> 3333 px at 9 cm)."""
-    if src_gsd <= 0 or dst_gsd <= 0:
-        raise ValueError(f'GSDs must be > 0, got {src_gsd}, {dst_gsd}')
-    scale = src_gsd / dst_gsd
-    return (max(1,
-                int(round(height * scale))), max(1, int(round(width * scale))))
-
-
-def _pad_to(arr: np.ndarray, size: int, value) -> np.ndarray:
-    h, w = arr.shape[:2]
-    ph, pw = max(0, size - h), max(0, size - w)
-    if ph == 0 and pw == 0:
-        return arr
-    pad = [(0, ph), (0, pw)] + [(0, 0)] * (arr.ndim - 2)
-    return np.pad(arr, pad, constant_values=value)
 
 
 # ---------------------------------------------------------------------------
@@ -458,13 +243,6 @@ def read_label_tile(path: str, tolerance: int = 0) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Conversion
 # ---------------------------------------------------------------------------
-def _encode_png(arr: np.ndarray, path: str) -> None:
-    ok, buf = cv2.imencode('.png', np.ascontiguousarray(arr))
-    if not ok:
-        raise OSError(f'could not encode {path}')
-    atomic_write_bytes(path, buf.tobytes())
-
-
 def _marker_path(out_dir: str, split: str, tile: str) -> str:
     return osp.join(out_dir, MARKER_DIR, split, tile + '.json')
 
@@ -516,75 +294,17 @@ def convert_tile(task: dict) -> dict:
             size=old['size'],
             skipped=True,
             warnings=[])
-
-    img = read_image_tile(files['img'])
-    h, w = img.shape[:2]
-    maps = {}
-    if 'label' in files:
-        maps['label'] = read_label_tile(files['label'],
-                                        params['label_tolerance'])
-    if 'ndsm' in files:
-        ndsm, valid = normalise_ndsm(
-            _read(files['ndsm']),
-            params['ndsm_norm'],
-            params['ndsm_range'],
-            params['ndsm_nodata'],
-            name=files['ndsm'])
-        maps['ndsm'] = ndsm
-    warnings = []  # converted all the same: reported and counted
-    if 'label' in maps and not maps['label'].any():
-        warnings.append(
-            f'{files["label"]}: no pixel has an ISPRS class colour (all '
-            'boundary or unknown colours): its label patches are all ignored')
-    if 'ndsm' in maps and not valid.any():
-        warnings.append(f'{files["ndsm"]}: no valid nDSM pixel (all nodata or '
-                        'non-finite): its height patches are all invalid')
-    for modality, m in maps.items():
-        if m.shape[:2] != (h, w):
-            raise ValueError(
-                f'{files[modality]}: {modality} size {m.shape[1]}x'
-                f'{m.shape[0]} differs from the image tile {files["img"]} '
-                f'({w}x{h}, w x h)')
-
-    size = resampled_size(h, w, params['src_gsd'], params['dst_gsd'])
-    if size != (h, w):
-        dsize = (size[1], size[0])
-        img = cv2.resize(
-            img, dsize, interpolation=_INTERP[params['img_interp']])
-        if 'label' in maps:
-            maps['label'] = cv2.resize(
-                maps['label'], dsize, interpolation=cv2.INTER_NEAREST_EXACT)
-        if 'ndsm' in maps:
-            maps['ndsm'], valid = resize_ndsm(maps['ndsm'], valid, size)
-    if 'ndsm' in maps:
-        maps['ndsm'] = encode_ndsm_png(maps['ndsm'], valid)
-
+    img, maps, valid, warnings = _read_tile(files, params)
+    size = resampled_size(img.shape[0], img.shape[1], params['src_gsd'],
+                          params['dst_gsd'])
+    img, maps = _resample_tile(img, maps, valid, size, params['img_interp'])
     patch = params['patch_size']
-    ys, xs = patch_grid(size[0], size[1], patch, params['overlap'])
-    arrays = dict(img=_pad_to(img, patch, 0))
-    arrays.update({m: _pad_to(a, patch, 0) for m, a in maps.items()})
-    digits = max(4, len(str(max(size))))
-    names = []
-    for y in ys:  # one vectorised gather per row of patches
-        rows = {
-            m: extract_patches(a, [y], xs, patch)[0]
-            for m, a in arrays.items()
-        }
-        for j, x in enumerate(xs):
-            name = f'{tile}_{y:0{digits}d}_{x:0{digits}d}'
-            for m, patches in rows.items():
-                _encode_png(
-                    patches[j],
-                    osp.join(out_dir, OUT_DIRS[m], split, name + '.png'))
-            names.append(name)
-
-    # Patches of an earlier run with other parameters that no longer exist.
+    arrays = dict(img=pad_to_patch(img, patch, 0))
+    arrays.update({m: pad_to_patch(a, patch, 0) for m, a in maps.items()})
+    names = _write_patches(arrays, size, patch, params['overlap'], out_dir,
+                           split, tile)
     if old is not None:
-        for name in set(old.get('patches', [])) - set(names):
-            for m in OUT_DIRS:
-                stale = osp.join(out_dir, OUT_DIRS[m], split, name + '.png')
-                if osp.isfile(stale):
-                    os.remove(stale)
+        _remove_stale_patches(old, names, out_dir, split)
     marker = dict(
         tile=tile,
         split=split,
@@ -601,6 +321,103 @@ def convert_tile(task: dict) -> dict:
         size=list(size),
         skipped=False,
         warnings=warnings)
+
+
+def _read_tile(files: Dict[str, str], params: dict) -> tuple:
+    """Read and check the raw files of a tile.
+
+    Returns:
+        tuple: The image ``(h, w, 3)`` uint8, the maps (``label``: 0..6
+        indices, ``ndsm``: normalised heights, those in ``files``), the
+        nDSM's valid mask (None without an nDSM) and warnings about a
+        label tile without class colours / an nDSM without valid pixels.
+    """
+    img = read_image_tile(files['img'])
+    h, w = img.shape[:2]
+    maps, valid = {}, None
+    if 'label' in files:
+        maps['label'] = read_label_tile(files['label'],
+                                        params['label_tolerance'])
+    if 'ndsm' in files:
+        maps['ndsm'], valid = normalise_ndsm(
+            _read(files['ndsm']),
+            params['ndsm_norm'],
+            params['ndsm_range'],
+            params['ndsm_nodata'],
+            name=files['ndsm'])
+    warnings = []  # converted all the same: reported and counted
+    if 'label' in maps and not maps['label'].any():
+        warnings.append(
+            f'{files["label"]}: no pixel has an ISPRS class colour (all '
+            'boundary or unknown colours): its label patches are all ignored')
+    if 'ndsm' in maps and not valid.any():
+        warnings.append(f'{files["ndsm"]}: no valid nDSM pixel (all nodata or '
+                        'non-finite): its height patches are all invalid')
+    for modality, m in maps.items():
+        if m.shape[:2] != (h, w):
+            raise ValueError(
+                f'{files[modality]}: {modality} size {m.shape[1]}x'
+                f'{m.shape[0]} differs from the image tile {files["img"]} '
+                f'({w}x{h}, w x h)')
+    return img, maps, valid, warnings
+
+
+def _resample_tile(img: np.ndarray, maps: Dict[str, np.ndarray],
+                   valid: Optional[np.ndarray], size: Tuple[int, int],
+                   img_interp: str) -> Tuple[np.ndarray, dict]:
+    """Resample a tile to ``size`` ``(h, w)`` (labels: nearest) and encode
+    its nDSM as PNG values (:func:`encode_ndsm_png`)."""
+    maps = dict(maps)
+    if size != img.shape[:2]:
+        dsize = (size[1], size[0])
+        img = cv2.resize(img, dsize, interpolation=_INTERP[img_interp])
+        if 'label' in maps:
+            maps['label'] = cv2.resize(
+                maps['label'], dsize, interpolation=cv2.INTER_NEAREST_EXACT)
+        if 'ndsm' in maps:
+            maps['ndsm'], valid = resize_ndsm(maps['ndsm'], valid, size)
+    if 'ndsm' in maps:
+        maps['ndsm'] = encode_ndsm_png(maps['ndsm'], valid)
+    return img, maps
+
+
+def _write_patches(arrays: Dict[str, np.ndarray], size: Tuple[int, int],
+                   patch: int, overlap: float, out_dir: str, split: str,
+                   tile: str) -> List[str]:
+    """Cut the padded ``arrays`` (modality -> array) of a tile of ``size``
+    into patches and write them as PNG files
+    (``<out_dir>/<modality's folder>/<split>/<name>.png``).
+
+    Returns:
+        list[str]: The patch names ``<tile>_<y>_<x>``.
+    """
+    ys, xs = patch_grid(size[0], size[1], patch, overlap)
+    digits = max(4, len(str(max(size))))
+    names = []
+    for y in ys:  # one vectorised gather per row of patches
+        rows = {
+            m: extract_patches(a, [y], xs, patch)[0]
+            for m, a in arrays.items()
+        }
+        for j, x in enumerate(xs):
+            name = f'{tile}_{y:0{digits}d}_{x:0{digits}d}'
+            for m, patches in rows.items():
+                write_image(
+                    osp.join(out_dir, OUT_DIRS[m], split, name + '.png'),
+                    np.ascontiguousarray(patches[j]))
+            names.append(name)
+    return names
+
+
+def _remove_stale_patches(old: dict, names: List[str], out_dir: str,
+                          split: str) -> None:
+    """Remove the patches of an earlier run (``old`` marker) with other
+    parameters that this run did not write."""
+    for name in set(old.get('patches', [])) - set(names):
+        for m in OUT_DIRS:
+            stale = osp.join(out_dir, OUT_DIRS[m], split, name + '.png')
+            if osp.isfile(stale):
+                os.remove(stale)
 
 
 def convert_isprs(raw_root: str,
@@ -668,47 +485,15 @@ def convert_isprs(raw_root: str,
         they hold no class colour / no valid nDSM pixel, each also logged)
         and ``ndsm_png`` (``scale``, ``offset``).
     """
-    if splits is None:
-        if city not in ISPRS_SPLITS:
-            raise ValueError(f'no default tile lists for city {city!r}: give '
-                             'splits=dict(train=[...], val=[...])')
-        splits = ISPRS_SPLITS[city]
-    if src_gsd is None:
-        if city not in ISPRS_GSD:
-            raise ValueError(f'no default GSD for city {city!r}: give src_gsd')
-        src_gsd = ISPRS_GSD[city]
-    if img_interp not in _INTERP:
-        raise ValueError(f'img_interp must be one of {sorted(_INTERP)}, got '
-                         f'{img_interp!r}')
-    if patch_size <= 0:
-        raise ValueError(f'patch_size must be > 0, got {patch_size}')
-    patch_stride(patch_size, overlap)  # validates the overlap
-    if ndsm_norm not in ('global', 'tile'):
-        raise ValueError(
-            f"ndsm_norm must be 'global' or 'tile', got {ndsm_norm!r}")
-    all_patterns = dict(ISPRS_RAW_PATTERNS.get(city, {}))
-    all_patterns.update(patterns or {})
+    splits, src_gsd = _city_defaults(city, splits, src_gsd)
+    _check_conversion_args(img_interp, patch_size, overlap, ndsm_norm)
     wanted = ['img'] + (['label'] if with_labels else []) + (['ndsm'] if
                                                              with_ndsm else [])
-    missing = [m for m in wanted if m not in all_patterns]
-    if missing:
-        raise ValueError(f'no file pattern for {missing} of city {city!r}: '
-                         'give patterns=dict(img=..., label=..., ndsm=...)')
-    use_patterns = {m: all_patterns[m] for m in wanted}
-
+    use_patterns = _modality_patterns(city, patterns, wanted)
     files = check_isprs_tiles(raw_root, city, splits, use_patterns)
-    params = dict(
-        src_gsd=float(src_gsd),
-        dst_gsd=float(dst_gsd),
-        patch_size=int(patch_size),
-        overlap=float(overlap),
-        ndsm_norm=ndsm_norm,
-        ndsm_range=None
-        if ndsm_range is None else [float(v) for v in ndsm_range],
-        ndsm_nodata=None if ndsm_nodata is None else float(ndsm_nodata),
-        label_tolerance=int(label_tolerance),
-        img_interp=img_interp,
-        modalities=wanted)
+    params = _conversion_params(src_gsd, dst_gsd, patch_size, overlap,
+                                ndsm_norm, ndsm_range, ndsm_nodata,
+                                label_tolerance, img_interp, wanted)
     tasks = [
         dict(
             out_dir=out_dir,
@@ -722,12 +507,89 @@ def convert_isprs(raw_root: str,
     if nproc > 1 and len(tasks) > 1:
         results = track_parallel_progress(
             convert_tile, tasks, nproc, keep_order=True)
-    elif progress:
-        results = track_progress(convert_tile, tasks)
     else:
-        results = [convert_tile(t) for t in tasks]
+        results = track_progress(convert_tile, tasks) if progress else [
+            convert_tile(t) for t in tasks
+        ]
+    summary = _conversion_summary(city, out_dir, params, splits, results)
+    for warning in summary['warnings']:
+        print_log(warning, logger='current', level=logging.WARNING)
+    atomic_write_text(
+        osp.join(out_dir, SUMMARY_FILE),
+        json.dumps(summary, indent=1) + '\n')
+    return summary
 
-    summary = dict(
+
+def _conversion_params(src_gsd: float, dst_gsd: float, patch_size: int,
+                       overlap: float, ndsm_norm: str,
+                       ndsm_range: Optional[Tuple[float, float]],
+                       ndsm_nodata: Optional[float], label_tolerance: int,
+                       img_interp: str, modalities: Sequence[str]) -> dict:
+    """The parameters of a conversion as its markers record them (plain
+    JSON types: a rerun with equal parameters resumes)."""
+    return dict(
+        src_gsd=float(src_gsd),
+        dst_gsd=float(dst_gsd),
+        patch_size=int(patch_size),
+        overlap=float(overlap),
+        ndsm_norm=ndsm_norm,
+        ndsm_range=None
+        if ndsm_range is None else [float(v) for v in ndsm_range],
+        ndsm_nodata=None if ndsm_nodata is None else float(ndsm_nodata),
+        label_tolerance=int(label_tolerance),
+        img_interp=img_interp,
+        modalities=modalities)
+
+
+def _city_defaults(
+    city: str, splits: Optional[Dict[str, Sequence[str]]],
+    src_gsd: Optional[float]
+) -> Tuple[Dict[str, Sequence[str]], float]:
+    """``splits`` and ``src_gsd``, the city's defaults where not given."""
+    if splits is None:
+        if city not in ISPRS_SPLITS:
+            raise ValueError(f'no default tile lists for city {city!r}: give '
+                             'splits=dict(train=[...], val=[...])')
+        splits = ISPRS_SPLITS[city]
+    if src_gsd is None:
+        if city not in ISPRS_GSD:
+            raise ValueError(f'no default GSD for city {city!r}: give src_gsd')
+        src_gsd = ISPRS_GSD[city]
+    return splits, src_gsd
+
+
+def _check_conversion_args(img_interp: str, patch_size: int, overlap: float,
+                           ndsm_norm: str) -> None:
+    if img_interp not in _INTERP:
+        raise ValueError(f'img_interp must be one of {sorted(_INTERP)}, got '
+                         f'{img_interp!r}')
+    if patch_size <= 0:
+        raise ValueError(f'patch_size must be > 0, got {patch_size}')
+    patch_stride(patch_size, overlap)  # validates the overlap
+    if ndsm_norm not in ('global', 'tile'):
+        raise ValueError(
+            f"ndsm_norm must be 'global' or 'tile', got {ndsm_norm!r}")
+
+
+def _modality_patterns(city: str, patterns: Optional[Dict[str, PatternSpec]],
+                       wanted: Sequence[str]) -> Dict[str, PatternSpec]:
+    """The raw file pattern of every ``wanted`` modality: the city's
+    defaults (:data:`ISPRS_RAW_PATTERNS`) updated by ``patterns``."""
+    all_patterns = dict(ISPRS_RAW_PATTERNS.get(city, {}))
+    all_patterns.update(patterns or {})
+    missing = [m for m in wanted if m not in all_patterns]
+    if missing:
+        raise ValueError(f'no file pattern for {missing} of city {city!r}: '
+                         'give patterns=dict(img=..., label=..., ndsm=...)')
+    return {m: all_patterns[m] for m in wanted}
+
+
+def _conversion_summary(city: str, out_dir: str, params: dict,
+                        splits: Dict[str, Sequence[str]],
+                        results: List[dict]) -> dict:
+    """The summary of :func:`convert_isprs` from the results of
+    :func:`convert_tile`."""
+    return dict(
         city=city,
         out_dir=out_dir,
         params=params,
@@ -744,9 +606,14 @@ def convert_isprs(raw_root: str,
         skipped=[r['tile'] for r in results if r['skipped']],
         warnings=[w for r in results for w in r['warnings']],
         ndsm_png=dict(scale=NDSM_PNG_SCALE, offset=NDSM_PNG_OFFSET))
-    for warning in summary['warnings']:
-        print_log(warning, logger='current', level=logging.WARNING)
-    atomic_write_text(
-        osp.join(out_dir, SUMMARY_FILE),
-        json.dumps(summary, indent=1) + '\n')
-    return summary
+
+
+__all__ = [
+    'ISPRS_GSD', 'POTSDAM_SPLITS', 'VAIHINGEN_SPLITS', 'ISPRS_SPLITS',
+    'ISPRS_RAW_PATTERNS', 'MODALITIES', 'OUT_DIRS', 'MARKER_DIR',
+    'SUMMARY_FILE', 'PatternSpec', 'tile_fields', 'resolve_tile_files',
+    'check_isprs_tiles', 'read_image_tile', 'read_label_tile',
+    'convert_tile', 'convert_isprs', 'patch_starts', 'patch_stride',
+    'patch_grid', 'extract_patches', 'rgb_labels_to_index', 'normalise_ndsm',
+    'resize_ndsm', 'resampled_size'
+]

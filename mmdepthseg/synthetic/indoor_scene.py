@@ -722,7 +722,7 @@ class IndoorScene:
         ``R @ K^-1 @ (u, v, 1)``; ``depth`` and ``label`` are exact for
         that ray. With ``antialias`` the colour is the sensor's quincunx
         filter (see
-        :func:`~mmdepthseg.datasets.synthetic.raycast.quincunx_filter`).
+        :func:`~mmdepthseg.synthetic.raycast.quincunx_filter`).
         The room is closed, so every pixel has a valid depth.
 
         Args:

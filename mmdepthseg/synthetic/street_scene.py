@@ -673,7 +673,7 @@ class StreetScene:
                        height: int, width: int):
         """Yield ``(object index, z_min, (v0, v1, u0, u1))``, near first.
 
-        See :func:`~mmdepthseg.datasets.synthetic.raycast.visible_rects`;
+        See :func:`~mmdepthseg.synthetic.raycast.visible_rects`;
         the boxes are the objects' bounding boxes.
         """
         return visible_rects(self._corners, R, origin, K, height, width)

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from mmdepthseg.datasets.nyu_depth import NYU40_CLASSES
-from mmdepthseg.datasets.synthetic.indoor_scene import (NYU40_IDS, ROOM_TYPES,
-                                                        IndoorScene)
-from mmdepthseg.datasets.synthetic.writers import nyu_intrinsics, write_nyu
+from mmdepthseg.synthetic.indoor_scene import (NYU40_IDS, ROOM_TYPES,
+                                               IndoorScene)
+from mmdepthseg.synthetic.writers import nyu_intrinsics, write_nyu
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 WALL, FLOOR, CEILING = 1, 2, 22  # NYUv2-40 ids

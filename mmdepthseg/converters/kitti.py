@@ -13,18 +13,20 @@ import re
 import zipfile
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 from mmengine.utils import ProgressBar, track_parallel_progress, track_progress
 
-from mmdepthseg.utils.io import atomic_open, atomic_write_bytes
-from ..utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
-                     check_kitti_split_folders, kitti_improved_gt_path,
-                     kitti_velo_to_image, load_kitti_calib, read_image,
-                     read_kitti_depth_png, read_kitti_split,
-                     read_kitti_split_lines, read_velodyne_points,
-                     velodyne_to_depth_map)
-from ..validation import check_depth_values
+from mmdepthseg.datasets.utils import (DATASET_PREP_HINT, KITTI_GT_DEPTH_KINDS,
+                                       check_kitti_split_folders,
+                                       kitti_improved_gt_path,
+                                       kitti_velo_to_image, load_kitti_calib,
+                                       read_image, read_kitti_depth_png,
+                                       read_kitti_split,
+                                       read_kitti_split_lines,
+                                       read_velodyne_points,
+                                       velodyne_to_depth_map)
+from mmdepthseg.datasets.validation import check_depth_values
+from mmdepthseg.utils.io import atomic_open, atomic_write_bytes, write_image
 
 #: Split files FSRE-Depth (and most KITTI depth work) needs, relative to the
 #: splits folder.
@@ -180,10 +182,7 @@ def convert_png_to_jpeg(png_path: str, quality: int = 92) -> bool:
     if osp.exists(jpg_path):
         return False
     img = read_image(png_path)  # checked: 8-bit colour (grey converted)
-    ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise OSError(f'JPEG encoding failed for {png_path}')
-    atomic_write_bytes(jpg_path, buf.tobytes())
+    write_image(jpg_path, img, jpeg_quality=quality)
     return True
 
 

@@ -4,8 +4,8 @@
 Hashed value noise for world-anchored textures, ray / axis-aligned box
 intersection, the camera rays of a pixel grid, screen-space culling of
 boxes and the sensor's quincunx pixel filter. Used by
-:class:`~mmdepthseg.datasets.synthetic.StreetScene` and
-:class:`~mmdepthseg.datasets.synthetic.IndoorScene`.
+:class:`~mmdepthseg.synthetic.StreetScene` and
+:class:`~mmdepthseg.synthetic.IndoorScene`.
 
 Conventions: OpenCV cameras (x right, y down, z forward), poses are 4x4
 camera-to-world matrices, pixel ``(u, v)`` is the centre of column u / row

@@ -14,8 +14,8 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from mmdepthseg.datasets import (CityscapesDepthSegDataset, KittiRawDataset,
-                                 synthetic)
+from mmdepthseg import synthetic
+from mmdepthseg.datasets import CityscapesDepthSegDataset, KittiRawDataset
 from mmdepthseg.models.data_preprocessor import MultiViewDataPreProcessor
 from mmdepthseg.models.utils import stack_pixel_field
 
