@@ -31,7 +31,26 @@ FUNCTION_LAYERS = ('models', 'datasets', 'evaluation', 'engine',
                    'structures')
 
 #: Module (relative to ``mmdepthseg/``) -> the one concept it holds.
-ONE_CONCEPT_MODULES: Dict[str, str] = {}
+ONE_CONCEPT_MODULES: Dict[str, str] = {
+    'models/segmentors/semi_mtl.py':
+    'the SemiMTL segmentor: its generator / discriminator training step '
+    '(Algorithm 1) with the per-domain updates, masks and adversarial terms',
+    'models/losses/cross_view_loss.py':
+    "Pseudo-MTL's cross-view consistency losses for depth and segmentation "
+    '(Eq. 5-10) and the warps they share',
+    'datasets/validation.py':
+    'validation of dataset input: the defect records, repair policies and '
+    'the checks every dataset applies to what it reads',
+    'converters/isprs.py':
+    'the ISPRS Potsdam / Vaihingen converter (raw tiles -> patches)',
+    'converters/video.py':
+    'importing own footage into the video layout and writing its splits',
+    'synthetic/street_scene.py':
+    'the street-scene renderer (KITTI / Cityscapes layouts)',
+    'synthetic/indoor_scene.py': 'the indoor-room renderer (NYUv2 layout)',
+    'synthetic/aerial_scene.py':
+    'the aerial-scene renderer (ISPRS layout: image, nDSM, labels)',
+}
 
 
 def function_lengths(path: Path) -> List[tuple]:
