@@ -76,8 +76,8 @@ def depth_metric_cfgs(cfg: Config) -> Tuple[List[dict], str]:
     and the ``depth_cfg`` of a ``DepthSegMetric`` (the metric it runs on
     the depth maps; one with ``depth_cfg=None`` evaluates segmentation
     only and is skipped). Other metrics (``IoUMetric``,
-    ``MultiDomainDepthSegMetric``, which computes its own depth errors) are
-    skipped.
+    ``MultiDomainDepthSegMetric``, which selects its pixels per domain
+    before the shared depth kernel) are skipped.
 
     Args:
         cfg (Config): The config.
