@@ -9,7 +9,7 @@ from torch import Tensor
 
 from mmdepthseg.registry import MODELS
 from ..decoders import build_decoder
-from ..layers.geometry import disp_to_depth
+from ..layers.geometry import sigmoid_to_depth
 from ..layers.padding import conv_padding_mode
 from .base_depth_head import BaseDepthHead
 
@@ -23,7 +23,7 @@ class DisparityDepthHead(BaseDepthHead):
     the encoder features to one map per scale; a 3x3 conv + sigmoid on
     each of the ``num_output_scales`` finest ones gives ``sigma``, and
     Monodepth2's conversion ``depth = 1 / (1/max_depth + (1/min_depth -
-    1/max_depth) * sigma)`` (:func:`disp_to_depth`) makes depth, so every
+    1/max_depth) * sigma)`` (:func:`sigmoid_to_depth`) makes depth, so every
     prediction lies in ``[min_depth, max_depth]``.
 
     .. code:: python
@@ -144,6 +144,6 @@ class DisparityDepthHead(BaseDepthHead):
             ``s = 0 .. num_output_scales - 1``.
         """
         return [
-            disp_to_depth(disp, self.min_depth, self.max_depth)[1]
+            sigmoid_to_depth(disp, self.min_depth, self.max_depth)[1]
             for disp in self.forward_disp(inputs)
         ]

@@ -23,7 +23,7 @@ class SymmetricDepthHead(DisparityDepthHead):
     the decoder's arguments directly. A 3x3 conv with sigmoid on the
     full-resolution decoder feature gives ``sigma``, mapped to metric depth
     by Monodepth2's conversion ``depth = 1 / (1/max_depth + (1/min_depth -
-    1/max_depth) * sigma)`` (:func:`disp_to_depth`). The paper does not
+    1/max_depth) * sigma)`` (:func:`sigmoid_to_depth`). The paper does not
     state the output layer; a bounded positive output is chosen because its
     L1 targets (Eq. 1) are metric pseudo depths in a known range and the
     same conversion is the project's convention (:class:`UNetDepthHead`).

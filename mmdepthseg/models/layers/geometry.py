@@ -315,10 +315,14 @@ def transformation_from_parameters(axisangle: Tensor,
     return torch.cat([torch.cat([rot, t], dim=2), bottom], dim=1)
 
 
-def disp_to_depth(disp: Tensor,
-                  min_depth: float = 0.1,
-                  max_depth: float = 100.0) -> Tuple[Tensor, Tensor]:
+def sigmoid_to_depth(disp: Tensor,
+                     min_depth: float = 0.1,
+                     max_depth: float = 100.0) -> Tuple[Tensor, Tensor]:
     """Map a sigmoid output to depth within ``[min_depth, max_depth]``.
+
+    Not a stereo conversion (that is :func:`disparity_to_depth`,
+    ``fx * baseline / disparity``): the network's normalised inverse depth
+    is scaled into a depth range.
 
     monodepth2: ``scaled = 1/max + (1/min - 1/max) * disp`` and
     ``depth = 1 / scaled``.
@@ -336,6 +340,10 @@ def disp_to_depth(disp: Tensor,
     max_disp = 1 / min_depth
     scaled_disp = min_disp + (max_disp - min_disp) * disp
     return scaled_disp, 1 / scaled_disp
+
+
+#: monodepth2's name of :func:`sigmoid_to_depth`.
+disp_to_depth = sigmoid_to_depth
 
 
 def flip_post_process_disparity(disp: Tensor, disp_mirrored: Tensor) -> Tensor:

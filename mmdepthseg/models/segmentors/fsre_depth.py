@@ -11,7 +11,7 @@ from torch import Tensor
 from mmdepthseg.registry import MODELS
 from mmdepthseg.structures import (read_view_names, stack_intrinsics,
                                    stack_stereo_transforms)
-from ..layers.geometry import disp_to_depth, reprojection_grids
+from ..layers.geometry import reprojection_grids, sigmoid_to_depth
 from ..utils import stack_pixel_field
 from .base import BaseDepthSegmentor
 
@@ -150,7 +150,7 @@ class FSREDepth(BaseDepthSegmentor):
         return ('depth', 'seg')
 
     def _depth(self, disp: Tensor) -> Tensor:
-        return disp_to_depth(disp, self.min_depth, self.max_depth)[1]
+        return sigmoid_to_depth(disp, self.min_depth, self.max_depth)[1]
 
     def _source_poses(self, inputs: Tensor,
                       data_samples: SampleList) -> List[Tensor]:

@@ -155,6 +155,11 @@ def test_transformation_from_parameters_and_its_inverse():
     assert torch.allclose(T_inv, torch.linalg.inv(T), atol=1e-10)
 
 
+def test_disp_to_depth_is_the_monodepth2_name_of_sigmoid_to_depth():
+    from mmdepthseg.models.layers import sigmoid_to_depth
+    assert disp_to_depth is sigmoid_to_depth
+
+
 def test_disp_to_depth_endpoints():
     scaled, depth = disp_to_depth(torch.tensor([0.0, 1.0]))
     assert torch.allclose(depth, torch.tensor([100.0, 0.1]))
