@@ -20,12 +20,19 @@ $(STAMP): tools/install.sh setup.py requirements/runtime.txt requirements/tests.
 demo: $(STAMP)
 	$(PY) tools/misc/run_demo.py --config $(DEMO_CONFIG) --data-root $(DEMO_DATA) --layout $(DEMO_LAYOUT) --work-dir $(DEMO_DIR)
 
+# two pytest workers (pytest-xdist), one thread each: on 2 cores most of the
+# suite is single-threaded Python (tool start-ups, data generation), so two
+# files at a time finish in about 60 % of the serial time; PYTEST_WORKERS=0
+# runs everything in one process
+PYTEST_WORKERS ?= 2
+XDIST = -n $(PYTEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 # the inner loop: everything but the learning tests and other slow ones
 test-fast: $(STAMP)
-	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 # the learning tests once more with the oneDNN kernels of an older CPU
 # (AVX2 only): a margin that holds only for this machine's rounding fails

@@ -56,7 +56,11 @@ def test_pytorch_launcher_starts_gloo_and_wraps_without_device_ids(
 def test_slurm_variables_become_torch_env(monkeypatch):
     for key in ('MASTER_ADDR', 'MASTER_PORT', 'RANK', 'WORLD_SIZE',
                 'LOCAL_RANK'):
-        monkeypatch.delenv(key, raising=False)
+        # set first so that monkeypatch restores (removes) what the code
+        # under test writes: a leaked MASTER_ADDR=node4 would send a later
+        # tools/dist_test.sh in this process to an unknown host
+        monkeypatch.setenv(key, 'unset')
+        monkeypatch.delenv(key)
     monkeypatch.setenv('SLURM_PROCID', '3')
     monkeypatch.setenv('SLURM_NTASKS', '8')
     monkeypatch.setenv('SLURM_LOCALID', '1')
