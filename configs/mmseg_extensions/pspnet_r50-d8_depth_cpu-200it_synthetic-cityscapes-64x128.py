@@ -3,7 +3,8 @@
 # match, BN, random init (nothing is downloaded), 64x128 crops.
 _base_ = [
     './pspnet_r50-d8_depth_4xb2-80k_cityscapes-512x1024.py',
-    './_base_/cpu_synthetic_cityscapes.py'
+    './_base_/cpu_synthetic_cityscapes.py',
+    './_base_/cpu_schedule_200it.py'
 ]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 norm_cfg = {{_base_.cpu_norm_cfg}}

@@ -3,7 +3,8 @@
 # ImageNet checkpoint is not downloaded), 96x128 crops, test at 120x160.
 _base_ = [
     './segformer_mit-b0_depth_8xb2-160k_nyu-480x640.py',
-    './_base_/cpu_synthetic_nyu.py'
+    './_base_/cpu_synthetic_nyu.py',
+    './_base_/cpu_schedule_200it.py'
 ]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 model = dict(

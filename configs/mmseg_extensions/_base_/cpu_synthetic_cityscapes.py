@@ -6,7 +6,6 @@
 # config takes them with `train_dataloader = {{_base_.cpu_train_dataloader}}`
 # etc. (merged into the example's).
 cpu_crop_size = (64, 128)
-cpu_norm_cfg = dict(type='BN', requires_grad=True)
 cpu_data_root = 'data/synthetic_cityscapes'
 cpu_train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -37,15 +36,3 @@ cpu_val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=cpu_data_root, pipeline=cpu_test_pipeline))
 cpu_test_dataloader = dict(cpu_val_dataloader)
-cpu_train_cfg = dict(max_iters=200, val_interval=200)
-cpu_param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=1e-4,
-        power=0.9,
-        begin=0,
-        end=200,
-        by_epoch=False)
-]
-cpu_default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(interval=200))
