@@ -5,8 +5,9 @@ Runs the training of each learning test (``tests/_learning.py``, the same
 code the tests run) under several seeds and under numerics that mimic other
 CPUs, and prints, per run, the metrics the tests assert on for the trained
 model and for the trivial predictors, then per test the min / max over the
-runs. Use it to set (or re-check) the margins of
-``tests/test_models/test_segmentors/test_*_learns.py`` after a change to a method::
+runs. Use it to set (or re-check) the margins of the learning tests
+(``tests/test_models/test_segmentors/test_*_learns.py``) after a change to
+a method::
 
     python tests/learning_spread.py                       # everything
     python tests/learning_spread.py --tests fsre esosd --seeds 0 1 2
